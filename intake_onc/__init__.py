@@ -56,10 +56,7 @@ def __dir__() -> list[str]:
 def _register_accessors() -> None:
     """Register the ``.onc`` accessors on xarray objects (imports xarray)."""
     for module_name in ("intake_onc.ops", "intake_onc.audio"):
-        try:
-            importlib.import_module(module_name)
-        except ImportError:  # pragma: no cover - a partial install
-            pass
+        importlib.import_module(module_name)
 
 
 # ``ds.onc`` needs the accessors registered. Doing it here unconditionally would import xarray on

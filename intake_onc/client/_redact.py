@@ -124,9 +124,7 @@ def redact_obj(obj: Any) -> Any:
     {'token': '***', 'url': 'https://x/api?token=***&a=1'}
     """
     if isinstance(obj, dict):
-        return {
-            k: (MASK if str(k).lower() == "token" else redact_obj(v)) for k, v in obj.items()
-        }
+        return {k: (MASK if str(k).lower() == "token" else redact_obj(v)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return type(obj)(redact_obj(v) for v in obj)
     if isinstance(obj, str):

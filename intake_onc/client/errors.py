@@ -258,7 +258,15 @@ _CODE_CLASSES: dict[int, type[BadRequestError]] = {
     128: MissingParameterError,
     129: UnknownParameterError,
 }
-_RESTRICTED_WORDS = ("restricted", "permission", "not authorized", "not authorised", "access")
+_RESTRICTED_WORDS = (
+    "restricted",
+    "permission",
+    "not authorized",
+    "not authorised",
+    "access denied",
+    "no access",
+    "not allowed",
+)
 _NO_DATA_CODES = (33, 96)
 
 
@@ -368,6 +376,8 @@ def error_from_response(
 
     if status_code == 401 or (status_code == 400 and "token" in params.split(", ")):
         return AuthError(f"{message}. Check your ONC API token: {TOKEN_HELP}", **kwargs)
+    if status_code == 400 and "deployed" in all_messages:
+        return NotDeployedError(message, **kwargs)
     if status_code == 403 or (
         status_code == 400 and any(w in all_messages for w in _RESTRICTED_WORDS)
     ):
@@ -377,8 +387,6 @@ def error_from_response(
             **kwargs,
         )
     if status_code == 400:
-        if "deployed" in all_messages:
-            return NotDeployedError(message, **kwargs)
         if code in _NO_DATA_CODES or "no data" in all_messages:
             return NoDataError(message, **kwargs)
         cls = _CODE_CLASSES.get(code, BadRequestError) if code is not None else BadRequestError

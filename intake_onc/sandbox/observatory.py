@@ -179,28 +179,116 @@ class DataProduct:
 # ----------------------------------------------------------------------------------------------
 
 LOCATIONS: tuple[Location, ...] = (
-    Location("NEP", "North East Pacific", None, 48.5, -126.0, None,
-             "The NEPTUNE observatory off the west coast of Vancouver Island.", False),
-    Location("BC", "Barkley Canyon", "NEP", 48.32, -126.05, None,
-             "A submarine canyon on the continental slope.", False),
-    Location("BACAX", "Barkley Canyon Axis", "BC", 48.3166, -126.0508, 985.0,
-             "Instrument platform on the canyon axis.", True),
-    Location("BACUS", "Barkley Canyon Upper Slope", "BC", 48.4275, -126.1745, 396.0,
-             "Instrument platform on the upper slope.", True),
-    Location("FGP", "Folger Passage", "NEP", 48.81, -125.28, None,
-             "A passage at the mouth of Barkley Sound.", False),
-    Location("FGPD", "Folger Deep", "FGP", 48.8138, -125.2807, 96.0,
-             "Instrument platform in Folger Passage.", True),
-    Location("SAL", "Salish Sea", None, 49.0, -123.4, None,
-             "The inland sea between Vancouver Island and the mainland.", False),
-    Location("SGHA", "Strait of Georgia Hydrophone Array", "SAL", 49.0400, -123.4250, None,
-             "A three-element hydrophone array.", False),
-    Location("SGHA.H1", "Strait of Georgia Hydrophone Array H1", "SGHA", 49.0401, -123.4251,
-             294.0, "Array element H1.", True),
-    Location("SGHA.H2", "Strait of Georgia Hydrophone Array H2", "SGHA", 49.0402, -123.4248,
-             295.0, "Array element H2.", True),
-    Location("SGHA.H3", "Strait of Georgia Hydrophone Array H3", "SGHA", 49.0399, -123.4249,
-             296.0, "Array element H3.", True),
+    Location(
+        "NEP",
+        "North East Pacific",
+        None,
+        48.5,
+        -126.0,
+        None,
+        "The NEPTUNE observatory off the west coast of Vancouver Island.",
+        False,
+    ),
+    Location(
+        "BC",
+        "Barkley Canyon",
+        "NEP",
+        48.32,
+        -126.05,
+        None,
+        "A submarine canyon on the continental slope.",
+        False,
+    ),
+    Location(
+        "BACAX",
+        "Barkley Canyon Axis",
+        "BC",
+        48.3166,
+        -126.0508,
+        985.0,
+        "Instrument platform on the canyon axis.",
+        True,
+    ),
+    Location(
+        "BACUS",
+        "Barkley Canyon Upper Slope",
+        "BC",
+        48.4275,
+        -126.1745,
+        396.0,
+        "Instrument platform on the upper slope.",
+        True,
+    ),
+    Location(
+        "FGP",
+        "Folger Passage",
+        "NEP",
+        48.81,
+        -125.28,
+        None,
+        "A passage at the mouth of Barkley Sound.",
+        False,
+    ),
+    Location(
+        "FGPD",
+        "Folger Deep",
+        "FGP",
+        48.8138,
+        -125.2807,
+        96.0,
+        "Instrument platform in Folger Passage.",
+        True,
+    ),
+    Location(
+        "SAL",
+        "Salish Sea",
+        None,
+        49.0,
+        -123.4,
+        None,
+        "The inland sea between Vancouver Island and the mainland.",
+        False,
+    ),
+    Location(
+        "SGHA",
+        "Strait of Georgia Hydrophone Array",
+        "SAL",
+        49.0400,
+        -123.4250,
+        None,
+        "A three-element hydrophone array.",
+        False,
+    ),
+    Location(
+        "SGHA.H1",
+        "Strait of Georgia Hydrophone Array H1",
+        "SGHA",
+        49.0401,
+        -123.4251,
+        294.0,
+        "Array element H1.",
+        True,
+    ),
+    Location(
+        "SGHA.H2",
+        "Strait of Georgia Hydrophone Array H2",
+        "SGHA",
+        49.0402,
+        -123.4248,
+        295.0,
+        "Array element H2.",
+        True,
+    ),
+    Location(
+        "SGHA.H3",
+        "Strait of Georgia Hydrophone Array H3",
+        "SGHA",
+        49.0399,
+        -123.4249,
+        296.0,
+        "Array element H3.",
+        True,
+    ),
 )
 
 _CTD_SENSORS = (
@@ -213,56 +301,122 @@ _OXY_SENSORS = (
     Sensor("oxygen", "Oxygen Concentration Corrected", "ml/l", "oxygen", "oxygen_corrected"),
     Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
 )
-_ADCP_SENSORS = (
-    Sensor("speed", "Current Speed", "m/s", "seawaterspeed", "speed"),
-)
+_ADCP_SENSORS = (Sensor("speed", "Current Speed", "m/s", "seawaterspeed", "speed"),)
 
 DEVICES: tuple[Device, ...] = (
-    Device("SBECTD19p6813", 23051, "Sea-Bird SeaCAT SBE19plus V2 6813", "CTD", _CTD_SENSORS,
-           (DataRating(_ts("2019-05-01"), _ts("2023-06-01"), 2.0),
-            DataRating(_ts("2023-06-01"), None, 1.0))),
-    Device("SBECTD16p6011", 21702, "Sea-Bird SeaCAT SBE16plus 6011", "CTD", _CTD_SENSORS,
-           (DataRating(_ts("2018-03-01"), None, 1.0),)),
-    Device("AANDOPTODE4831", 23106, "Aanderaa Optode 4831", "OXYSENSOR", _OXY_SENSORS,
-           (DataRating(_ts("2022-07-15"), None, 10.0),)),
-    Device("NORTEKADCP9917", 24115, "Nortek Aquadopp Profiler 2 MHz 9917", "ADCP2MHZ",
-           _ADCP_SENSORS, (DataRating(_ts("2021-06-01"), None, 1.0),), restricted=True),
-    Device("ICLISTENHF6324", 24543, "ICListen HF Hydrophone 6324", "HYDROPHONE",
-           audio=AudioSpec(64_000, formats=((_ts("2000-01-01"), "flac"),))),
-    Device("ICLISTENHF6020", 23670, "ICListen HF Hydrophone 6020", "HYDROPHONE",
-           audio=AudioSpec(16_000, formats=((_ts("2000-01-01"), "wav"),
-                                            (_ts("2020-08-10"), "flac")))),
-    Device("ICLISTENHF6019", 23669, "ICListen HF Hydrophone 6019", "HYDROPHONE",
-           audio=AudioSpec(8_000, formats=((_ts("2000-01-01"), "flac"),))),
+    Device(
+        "SBECTD19p6813",
+        23051,
+        "Sea-Bird SeaCAT SBE19plus V2 6813",
+        "CTD",
+        _CTD_SENSORS,
+        (
+            DataRating(_ts("2019-05-01"), _ts("2023-06-01"), 2.0),
+            DataRating(_ts("2023-06-01"), None, 1.0),
+        ),
+    ),
+    Device(
+        "SBECTD16p6011",
+        21702,
+        "Sea-Bird SeaCAT SBE16plus 6011",
+        "CTD",
+        _CTD_SENSORS,
+        (DataRating(_ts("2018-03-01"), None, 1.0),),
+    ),
+    Device(
+        "AANDOPTODE4831",
+        23106,
+        "Aanderaa Optode 4831",
+        "OXYSENSOR",
+        _OXY_SENSORS,
+        (DataRating(_ts("2022-07-15"), None, 10.0),),
+    ),
+    Device(
+        "NORTEKADCP9917",
+        24115,
+        "Nortek Aquadopp Profiler 2 MHz 9917",
+        "ADCP2MHZ",
+        _ADCP_SENSORS,
+        (DataRating(_ts("2021-06-01"), None, 1.0),),
+        restricted=True,
+    ),
+    Device(
+        "ICLISTENHF6324",
+        24543,
+        "ICListen HF Hydrophone 6324",
+        "HYDROPHONE",
+        audio=AudioSpec(64_000, formats=((_ts("2000-01-01"), "flac"),)),
+    ),
+    Device(
+        "ICLISTENHF6020",
+        23670,
+        "ICListen HF Hydrophone 6020",
+        "HYDROPHONE",
+        audio=AudioSpec(16_000, formats=((_ts("2000-01-01"), "wav"), (_ts("2020-08-10"), "flac"))),
+    ),
+    Device(
+        "ICLISTENHF6019",
+        23669,
+        "ICListen HF Hydrophone 6019",
+        "HYDROPHONE",
+        audio=AudioSpec(8_000, formats=((_ts("2000-01-01"), "flac"),)),
+    ),
 )
 
 DEPLOYMENTS: tuple[Deployment, ...] = (
-    Deployment("SBECTD19p6813", "BACAX", _ts("2019-05-01"), _ts("2022-07-01"),
-               48.3166, -126.0508, 985.0),
+    Deployment(
+        "SBECTD19p6813", "BACAX", _ts("2019-05-01"), _ts("2022-07-01"), 48.3166, -126.0508, 985.0
+    ),
     Deployment("SBECTD19p6813", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
-    Deployment("SBECTD16p6011", "FGPD", _ts("2018-03-01"), _ts("2021-09-30"),
-               48.8138, -125.2807, 96.0),
+    Deployment(
+        "SBECTD16p6011", "FGPD", _ts("2018-03-01"), _ts("2021-09-30"), 48.8138, -125.2807, 96.0
+    ),
     Deployment("AANDOPTODE4831", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
-    Deployment("NORTEKADCP9917", "BACUS", _ts("2021-06-01"), None, 48.4275, -126.1745, 396.0,
-               heading=12.5, pitch=0.4, roll=-1.1),
+    Deployment(
+        "NORTEKADCP9917",
+        "BACUS",
+        _ts("2021-06-01"),
+        None,
+        48.4275,
+        -126.1745,
+        396.0,
+        heading=12.5,
+        pitch=0.4,
+        roll=-1.1,
+    ),
     Deployment("ICLISTENHF6324", "SGHA.H1", _ts("2023-09-08"), None, 49.0401, -123.4251, 294.0),
-    Deployment("ICLISTENHF6020", "SGHA.H2", _ts("2019-06-01"), _ts("2021-05-01"),
-               49.0402, -123.4248, 295.0),
-    Deployment("ICLISTENHF6019", "SGHA.H3", _ts("2021-03-01"), _ts("2022-06-30"),
-               49.0399, -123.4249, 296.0),
+    Deployment(
+        "ICLISTENHF6020", "SGHA.H2", _ts("2019-06-01"), _ts("2021-05-01"), 49.0402, -123.4248, 295.0
+    ),
+    Deployment(
+        "ICLISTENHF6019", "SGHA.H3", _ts("2021-03-01"), _ts("2022-06-30"), 49.0399, -123.4249, 296.0
+    ),
     Deployment("ICLISTENHF6019", "SGHA.H3", _ts("2022-09-01"), None, 49.0399, -123.4249, 296.0),
 )
 
 DEVICE_CATEGORIES: tuple[DeviceCategory, ...] = (
-    DeviceCategory("CTD", "Conductivity Temperature Depth", "Conductivity Temperature (and Depth Sensor)",
-                   "Conductivity Temperature Depth (CTD) instruments measure the salinity, "
-                   "temperature and pressure of sea water."),
-    DeviceCategory("OXYSENSOR", "Oxygen Sensor", "Oxygen Sensor",
-                   "Oxygen sensors measure the dissolved oxygen concentration of sea water."),
-    DeviceCategory("ADCP2MHZ", "Acoustic Doppler Current Profiler 2 MHz", "ADCP 2 MHz",
-                   "ADCPs measure water current velocities over a range of depths."),
-    DeviceCategory("HYDROPHONE", "Hydrophone", "Hydrophone",
-                   "Hydrophones record underwater sound."),
+    DeviceCategory(
+        "CTD",
+        "Conductivity Temperature Depth",
+        "Conductivity Temperature (and Depth Sensor)",
+        "Conductivity Temperature Depth (CTD) instruments measure the salinity, "
+        "temperature and pressure of sea water.",
+    ),
+    DeviceCategory(
+        "OXYSENSOR",
+        "Oxygen Sensor",
+        "Oxygen Sensor",
+        "Oxygen sensors measure the dissolved oxygen concentration of sea water.",
+    ),
+    DeviceCategory(
+        "ADCP2MHZ",
+        "Acoustic Doppler Current Profiler 2 MHz",
+        "ADCP 2 MHz",
+        "ADCPs measure water current velocities over a range of depths.",
+    ),
+    DeviceCategory(
+        "HYDROPHONE", "Hydrophone", "Hydrophone", "Hydrophones record underwater sound."
+    ),
 )
 
 PROPERTIES: tuple[Property, ...] = (
@@ -286,7 +440,9 @@ CATEGORY_PROPERTIES: dict[str, tuple[str, ...]] = {
 _PERIODS = ("0", "60", "600", "900", "3600", "86400")
 _TSSD_OPTIONS = (
     ProductOption("dpo_qualityControl", "1", ("0", "1"), required=True),
-    ProductOption("dpo_resample", "none", ("none", "average", "minMax", "minMaxAvg"), required=True),
+    ProductOption(
+        "dpo_resample", "none", ("none", "average", "minMax", "minMaxAvg"), required=True
+    ),
     ProductOption("dpo_average", "60", _PERIODS),
     ProductOption("dpo_minMax", "60", _PERIODS),
     ProductOption("dpo_minMaxAvg", "60", _PERIODS),
@@ -299,19 +455,22 @@ _HYDRO_MODES = (
 )
 _HSD_OPTIONS = (
     ProductOption("dpo_spectralDataDownsample", "1", ("0", "1", "2")),
-    ProductOption("dpo_spectrogramConcatenation", "None",
-                  ("None", "Concatenate", "Daily", "Weekly", "Adjacent")),
+    ProductOption(
+        "dpo_spectrogramConcatenation",
+        "None",
+        ("None", "Concatenate", "Daily", "Weekly", "Adjacent"),
+    ),
     ProductOption("dpo_spectrogramSource", "MIX", ("MIX", "WAVFLAC", "FFT")),
     ProductOption("dpo_spectrogramColourPalette", "0", ("0", "1", "2", "3", "4", "5")),
-    ProductOption("dpo_lowerColourLimit", "-1000", (),
-                  ("-1000", "140", True, "dB")),
+    ProductOption("dpo_lowerColourLimit", "-1000", (), ("-1000", "140", True, "dB")),
     ProductOption("dpo_upperColourLimit", "-1000", (), ("-1000", "140", True, "dB")),
     ProductOption("dpo_spectrogramFrequencyUpperLimit", "-1", (), ("-1", "500000", True, "Hz")),
     *_HYDRO_MODES,
 )
 _AD_OPTIONS = (
-    ProductOption("dpo_audioDownsample", "-1",
-                  ("-1", "48000", "16000", "8000", "4000", "2000", "512", "256")),
+    ProductOption(
+        "dpo_audioDownsample", "-1", ("-1", "48000", "16000", "8000", "4000", "2000", "512", "256")
+    ),
     ProductOption("dpo_audioFormatConversion", "0", ("0", "1")),
     *_HYDRO_MODES,
 )
@@ -319,13 +478,26 @@ _SCALAR_CATEGORIES = ("CTD", "OXYSENSOR", "ADCP2MHZ")
 _WIKI = "https://wiki.oceannetworks.ca/display/DP/"
 
 DATA_PRODUCTS: tuple[DataProduct, ...] = (
-    DataProduct("TSSD", "Time Series Scalar Data", "csv", _SCALAR_CATEGORIES, _TSSD_OPTIONS, _WIKI + "1"),
-    DataProduct("TSSD", "Time Series Scalar Data", "json", _SCALAR_CATEGORIES,
-                (*_TSSD_OPTIONS, ProductOption("dpo_jsonOutputEncoding", "OM", ("OM", "ONC"))),
-                _WIKI + "1"),
-    DataProduct("TSSD", "Time Series Scalar Data", "mat", _SCALAR_CATEGORIES, _TSSD_OPTIONS, _WIKI + "1"),
-    DataProduct("HSD", "Hydrophone Spectral Data", "mat", ("HYDROPHONE",), _HSD_OPTIONS, _WIKI + "45"),
-    DataProduct("HSD", "Hydrophone Spectral Data", "png", ("HYDROPHONE",), _HSD_OPTIONS, _WIKI + "45"),
+    DataProduct(
+        "TSSD", "Time Series Scalar Data", "csv", _SCALAR_CATEGORIES, _TSSD_OPTIONS, _WIKI + "1"
+    ),
+    DataProduct(
+        "TSSD",
+        "Time Series Scalar Data",
+        "json",
+        _SCALAR_CATEGORIES,
+        (*_TSSD_OPTIONS, ProductOption("dpo_jsonOutputEncoding", "OM", ("OM", "ONC"))),
+        _WIKI + "1",
+    ),
+    DataProduct(
+        "TSSD", "Time Series Scalar Data", "mat", _SCALAR_CATEGORIES, _TSSD_OPTIONS, _WIKI + "1"
+    ),
+    DataProduct(
+        "HSD", "Hydrophone Spectral Data", "mat", ("HYDROPHONE",), _HSD_OPTIONS, _WIKI + "45"
+    ),
+    DataProduct(
+        "HSD", "Hydrophone Spectral Data", "png", ("HYDROPHONE",), _HSD_OPTIONS, _WIKI + "45"
+    ),
     DataProduct("AD", "Audio Data", "flac", ("HYDROPHONE",), _AD_OPTIONS, _WIKI + "AD"),
     DataProduct("AD", "Audio Data", "wav", ("HYDROPHONE",), _AD_OPTIONS, _WIKI + "AD"),
 )
@@ -398,7 +570,9 @@ class Observatory:
         """``[(begin, end)]`` of a device's deployments, ongoing ones ending at ``now``."""
         if now is None:
             now = pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
-        return [(d.begin, d.end if d.end is not None else now) for d in self.deployments_of(device_code)]
+        return [
+            (d.begin, d.end if d.end is not None else now) for d in self.deployments_of(device_code)
+        ]
 
     def products_for(self, device_code: str) -> list[DataProduct]:
         """The data products (code × extension) a device offers."""
@@ -428,8 +602,12 @@ class Observatory:
             raise KeyError(f"device {device_code} has no data rating")
         starts = np.array([r.date_from.value for r in ratings], dtype="int64")
         periods = np.array([r.sample_period for r in ratings], dtype="float64")
-        idx = np.searchsorted(starts, np.asarray(times, dtype="datetime64[ns]").astype("int64"),
-                              side="right") - 1
+        idx = (
+            np.searchsorted(
+                starts, np.asarray(times, dtype="datetime64[ns]").astype("int64"), side="right"
+            )
+            - 1
+        )
         return periods[np.clip(idx, 0, len(periods) - 1)]
 
     def citation(self, device_code: str, year: int | None = None) -> dict[str, str]:

@@ -1,0 +1,403 @@
+"""Operations on an assembled audio window: coverage, clip, WAV/FLAC writing, ``.onc``.
+
+Split from :mod:`intake_onc.audio` (which re-exports :func:`clip` and :func:`coverage`) to keep
+modules small. Everything here works from the window's attrs (``start_time``,
+``sample_rate``, the ``coverage_*`` record) and never computes audio to answer a question
+about coverage.
+
+Examples
+--------
+>>> audio.onc.to_flac("clip.flac")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import xarray as xr
+from xarray.indexes import RangeIndex
+
+from intake_onc._dates import parse_date
+
+__all__ = ["AudioAccessorMixin", "clip", "coverage", "write_audio"]
+
+_NS = 10**9
+_COVERAGE_KEYS = ("coverage_files", "coverage_frame_starts", "coverage_sample_starts")
+
+
+def _ns_to_samples(ns: np.ndarray | int, fs: int, how: str = "round") -> np.ndarray:
+    """Exact integer ``ns * fs / 1e9``, rounded half up (``"round"``) or up (``"ceil"``)."""
+    q, r = np.divmod(np.asarray(ns, dtype="int64"), _NS)
+    if how == "ceil":
+        return q * fs + (r * fs + _NS - 1) // _NS
+    return q * fs + (2 * r * fs + _NS) // (2 * _NS)
+
+
+def _samples_to_ns(k: np.ndarray | int, fs: int) -> np.ndarray:
+    """Nanoseconds from sample 0 to sample ``k``, rounded to the nanosecond."""
+    q, r = np.divmod(np.asarray(k, dtype="int64"), fs)
+    return q * _NS + (2 * r * _NS + fs) // (2 * fs)
+
+
+def _iso(ts: object) -> str:
+    """ISO 8601 UTC with a ``Z`` (nanoseconds kept when present)."""
+    return pd.Timestamp(ts).isoformat() + "Z"
+
+
+def _time_coords(n: int, fs: int) -> xr.Coordinates:
+    """Lazy ``time`` coordinate of offsets in seconds (no per-sample array is stored)."""
+    index = RangeIndex.linspace(0.0, n / fs, num=n, endpoint=False, dim="time")
+    coords = xr.Coordinates.from_xindex(index)
+    coords.variables["time"].attrs.update(units="s", long_name="seconds since start_time")
+    return coords
+
+
+def _coverage_attrs(pieces: pd.DataFrame, fs: int) -> dict[str, Any]:
+    covered = int((pieces["sample_stop"] - pieces["sample_start"]).sum())
+    return {
+        "coverage_seconds": covered / fs,
+        "coverage_files": [str(x) for x in pieces["name"]],
+        "coverage_frame_starts": pieces["frame_start"].to_numpy(dtype="int64"),
+        "coverage_sample_starts": pieces["sample_start"].to_numpy(dtype="int64"),
+        "coverage_sample_stops": pieces["sample_stop"].to_numpy(dtype="int64"),
+    }
+
+
+def _window_facts(audio: xr.DataArray, argument: str = "audio") -> tuple[int, pd.Timestamp]:
+    if not isinstance(audio, xr.DataArray) or audio.dims != ("time",):
+        raise TypeError(f"{argument}: expected a 1-D DataArray over 'time' from open_audio_files")
+    try:
+        fs = int(audio.attrs["sample_rate"])
+        start = parse_date(audio.attrs["start_time"], argument=f"{argument}.attrs['start_time']")
+    except KeyError as exc:
+        raise ValueError(
+            f"{argument}: attrs lack {exc.args[0]!r}; use a window from open_audio_files"
+        ) from None
+    return fs, start
+
+
+def _pieces(audio: xr.DataArray) -> pd.DataFrame:
+    attrs = audio.attrs
+    if not all(k in attrs for k in _COVERAGE_KEYS):
+        raise ValueError("audio: no coverage record in attrs; use a window from open_audio_files")
+    return pd.DataFrame(
+        {
+            "name": list(np.atleast_1d(attrs["coverage_files"])),
+            "frame_start": np.atleast_1d(attrs["coverage_frame_starts"]).astype("int64"),
+            "sample_start": np.atleast_1d(attrs["coverage_sample_starts"]).astype("int64"),
+            "sample_stop": np.atleast_1d(attrs["coverage_sample_stops"]).astype("int64"),
+        }
+    )
+
+
+def _covered_before(pieces: pd.DataFrame, k: np.ndarray) -> np.ndarray:
+    """Covered samples in ``[0, k)`` for each ``k`` (pieces are disjoint and sorted)."""
+    starts = pieces["sample_start"].to_numpy()
+    lengths = (pieces["sample_stop"] - pieces["sample_start"]).to_numpy()
+    cum = np.concatenate([[0], np.cumsum(lengths)])
+    j = np.searchsorted(starts, k, side="right") - 1
+    inside = np.where(
+        j >= 0, np.minimum(k - starts[np.maximum(j, 0)], lengths[np.maximum(j, 0)]), 0
+    )
+    return np.where(j >= 0, cum[np.maximum(j, 0)] + inside, 0)
+
+
+def coverage(audio: xr.DataArray, by: str = "file") -> pd.DataFrame:
+    """How much of an audio window real data covers, from its plan (no audio is computed).
+
+    Parameters
+    ----------
+    audio
+        A window from :func:`~intake_onc.audio.open_audio_files` (or :func:`clip` of one).
+    by
+        ``"file"``: one row per contributing file; ``"gap"``: one row per uncovered stretch;
+        ``"minute"`` or any fixed pandas frequency (``"10s"``, ``"1h"``): one row per UTC time
+        bin.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by="file"``: ``file``, ``file_start``, ``first_sample``, ``end``, ``samples``,
+        ``seconds``. ``by="gap"``: ``start``, ``end``, ``samples``, ``seconds``. Time bins:
+        index ``time`` (bin start), ``seconds`` covered, ``window_seconds`` (the part of the
+        bin inside the window), ``fraction``.
+
+    Examples
+    --------
+    >>> coverage(audio, by="minute")["fraction"].min()  # doctest: +SKIP
+    0.97
+    """
+    fs, t0 = _window_facts(audio)
+    n = audio.sizes["time"]
+    p = _pieces(audio)
+
+    def times(k: np.ndarray) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(t0.value + _samples_to_ns(k, fs))
+
+    if by == "file":
+        samples = (p["sample_stop"] - p["sample_start"]).to_numpy()
+        return pd.DataFrame(
+            {
+                "file": p["name"],
+                "file_start": times(p["sample_start"] - p["frame_start"]),
+                "first_sample": times(p["sample_start"]),
+                "end": times(p["sample_stop"]),
+                "samples": samples,
+                "seconds": samples / fs,
+            }
+        )
+    if by == "gap":
+        edges = np.concatenate([[0], p[["sample_start", "sample_stop"]].to_numpy().ravel(), [n]])
+        a, b = edges[0::2], edges[1::2]
+        keep = b > a
+        return pd.DataFrame(
+            {
+                "start": times(a[keep]),
+                "end": times(b[keep]),
+                "samples": (b - a)[keep],
+                "seconds": (b - a)[keep] / fs,
+            }
+        )
+    try:
+        freq = pd.tseries.frequencies.to_offset("1min" if by == "minute" else by)
+        pd.Timedelta(freq)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"by: expected 'file', 'gap', 'minute' or a fixed frequency such as '10s', got {by!r}"
+        ) from None
+    t_end = t0 + pd.Timedelta(int(_samples_to_ns(n, fs)), "ns")
+    bins = pd.date_range(t0.floor(freq), t_end, freq=freq)
+    if bins[-1] < t_end:
+        bins = bins.append(pd.DatetimeIndex([bins[-1] + freq]))
+    k = np.clip(_ns_to_samples(bins.asi8 - t0.value, fs, "ceil"), 0, n)
+    covered = np.diff(_covered_before(p, k))
+    in_window = np.diff(k)
+    return pd.DataFrame(
+        {
+            "seconds": covered / fs,
+            "window_seconds": in_window / fs,
+            "fraction": np.divide(
+                covered, in_window, out=np.zeros(len(covered)), where=in_window > 0
+            ),
+        },
+        index=pd.DatetimeIndex(bins[:-1], name="time"),
+    )
+
+
+def _offset_ns(value: object, t0: pd.Timestamp, argument: str) -> int:
+    """A time (date/string) or an offset in seconds from the window start, as ns from start."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return round(float(value) * _NS)
+    return parse_date(value, argument=argument).value - t0.value
+
+
+def _seconds_ns(value: object, argument: str, positive: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{argument}: expected a number of seconds, got {type(value).__name__}")
+    if value < 0 or (positive and value == 0):
+        raise ValueError(
+            f"{argument}: expected a {'positive' if positive else 'non-negative'} "
+            f"number of seconds, got {value}"
+        )
+    return round(float(value) * _NS)
+
+
+def clip(
+    audio: xr.DataArray,
+    center: object = None,
+    duration: float | None = None,
+    *,
+    start: object = None,
+    end: object = None,
+    pad_before: float = 0.0,
+    pad_after: float = 0.0,
+) -> xr.DataArray:
+    """Cut a piece out of an audio window (still lazy), with its time facts and coverage.
+
+    Give ``center`` and ``duration``, or two of ``start``, ``end``, ``duration``. Times are
+    dates/strings (UTC) or numbers of seconds from the window's ``start_time``.
+
+    Parameters
+    ----------
+    audio
+        A window from :func:`~intake_onc.audio.open_audio_files`.
+    center, duration
+        Middle of the clip and its length in seconds.
+    start, end
+        Clip bounds ``[start, end)``.
+    pad_before, pad_after
+        Extra seconds before and after (context around an event).
+
+    Returns
+    -------
+    xarray.DataArray
+        The samples nearest to the requested times, ``time`` restarting at 0 and attrs
+        ``start_time``/``end_time``/coverage updated.
+
+    Raises
+    ------
+    ValueError
+        When the arguments do not define a clip or it reaches outside the window.
+
+    Examples
+    --------
+    >>> call = clip(audio, "2024-04-01T00:03:12.5Z", 4.0, pad_before=1)  # doctest: +SKIP
+    >>> call.sizes["time"] / call.attrs["sample_rate"]  # doctest: +SKIP
+    5.0
+    """
+    fs, t0 = _window_facts(audio)
+    dur = None if duration is None else _seconds_ns(duration, "duration", positive=True)
+    if center is not None:
+        if dur is None or start is not None or end is not None:
+            raise ValueError("center: give center with duration only (not start or end)")
+        s = _offset_ns(center, t0, "center") - dur // 2
+        e = s + dur
+    elif start is not None and (end is not None) != (dur is not None):
+        s = _offset_ns(start, t0, "start")
+        e = _offset_ns(end, t0, "end") if end is not None else s + dur
+    elif end is not None and dur is not None:
+        e = _offset_ns(end, t0, "end")
+        s = e - dur
+    else:
+        raise ValueError("clip: give center and duration, or two of start, end and duration")
+    s -= _seconds_ns(pad_before, "pad_before")
+    e += _seconds_ns(pad_after, "pad_after")
+    n = audio.sizes["time"]
+    k0, k1 = (int(_ns_to_samples(v, fs)) for v in (s, e))
+    if k1 <= k0:
+        raise ValueError("end: the clip is empty; give an end later than the start")
+    if k0 < 0 or k1 > n:
+        raise ValueError(
+            f"start/end: the clip {_iso(t0 + pd.Timedelta(s, 'ns'))} – "
+            f"{_iso(t0 + pd.Timedelta(e, 'ns'))} reaches outside the window "
+            f"{audio.attrs['start_time']} – {_iso(t0 + pd.Timedelta(int(_samples_to_ns(n, fs)), 'ns'))}; "
+            "open a wider window first"
+        )
+    out = audio.drop_vars("time").isel(time=slice(k0, k1))
+    out = out.assign_coords(_time_coords(k1 - k0, fs))
+    p = _pieces(audio)
+    lo = np.clip(p["sample_start"].to_numpy(), k0, k1)
+    hi = np.clip(p["sample_stop"].to_numpy(), k0, k1)
+    p = p.assign(
+        frame_start=p["frame_start"] + lo - p["sample_start"],
+        sample_start=lo - k0,
+        sample_stop=hi - k0,
+    )[hi > lo]
+    out.attrs.update(_coverage_attrs(p, fs))
+    out.attrs["start_time"] = _iso(t0 + pd.Timedelta(int(_samples_to_ns(k0, fs)), "ns"))
+    out.attrs["end_time"] = _iso(t0 + pd.Timedelta(int(_samples_to_ns(k1, fs)), "ns"))
+    return out
+
+
+def write_audio(
+    audio: xr.DataArray, path: str | os.PathLike, *, format: str, subtype: str = "PCM_24"
+) -> Path:
+    """Write an audio window to WAV or FLAC, chunk by chunk, via a temporary name.
+
+    NaN samples (gaps) are written as silence, with a warning; values are clipped to
+    ``[-1, 1]`` (full scale).
+
+    Examples
+    --------
+    >>> write_audio(audio, "window.flac", format="FLAC")  # doctest: +SKIP
+    PosixPath('window.flac')
+    """
+    fs, _ = _window_facts(audio)
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(
+            f"path: folder {str(target.parent)!r} does not exist; create it first"
+        )
+    data = audio.data
+    blocks = (
+        data.blocks
+        if hasattr(data, "blocks")
+        else np.array_split(data, max(1, len(data) // (fs * 60)))
+    )
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    gaps = 0
+    try:
+        with sf.SoundFile(tmp, "w", samplerate=fs, channels=1, format=format, subtype=subtype) as f:
+            for block in blocks:
+                x = np.asarray(block, dtype=np.float32)
+                bad = np.isnan(x)
+                if bad.any():
+                    gaps += int(bad.sum())
+                    x = np.where(bad, np.float32(0), x)
+                f.write(np.clip(x, -1.0, 1.0))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    if gaps:
+        warnings.warn(
+            f"{target.name}: {gaps} samples ({gaps / fs:.3f} s) with no data were written as silence",
+            stacklevel=3,
+        )
+    return target
+
+
+class AudioAccessorMixin:
+    """The audio methods of ``DataArray.onc`` (mixed into another ``.onc`` accessor if any)."""
+
+    _audio: xr.DataArray
+
+    def to_wav(self, path: str | os.PathLike, subtype: str = "PCM_24") -> Path:
+        """Write the window to a WAV file (24-bit by default); see :func:`write_audio`."""
+        return write_audio(self._audio, path, format="WAV", subtype=subtype)
+
+    def to_flac(self, path: str | os.PathLike, subtype: str = "PCM_24") -> Path:
+        """Write the window to a FLAC file (24-bit by default); see :func:`write_audio`."""
+        return write_audio(self._audio, path, format="FLAC", subtype=subtype)
+
+    def clip(self, *args: Any, **kwargs: Any) -> xr.DataArray:
+        """See :func:`intake_onc.audio.clip`."""
+        return clip(self._audio, *args, **kwargs)
+
+    def coverage(self, by: str = "file") -> pd.DataFrame:
+        """See :func:`intake_onc.audio.coverage`."""
+        return coverage(self._audio, by)
+
+    def spectrogram(self, **kwargs: Any) -> xr.DataArray:
+        """See :func:`intake_onc.spectrogram.spectrogram`."""
+        from intake_onc.spectrogram import spectrogram
+
+        return spectrogram(self._audio, **kwargs)
+
+
+class AudioAccessor(AudioAccessorMixin):
+    """``DataArray.onc`` for audio windows: ``to_wav``, ``to_flac``, ``clip``, ``coverage``."""
+
+    def __init__(self, obj: xr.DataArray) -> None:
+        self._audio = obj
+
+
+def _register() -> None:
+    """Register ``DataArray.onc``, keeping the methods of an ``.onc`` accessor already there."""
+    existing = getattr(xr.DataArray, "onc", None)
+    if isinstance(existing, type) and issubclass(existing, AudioAccessorMixin):
+        return
+    accessor: type = AudioAccessor
+    if isinstance(existing, type):  # e.g. intake_onc.ops registered first: combine both
+
+        def __init__(self: Any, obj: xr.DataArray) -> None:
+            existing.__init__(self, obj)
+            self._audio = obj
+
+        accessor = type(
+            "OncDataArrayAccessor", (AudioAccessorMixin, existing), {"__init__": __init__}
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xr.register_dataarray_accessor("onc")(accessor)
+
+
+_register()

@@ -1,0 +1,472 @@
+"""Hydrophone audio windows: many archive files assembled into one lazy float32 DataArray.
+
+The assembly is shared by local files (:func:`open_audio_files`) and remote ones: a remote
+source builds the same *file table* plus a *loader* that downloads, then calls
+:func:`audio_from_table` (or :func:`plan_window` first, to learn which files it needs).
+The rules (semantics.md, "Hydrophone audio"):
+
+* sample ``i`` of a file is at ``file_start + i / fs``, placed at the nearest output sample;
+* the window ``[start, end)`` is exact to the sample; stretches no file covers are NaN and are
+  counted in the coverage record (:func:`coverage`), never closed up;
+* where files overlap, the earlier file's samples are kept;
+* dim ``time`` holds offsets in seconds from ``attrs["start_time"]`` (a lazy range index, not
+  a per-sample datetime64 index).
+
+Examples
+--------
+>>> audio = open_audio_files("downloads/", "2024-04-01T00:00:00Z", "2024-04-01T00:10:00Z")  # doctest: +SKIP
+>>> coverage(audio, by="minute")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from intake_onc._audio_accessor import (
+    _NS,
+    _coverage_attrs,
+    _iso,
+    _ns_to_samples,
+    _samples_to_ns,
+    _time_coords,
+    clip,
+    coverage,
+)
+from intake_onc._dates import parse_date
+from intake_onc.formats.audio import (
+    AUDIO_EXTENSIONS,
+    AudioFileInfo,
+    parse_archive_filename,
+    read_frames,
+)
+
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "Loader",
+    "WindowPlan",
+    "audio_from_table",
+    "clip",
+    "coverage",
+    "load_local_file",
+    "open_audio_files",
+    "plan_window",
+]
+
+#: ``load(file_row, start_frame, n_frames) -> float32 array``. ``file_row`` is a dict of the file
+#: table's columns for one file; the array may come back shorter (the rest is left NaN).
+Loader = Callable[[Mapping[str, Any], int, int], np.ndarray]
+
+#: Columns every file table needs; ``path``, ``device_code``, ``bit_depth``, ``channels`` and any
+#: others are optional and handed to the loader as they are.
+REQUIRED_COLUMNS = ("name", "start", "sample_rate", "n_frames")
+
+#: Files are assumed shorter than this when deciding which headers to read (ONC's are 300 s).
+MAX_FILE_DURATION = pd.Timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Where every sample of a window comes from; computed from file facts only.
+
+    Attributes
+    ----------
+    start
+        UTC time of output sample 0.
+    sample_rate
+        Samples per second.
+    n_samples
+        Length of the window in samples.
+    files
+        The table rows of the files that overlap the window, sorted by start time.
+    pieces
+        One row per file that contributes samples: ``file`` (row position in ``files``),
+        ``name``, ``frame_start`` (first frame read from the file), ``sample_start`` and
+        ``sample_stop`` (output positions, stop exclusive).
+    device_code, bit_depth
+        From the table when it has those columns (``None`` otherwise).
+    """
+
+    start: pd.Timestamp
+    sample_rate: int
+    n_samples: int
+    files: pd.DataFrame
+    pieces: pd.DataFrame
+    device_code: str | None = None
+    bit_depth: int | None = None
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """Time just after the last sample of the window."""
+        return self.start + pd.Timedelta(
+            int(_samples_to_ns(self.n_samples, self.sample_rate)), "ns"
+        )
+
+    @property
+    def coverage_seconds(self) -> float:
+        """Seconds of the window some file covers."""
+        return (
+            float((self.pieces["sample_stop"] - self.pieces["sample_start"]).sum())
+            / self.sample_rate
+        )
+
+
+def _file_table(files: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    table = pd.DataFrame(files).reset_index(drop=True)
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"files: the file table lacks column(s) {missing}; it needs {list(REQUIRED_COLUMNS)}"
+        )
+    starts = pd.to_datetime(table["start"], utc=True).dt.tz_localize(None)
+    table["start"] = starts.astype("datetime64[ns]")
+    table["sample_rate"] = table["sample_rate"].astype("int64")
+    table["n_frames"] = table["n_frames"].astype("int64")
+    if (table["sample_rate"] <= 0).any():
+        raise ValueError("files: every sample_rate must be a positive number of samples per second")
+    if "channels" in table.columns and (table["channels"].fillna(1) > 1).any():
+        names = list(table.loc[table["channels"] > 1, "name"][:3])
+        raise ValueError(f"files: only mono audio is supported; {names} have several channels")
+    return table
+
+
+def _first(table: pd.DataFrame, column: str) -> Any:
+    """First non-missing value of an optional column (``None`` when absent)."""
+    if column not in table.columns:
+        return None
+    values = table[column].dropna()
+    return values.iloc[0] if len(values) else None
+
+
+def plan_window(
+    files: pd.DataFrame | Sequence[Mapping[str, Any]], start: object = None, end: object = None
+) -> WindowPlan:
+    """Place files in the window ``[start, end)`` sample by sample, without reading any audio.
+
+    Parameters
+    ----------
+    files
+        The file table: columns ``name``, ``start`` (UTC time of the first sample),
+        ``sample_rate``, ``n_frames``; optional ``device_code``, ``bit_depth``, ``channels``,
+        ``path`` or anything a loader needs.
+    start, end
+        Window bounds (dates or strings, UTC); ``None``: the first file's start / the last
+        file's end.
+
+    Returns
+    -------
+    WindowPlan
+
+    Raises
+    ------
+    ValueError
+        When the table is empty or malformed, ``end <= start``, the files come from several
+        devices, or the sample rate changes inside the window (open it as two windows).
+
+    Examples
+    --------
+    >>> table = [{"name": "A_20240101T000000.000Z.flac", "start": "2024-01-01",
+    ...           "sample_rate": 8000, "n_frames": 8000}]
+    >>> plan_window(table, "2024-01-01T00:00:00.5Z").n_samples
+    4000
+    """
+    table = _file_table(files)
+    if table.empty:
+        raise ValueError("files: no audio files to assemble; check the folder or the date range")
+    file_ns = table["start"].to_numpy().astype("int64")
+    fs_all = table["sample_rate"].to_numpy()
+    end_ns = file_ns + (table["n_frames"].to_numpy() * _NS + fs_all - 1) // fs_all
+    t0 = int(file_ns.min()) if start is None else parse_date(start, argument="start").value
+    t1 = int(end_ns.max()) if end is None else parse_date(end, argument="end").value
+    if t1 <= t0:
+        raise ValueError(
+            f"end: {_iso(pd.Timestamp(t1))} is not after start {_iso(pd.Timestamp(t0))}; "
+            "give an end later than the start"
+        )
+    overlap = (file_ns < t1) & (end_ns > t0)
+    used = table[overlap].sort_values(["start", "name"], kind="stable").reset_index(drop=True)
+    rates = np.unique((used if len(used) else table)["sample_rate"].to_numpy())
+    if len(rates) > 1:
+        first = used.loc[used["sample_rate"] != used["sample_rate"].iloc[0], "start"].iloc[0]
+        raise ValueError(
+            f"start/end: the sample rate changes inside the window ({', '.join(map(str, rates))} Hz,"
+            f" at {_iso(first)}); open two windows, one ending and one starting at that time"
+        )
+    codes = used["device_code"].dropna().unique() if "device_code" in used.columns else []
+    if len(codes) > 1:
+        raise ValueError(f"files: audio from several devices ({list(codes)}); open each separately")
+    fs = int(rates[0])
+    n_samples = int(_ns_to_samples(t1 - t0, fs, "ceil"))
+    offsets = _ns_to_samples(used["start"].to_numpy().astype("int64") - t0, fs)
+    stops = offsets + used["n_frames"].to_numpy()
+    covered = np.maximum.accumulate(np.concatenate([[0], stops]))[:-1]  # earlier files' reach
+    p_start = np.clip(np.maximum(offsets, covered), 0, n_samples)
+    p_stop = np.clip(stops, 0, n_samples)
+    keep = np.flatnonzero(p_stop > p_start)
+    pieces = pd.DataFrame(
+        {
+            "file": keep,
+            "name": used["name"].to_numpy()[keep],
+            "frame_start": (p_start - offsets)[keep],
+            "sample_start": p_start[keep],
+            "sample_stop": p_stop[keep],
+        }
+    )
+    bits = _first(used, "bit_depth")
+    return WindowPlan(
+        start=pd.Timestamp(t0),
+        sample_rate=fs,
+        n_samples=n_samples,
+        files=used,
+        pieces=pieces,
+        device_code=_first(used, "device_code"),
+        bit_depth=None if bits is None else int(bits),
+    )
+
+
+class _ChunkTask:
+    """Reads the pieces of one output chunk; the only code a dask worker runs."""
+
+    def __init__(self, loader: Loader, length: int, parts: list[tuple[dict, int, int, int]]):
+        self.loader, self.length, self.parts = loader, length, parts
+
+    def _load(self, row: dict, frame: int, n: int) -> np.ndarray:
+        data = np.asarray(self.loader(row, frame, n), dtype=np.float32)
+        if data.ndim != 1:
+            raise ValueError(f"loader returned shape {data.shape} for {row['name']}; expected mono")
+        return data[:n]
+
+    def __call__(self) -> np.ndarray:
+        if len(self.parts) == 1 and self.parts[0][3] == 0 and self.parts[0][2] == self.length:
+            row, frame, n, _ = self.parts[0]
+            data = self._load(row, frame, n)
+            if len(data) == n:
+                return data
+        out = np.full(self.length, np.nan, dtype=np.float32)
+        for row, frame, n, at in self.parts:
+            data = self._load(row, frame, n)
+            out[at : at + len(data)] = data
+        return out
+
+
+def _chunk_bounds(plan: WindowPlan, chunk: str | float) -> np.ndarray:
+    n = plan.n_samples
+    if isinstance(chunk, str):
+        if chunk != "file":
+            raise ValueError(f"chunk: expected 'file' or a number of seconds, got {chunk!r}")
+        p = plan.pieces
+        bounds = np.unique(np.concatenate([[0, n], p["sample_start"], p["sample_stop"]]))
+        longest = int(plan.files["n_frames"].max()) if len(plan.files) else 300 * plan.sample_rate
+        pieces = [
+            np.arange(a, b, max(longest, 1)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        return np.concatenate([*pieces, [n]])
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, float)) or not chunk > 0:
+        raise ValueError(f"chunk: expected 'file' or a positive number of seconds, got {chunk!r}")
+    size = max(1, round(float(chunk) * plan.sample_rate))
+    return np.concatenate([np.arange(0, n, size), [n]])
+
+
+def _dask_array(plan: WindowPlan, loader: Loader, chunk: str | float) -> da.Array:
+    bounds = _chunk_bounds(plan, chunk)
+    rows = plan.files.to_dict("records")
+    p = plan.pieces
+    files, frames = p["file"].to_numpy(), p["frame_start"].to_numpy()
+    starts, stops = p["sample_start"].to_numpy(), p["sample_stop"].to_numpy()
+    first = np.searchsorted(stops, bounds[:-1], side="right")
+    name = "onc-audio-" + tokenize(plan.files, plan.start, plan.n_samples, bounds, loader)
+    dsk = {}
+    for i, (a, b) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
+        parts = []
+        j = int(first[i])
+        while j < len(p) and starts[j] < b:
+            lo, hi = max(int(starts[j]), a), min(int(stops[j]), b)
+            frame = int(frames[j]) + lo - int(starts[j])
+            parts.append((rows[int(files[j])], frame, hi - lo, lo - a))
+            j += 1
+        dsk[(name, i)] = (_ChunkTask(loader, b - a, parts),)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
+    chunks = (tuple(np.diff(bounds).tolist()),)
+    return da.Array(graph, name, chunks, meta=np.empty(0, dtype=np.float32))
+
+
+def audio_from_table(
+    files: pd.DataFrame | Sequence[Mapping[str, Any]],
+    loader: Loader,
+    start: object = None,
+    end: object = None,
+    *,
+    chunk: str | float = "file",
+) -> xr.DataArray:
+    """Assemble a lazy float32 audio window from a file table and a loader.
+
+    Parameters
+    ----------
+    files
+        The file table (see :func:`plan_window`).
+    loader
+        ``load(file_row, start_frame, n_frames) -> numpy.ndarray`` (float32, mono, full
+        scale); called inside dask tasks, for only the frames each task needs. A remote source
+        downloads in it; :func:`load_local_file` reads ``file_row["path"]``.
+    start, end
+        Window ``[start, end)``; ``None``: from the first file's start / to the last's end.
+    chunk
+        ``"file"``: one dask chunk per file piece (and per uncovered stretch); a number: chunks
+        of that many seconds (a chunk may read slices of two files).
+
+    Returns
+    -------
+    xarray.DataArray
+        float32, dim ``time`` (seconds from ``start_time``), attrs ``start_time``,
+        ``end_time`` (ISO 8601 UTC), ``sample_rate``, ``device_code``, ``units`` (``"1"``:
+        full scale), ``bit_depth``, ``coverage_seconds`` and the per-file coverage record read
+        by :func:`coverage`.
+
+    Examples
+    --------
+    >>> table = [{"name": "A_20240101T000000.000Z.flac", "start": "2024-01-01",
+    ...           "sample_rate": 10, "n_frames": 10}]
+    >>> audio = audio_from_table(table, lambda row, i, n: np.ones(n, "float32"), end="2024-01-01T00:00:02Z")
+    >>> int(audio.count()), audio.attrs["coverage_seconds"]
+    (10, 1.0)
+    """
+    plan = plan_window(files, start, end)
+    data = _dask_array(plan, loader, chunk)
+    attrs: dict[str, Any] = {
+        "start_time": _iso(plan.start),
+        "end_time": _iso(plan.end),
+        "sample_rate": plan.sample_rate,
+        "device_code": plan.device_code or "",
+        "units": "1",
+        "long_name": "sound pressure (uncalibrated, full scale)",
+    }
+    if plan.bit_depth is not None:
+        attrs["bit_depth"] = plan.bit_depth
+    attrs.update(_coverage_attrs(plan.pieces, plan.sample_rate))
+    audio = xr.DataArray(data, coords=_time_coords(plan.n_samples, plan.sample_rate), dims="time")
+    audio.attrs.update(attrs)
+    audio.name = "audio"
+    return audio
+
+
+def load_local_file(row: Mapping[str, Any], start_frame: int, n_frames: int) -> np.ndarray:
+    """The loader for files on disk: decode ``n_frames`` from ``row["path"]``.
+
+    Examples
+    --------
+    >>> x = load_local_file({"path": "a.flac"}, 0, 10)  # doctest: +SKIP
+    """
+    return read_frames(row["path"], start_frame, n_frames)
+
+
+def _audio_paths(paths_or_directory: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    if isinstance(paths_or_directory, (str, os.PathLike)):
+        target = Path(paths_or_directory)
+        if target.is_dir():
+            found = sorted(
+                str(p) for p in target.iterdir() if p.suffix.lower().lstrip(".") in AUDIO_EXTENSIONS
+            )
+            if not found:
+                raise ValueError(
+                    f"paths_or_directory: no .flac or .wav files in {str(target)!r}; "
+                    "check the folder or pass the files explicitly"
+                )
+            return found
+        paths = [str(target)]
+    else:
+        paths = [os.fspath(p) for p in paths_or_directory]
+    absent = [p for p in paths if not os.path.isfile(p)]
+    if absent:
+        raise FileNotFoundError(f"paths_or_directory: no such file(s): {absent[:3]}")
+    return paths
+
+
+def _start_times(paths: list[str], start_times: object) -> list[object]:
+    if start_times is None:
+        return [None] * len(paths)
+    if isinstance(start_times, Mapping):
+        by_key = {os.fspath(k): v for k, v in start_times.items()}
+        return [by_key.get(p, by_key.get(os.path.basename(p))) for p in paths]
+    times = list(start_times)
+    if len(times) != len(paths):
+        raise ValueError(
+            f"start_times: got {len(times)} times for {len(paths)} files; give one per file, "
+            "or a mapping from file name to start time"
+        )
+    return times
+
+
+def open_audio_files(
+    paths_or_directory: str | os.PathLike | Sequence[str | os.PathLike],
+    start: object = None,
+    end: object = None,
+    *,
+    chunk: str | float = "file",
+    start_times: Sequence[object] | Mapping[str, object] | None = None,
+) -> xr.DataArray:
+    """Open local hydrophone files (FLAC/WAV) as one lazy audio window ``[start, end)``.
+
+    Only headers are read here; samples are decoded when the result is computed, each dask
+    task reading just the frames it needs.
+
+    Parameters
+    ----------
+    paths_or_directory
+        A folder (its ``.flac``/``.wav`` files), one file, or a list of files.
+    start, end
+        Window bounds (UTC dates or strings); ``None``: the whole span of the files.
+    chunk
+        ``"file"`` (one chunk per file piece) or a chunk length in seconds.
+    start_times
+        Start time of each file's first sample, for files not named the ONC way
+        (``DEVICE_YYYYMMDDThhmmss.fffZ.ext``): a list in the order of the paths, or a mapping
+        from file name (or path) to time. Overrides the time in ONC names.
+
+    Returns
+    -------
+    xarray.DataArray
+        See :func:`audio_from_table`.
+
+    Examples
+    --------
+    >>> audio = open_audio_files("wavs/", "2024-04-01T00:01:00Z", "2024-04-01T00:02:00Z")  # doctest: +SKIP
+    >>> audio.attrs["sample_rate"], audio.sizes["time"]  # doctest: +SKIP
+    (8000, 480000)
+    """
+    paths = _audio_paths(paths_or_directory)
+    given = _start_times(paths, start_times)
+    t0 = None if start is None else parse_date(start, argument="start")
+    t1 = None if end is None else parse_date(end, argument="end")
+    rows = []
+    for path, when in zip(paths, given, strict=True):
+        if when is None:
+            try:
+                when_hint = parse_archive_filename(path).start
+            except ValueError as exc:
+                raise ValueError(
+                    f"start_times: {os.path.basename(path)!r} is not named the ONC way "
+                    "(DEVICE_YYYYMMDDThhmmss.fffZ.ext); pass start_times= for such files"
+                ) from exc
+        else:
+            when_hint = parse_date(when, argument="start_times")
+        if (t1 is not None and when_hint >= t1) or (
+            t0 is not None and when_hint < t0 - MAX_FILE_DURATION
+        ):
+            continue  # cannot overlap the window: skip reading its header
+        rows.append(AudioFileInfo.from_path(path, when_hint).as_row())
+    if not rows:
+        raise ValueError(
+            f"start/end: none of the {len(paths)} files starts in or just before the window; "
+            "check the dates"
+        )
+    return audio_from_table(pd.DataFrame(rows), load_local_file, start, end, chunk=chunk)

@@ -1,0 +1,81 @@
+"""HTTP client for the Oceans 3.0 API (or the local sandbox), its download cache and orders.
+
+>>> from intake_onc.client import ONCClient
+>>> client = ONCClient()                                # token from ONC_TOKEN or ./.env
+>>> client.deployments(device_code="ICLISTENHF6019")    # doctest: +SKIP
+>>> files = client.archive_files("ICLISTENHF6019", "2024-04-01", "2024-04-01T01:00",
+...                              extension="flac")      # doctest: +SKIP
+>>> summary = client.download_files(files)              # doctest: +SKIP
+>>> order = client.order("HSD", "mat", device_code="ICLISTENHF6019",
+...                      start="2024-04-01", end="2024-04-01T01:00")  # doctest: +SKIP
+>>> paths = order.run()                                 # doctest: +SKIP
+
+Modules: ``_client`` (ONCClient, configuration), ``_http`` (session, retries, pagination,
+downloads), ``_redact`` (the token never shows), ``errors``, ``discovery``, ``archive``,
+``scalar``, ``orders``, ``cache``, ``_progress``, ``cli`` (``intake-onc cache info|clear``).
+"""
+
+from intake_onc.client._client import DEFAULT_BASE_URL, ONCClient
+from intake_onc.client._http import RetryPolicy
+from intake_onc.client._progress import DownloadSummary
+from intake_onc.client.cache import Cache, CacheInfo, default_cache_dir
+from intake_onc.client.discovery import DeploymentRange
+from intake_onc.client.errors import (
+    AuthError,
+    BadRequestError,
+    DownloadError,
+    GoneError,
+    InvalidDateRangeError,
+    InvalidParameterError,
+    MissingParameterError,
+    NoDataError,
+    NotDeployedError,
+    NotFoundError,
+    ONCConnectionError,
+    ONCError,
+    ONCHTTPError,
+    ONCWarning,
+    OrderError,
+    OrderTimeoutError,
+    RateLimitError,
+    RestrictedDataError,
+    ServerError,
+    TokenMissingError,
+    UnknownParameterError,
+)
+from intake_onc.client.orders import DataProductOrder, LogEntry, OrderBatch
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AuthError",
+    "BadRequestError",
+    "Cache",
+    "CacheInfo",
+    "DataProductOrder",
+    "DeploymentRange",
+    "DownloadError",
+    "DownloadSummary",
+    "GoneError",
+    "InvalidDateRangeError",
+    "InvalidParameterError",
+    "LogEntry",
+    "MissingParameterError",
+    "NoDataError",
+    "NotDeployedError",
+    "NotFoundError",
+    "ONCClient",
+    "ONCConnectionError",
+    "ONCError",
+    "ONCHTTPError",
+    "ONCWarning",
+    "OrderBatch",
+    "OrderError",
+    "OrderTimeoutError",
+    "RateLimitError",
+    "RestrictedDataError",
+    "RetryPolicy",
+    "ServerError",
+    "TokenMissingError",
+    "UnknownParameterError",
+    "default_cache_dir",
+]

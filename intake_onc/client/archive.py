@@ -1,0 +1,381 @@
+"""Archive files: list what ONC holds for a device, and download it through the cache.
+
+ONC's ``archivefile`` service filters on a file's **start** time, so a file that starts before
+``dateFrom`` but runs into the range is not listed. :meth:`ArchiveMixin.archive_files` asks
+from a little earlier (``lookback``, 10 minutes by default, widened automatically when the files
+turn out to be longer) and trims to the files that overlap ``[start, end)``.
+
+Downloads go to the cache (``<cache>/<server>/archive/<filename>``), are size-checked against
+ONC's listing and ``Content-Length``, and are never fetched twice.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from intake_onc._dates import (
+    DateParseError,
+    format_onc_date,
+    parse_filename_timestamp,
+    resolve_date_range,
+)
+from intake_onc.client._progress import DownloadSummary, run_parallel, summarize
+from intake_onc.client.discovery import onc_params
+
+__all__ = ["ArchiveMixin", "filter_extension", "source_params"]
+
+_RENAME = {
+    "filename": "filename",
+    "dateFrom": "start",
+    "dateTo": "end",
+    "fileSize": "size",
+    "uncompressedFileSize": "uncompressed_size",
+    "archivedDate": "archived",
+    "modifyDate": "modified",
+}
+_COLUMNS = ("filename", "start", "end", "size", "uncompressed_size")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def source_params(
+    device_code: str | None,
+    location_code: str | None,
+    device_category: str | None,
+    *,
+    what: str,
+    property_code: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Check the data source and return ``("device" | "location", params)``.
+
+    Exactly one source: ``device_code``, or ``location_code`` with ``device_category``.
+
+    Examples
+    --------
+    >>> source_params("ICLISTENHF6019", None, None, what="archive_files")
+    ('device', {'deviceCode': 'ICLISTENHF6019'})
+    >>> source_params(None, "BACAX", "CTD", what="x")
+    ('location', {'locationCode': 'BACAX', 'deviceCategoryCode': 'CTD'})
+    """
+    if device_code and (location_code or device_category):
+        raise ValueError(
+            f"{what}: give either device_code, or location_code with device_category — not both"
+        )
+    if device_code:
+        params: dict[str, Any] = {"deviceCode": device_code}
+        if property_code:
+            params["propertyCode"] = property_code
+        return "device", params
+    if location_code and (device_category or property_code):
+        params = {"locationCode": location_code}
+        if device_category:
+            params["deviceCategoryCode"] = device_category
+        if property_code:
+            params["propertyCode"] = property_code
+        return "location", params
+    raise ValueError(
+        f"{what}: say which data — device_code='ICLISTENHF6019', or location_code='SGHA.H3' "
+        "with device_category='HYDROPHONE'"
+    )
+
+
+def filter_extension(names: pd.Series, extension: str | Iterable[str] | None) -> pd.Series:
+    """Boolean mask of file names with the extension(s).
+
+    ``"flac"`` or ``".flac"`` match ``*.flac``; a value starting with ``-`` matches a suffix
+    literally (``"-spect.mat"``). Several extensions may be given as a list.
+
+    Examples
+    --------
+    >>> names = pd.Series(["a.flac", "a-spect.mat", "a-spect.png"])
+    >>> filter_extension(names, "flac").tolist()
+    [True, False, False]
+    >>> filter_extension(names, ["-spect.mat", "png"]).tolist()
+    [False, True, True]
+    """
+    if extension is None:
+        return pd.Series(True, index=names.index)
+    exts = [extension] if isinstance(extension, str) else list(extension)
+    suffixes = tuple(e if e.startswith(("-", ".", "_")) else "." + e for e in exts)
+    return names.astype(str).str.endswith(suffixes).astype(bool)
+
+
+def _last_extension(extension: str | Iterable[str] | None) -> str | None:
+    """The one final extension (``flac`` for ``"flac"``, ``mat`` for ``"-spect.mat"``) that
+    ONC's server-side ``fileExtension`` filter can use, or None if there is not exactly one.
+
+    Examples
+    --------
+    >>> _last_extension("-spect.mat"), _last_extension(["flac", "wav"]), _last_extension(None)
+    ('mat', None, None)
+    """
+    if extension is None:
+        return None
+    exts = [extension] if isinstance(extension, str) else list(extension)
+    lasts = {e.rsplit(".", 1)[-1].lstrip("-_.").lower() for e in exts}
+    return lasts.pop() if len(lasts) == 1 and "" not in lasts else None
+
+
+def _files_frame(files: list[Any]) -> pd.DataFrame:
+    """ONC's ``files`` list (dicts, or plain names) -> DataFrame with the standard columns."""
+    if files and isinstance(files[0], str):
+        names = pd.Series(files, dtype=object)
+        starts = []
+        for name in files:
+            try:
+                starts.append(parse_filename_timestamp(name))
+            except DateParseError:
+                starts.append(pd.NaT)
+        frame = pd.DataFrame({"filename": names, "start": pd.to_datetime(starts)})
+        frame["end"] = pd.NaT
+        frame["size"] = pd.NA
+        frame["uncompressed_size"] = pd.NA
+    else:
+        frame = pd.DataFrame.from_records(files or [])
+        frame = frame.rename(columns={c: _RENAME.get(c, _snake(c)) for c in frame.columns})
+    for col in _COLUMNS:
+        if col not in frame.columns:
+            frame[col] = pd.NA
+    for col in ("start", "end", "archived", "modified"):
+        if col in frame.columns:
+            values = pd.to_datetime(frame[col], utc=True, format="ISO8601", errors="coerce")
+            frame[col] = values.dt.tz_localize(None).astype("datetime64[ns]")
+    for col in ("size", "uncompressed_size"):
+        values = pd.to_numeric(frame[col], errors="coerce")
+        frame[col] = values.astype("int64") if values.notna().all() else values.astype("Int64")
+    rest = [c for c in frame.columns if c not in _COLUMNS]
+    return frame[list(_COLUMNS) + rest]
+
+
+def _merge_files(result: dict[str, Any], page: dict[str, Any]) -> None:
+    files = result.get("files") or []
+    files.extend(page.get("files") or [])
+    result["files"] = files
+
+
+def _overlapping(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Files overlapping ``[start, end)``; a file without ``end`` counts as overlapping when it
+    starts inside, or is the last one to start before ``start``."""
+    known = frame["end"].notna()
+    keep = (frame["start"] < end) & ((frame["end"] > start) & known)
+    unknown = ~known & (frame["start"] < end)
+    keep |= unknown & (frame["start"] >= start)
+    before = frame.index[unknown & (frame["start"] < start)]
+    if len(before):
+        keep.loc[frame.loc[before, "start"].idxmax()] = True
+    return frame[keep]
+
+
+class ArchiveMixin:
+    """Archive-file methods of :class:`~intake_onc.client.ONCClient`."""
+
+    def _list_files(self, service: str, params: dict[str, Any]) -> pd.DataFrame:
+        data = self._core.get_all_pages(service, params, _merge_files)  # type: ignore[attr-defined]
+        return _files_frame(list(data.get("files") or []) if isinstance(data, dict) else [])
+
+    def archive_files(
+        self,
+        device_code: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        *,
+        location_code: str | None = None,
+        device_category: str | None = None,
+        extension: str | Iterable[str] | None = None,
+        lookback: Any = "10min",
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """The archive files that overlap ``[start, end)``, oldest first.
+
+        Parameters
+        ----------
+        device_code
+            The device (``"ICLISTENHF6019"``); or give ``location_code`` and
+            ``device_category`` instead.
+        start, end
+            The time range (``end`` exclusive); ISO strings, datetimes, or ONC durations
+            (``start="-P1D"``, ``end="PT1H"``).
+        extension
+            Keep files ending with it: ``"flac"``, ``"wav"``, ``"-spect.mat"``, or a list.
+        lookback
+            How much earlier than ``start`` to ask ONC, to catch the file that starts before
+            ``start`` and runs into it (widened automatically to the longest file seen).
+        **filters
+            More ONC filters (``date_archived_from``, ``data_product_code``, ``row_limit``...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``filename``, ``start``, ``end`` (datetime64[ns] UTC), ``size``,
+            ``uncompressed_size`` (bytes) and any further fields ONC sends.
+
+        Examples
+        --------
+        >>> files = client.archive_files("ICLISTENHF6019", "2024-04-01T00:00",
+        ...                              "2024-04-01T01:00", extension="flac")  # doctest: +SKIP
+        >>> files[["filename", "start", "size"]].head(2)  # doctest: +SKIP
+        """
+        if start is None or end is None:
+            raise ValueError("archive_files: give start and end (e.g. '2024-04-01', '2024-04-02')")
+        kind, params = source_params(
+            device_code, location_code, device_category, what="archive_files"
+        )
+        s, e = resolve_date_range(start, end)
+        if e <= s:
+            raise ValueError(f"archive_files: end ({e}) must be after start ({s})")
+        back = pd.Timedelta(lookback)
+        service = f"archivefile/{kind}"
+        base = {**params, **onc_params(filters), "returnOptions": "all"}
+        last = _last_extension(extension)
+        if last is not None:  # let ONC drop the other files (a year: 3x fewer rows)
+            base.setdefault("fileExtension", last)
+        query = {**base, "dateFrom": format_onc_date(s - back), "dateTo": format_onc_date(e)}
+        frame = self._list_files(service, query)
+        if len(frame) and frame["end"].notna().any():
+            longest = (frame["end"] - frame["start"]).max()
+            if pd.notna(longest) and longest > back:
+                earlier = {
+                    **base,
+                    "dateFrom": format_onc_date(s - longest),
+                    "dateTo": format_onc_date(s - back),
+                }
+                frame = pd.concat([self._list_files(service, earlier), frame], ignore_index=True)
+        if len(frame):
+            frame = frame[filter_extension(frame["filename"], extension)]
+            frame = _overlapping(frame, s, e)
+            frame = frame.drop_duplicates("filename").sort_values(
+                ["start", "filename"], kind="stable"
+            )
+        return frame.reset_index(drop=True)
+
+    # -- downloads --------------------------------------------------------------------------
+    def _download_one(
+        self, filename: str, sizes: tuple[Any, ...] = (), overwrite: bool = False
+    ) -> tuple[Path, int | None]:
+        core = self._core  # type: ignore[attr-defined]
+        cache = self.cache  # type: ignore[attr-defined]
+        path = cache.archive_path(core.host_key, filename)
+        fetched: list[int] = []
+
+        def fetch(tmp: Path) -> None:
+            _, size = core.download(
+                "archivefile/download",
+                {"filename": filename},
+                dest=tmp,
+                expected_sizes=[s for s in sizes if s is not None and not pd.isna(s)],
+                atomic=False,
+            )
+            fetched.append(size)
+
+        clean_sizes = [int(s) for s in sizes if s is not None and not pd.isna(s)]
+        path, downloaded = cache.fetch(
+            path, fetch, expected_size=clean_sizes or None, overwrite=overwrite
+        )
+        return path, (fetched[-1] if downloaded and fetched else None)
+
+    def download(self, filename: str, *, overwrite: bool = False) -> Path:
+        """Download one archive file (through the cache) and return its local path.
+
+        A file already in the cache is not downloaded again (``overwrite=True`` forces it).
+
+        Examples
+        --------
+        >>> path = client.download("ICLISTENHF6019_20240401T000000.000Z.flac")  # doctest: +SKIP
+        """
+        if not isinstance(filename, str) or not filename.strip():
+            raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
+        return self._download_one(filename.strip(), overwrite=overwrite)[0]
+
+    def download_files(
+        self,
+        files: pd.DataFrame | Iterable[str],
+        *,
+        workers: int | None = None,
+        progress: bool | None = None,
+        overwrite: bool = False,
+        raise_errors: bool = False,
+    ) -> DownloadSummary:
+        """Download many archive files in parallel (through the cache).
+
+        Parameters
+        ----------
+        files
+            File names, or a frame from :meth:`archive_files` (its ``size`` columns are then
+            used to verify each file).
+        workers
+            Parallel downloads (default: the client's ``workers``).
+        progress
+            Show a progress bar (default: only when stderr is a terminal and the client is not
+            quiet).
+        raise_errors
+            Raise :class:`~intake_onc.client.errors.DownloadError` if any file failed; by
+            default failures are reported in the summary and the rest still download.
+
+        Returns
+        -------
+        DownloadSummary
+            ``paths`` (in the order given), ``files``, ``downloaded``, ``cached``, ``bytes``,
+            ``seconds``, ``errors``.
+
+        Examples
+        --------
+        >>> files = client.archive_files("ICLISTENHF6019", "2024-04-01", "2024-04-01T02:00",
+        ...                              extension="flac")  # doctest: +SKIP
+        >>> print(client.download_files(files))  # doctest: +SKIP
+        24 files: 24 downloaded (7.2 MB, 40.1 MB/s), 0 from cache, 0 errors, 0.18 s
+        """
+        if isinstance(files, pd.DataFrame):
+            if "filename" not in files.columns:
+                raise ValueError("files: a DataFrame needs a 'filename' column (archive_files)")
+            cols = [c for c in ("size", "uncompressed_size") if c in files.columns]
+            items = [
+                (row[0], tuple(row[1:]))
+                for row in files[["filename", *cols]].itertuples(index=False, name=None)
+            ]
+        elif isinstance(files, str):
+            raise TypeError("files: expected a list of file names; use download() for one file")
+        else:
+            items = [(str(name), ()) for name in files]
+        started = time.perf_counter()
+        outcomes = run_parallel(
+            lambda item: self._download_one(item[0], item[1], overwrite),
+            items,
+            workers=workers or self.workers,  # type: ignore[attr-defined]
+            progress=self._progress if progress is None else progress,  # type: ignore[attr-defined]
+            desc="downloading",
+            unit="file",
+        )
+        summary = summarize([n for n, _ in items], outcomes, time.perf_counter() - started)
+        if raise_errors:
+            summary.raise_for_errors()
+        return summary
+
+    def download_archive(
+        self,
+        device_code: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        *,
+        extension: str | Iterable[str] | None = None,
+        workers: int | None = None,
+        progress: bool | None = None,
+        **kwargs: Any,
+    ) -> DownloadSummary:
+        """:meth:`archive_files` then :meth:`download_files`, in one call.
+
+        Examples
+        --------
+        >>> summary = client.download_archive("ICLISTENHF6019", "2024-04-01",
+        ...                                   "2024-04-01T01:00", extension="flac")  # doctest: +SKIP
+        >>> summary.paths[:1]  # doctest: +SKIP
+        """
+        files = self.archive_files(device_code, start, end, extension=extension, **kwargs)
+        return self.download_files(files, workers=workers, progress=progress)

@@ -1,0 +1,423 @@
+"""The download cache: where files live, and how they get there without ever being half-written.
+
+Layout under the cache root (default ``platformdirs.user_cache_dir("intake-onc")``, or
+``$INTAKE_ONC_CACHE``, or the ``cache_dir=`` argument)::
+
+    CACHEDIR.TAG                                  marks the folder as a cache (backup tools skip it)
+    <server>/archive/<ONC file name>              archive files, keyed by ONC's file name
+    <server>/products/<fingerprint>/<files>       data products, keyed by a request fingerprint
+    <server>/products/<fingerprint>/manifest.json  written last: the order's files are complete
+
+``<server>`` is the API host (``data.oceannetworks.ca``, ``127.0.0.1_8080``) so that two servers'
+files never mix.
+
+The rules that make the cache safe:
+
+* a file is written to ``<name>.<random>.part`` in its own folder and renamed into place with
+  :func:`os.replace` only when complete and verified (:func:`atomic_path`), so an interrupted
+  download never leaves a file that looks complete;
+* a per-file lock (:func:`file_lock`) makes a second process (or thread) wait for the first and
+  then find the file present, so the same file is never downloaded twice at once;
+* a present file (of the expected size, when known) is never downloaded again.
+
+Examples
+--------
+>>> import tempfile
+>>> cache = Cache(tempfile.mkdtemp())
+>>> path = cache.archive_path("data.oceannetworks.ca", "ICLISTENHF6019_20240101T000000.000Z.flac")
+>>> path.relative_to(cache.root).as_posix()
+'data.oceannetworks.ca/archive/ICLISTENHF6019_20240101T000000.000Z.flac'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "Cache",
+    "CacheInfo",
+    "atomic_path",
+    "default_cache_dir",
+    "file_lock",
+    "request_fingerprint",
+]
+
+ENV_VAR = "INTAKE_ONC_CACHE"
+PART_SUFFIX = ".part"
+LOCK_SUFFIX = ".lock"
+MANIFEST = "manifest.json"
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# intake-onc download cache\n"
+
+
+def default_cache_dir() -> Path:
+    """``$INTAKE_ONC_CACHE`` if set, else the user cache folder for ``intake-onc``.
+
+    Examples
+    --------
+    >>> default_cache_dir().name in ("intake-onc", os.environ.get(ENV_VAR, "x").rstrip("/").rsplit("/")[-1])
+    True
+    """
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("intake-onc", appauthor=False))
+
+
+def request_fingerprint(server: str, params: Mapping[str, Any]) -> str:
+    """A stable 20-hex-digit key for a data-product request (token excluded).
+
+    Examples
+    --------
+    >>> a = request_fingerprint("x", {"dataProductCode": "TSSD", "extension": "csv"})
+    >>> a == request_fingerprint("x", {"extension": "csv", "dataProductCode": "TSSD", "token": "t"})
+    True
+    """
+    clean = {str(k): str(v) for k, v in params.items() if k != "token" and v is not None}
+    text = json.dumps({"server": server, "params": clean}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    The temporary file is ``<name>.<random>.part`` in the same folder (so the rename is atomic
+    on one file system). On any exception it is deleted and ``path`` is left untouched.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> target.read_text()
+    'hello'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}{PART_SUFFIX}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, timeout: float | None = None, stale_after: float = 3600.0):
+    """Hold an exclusive lock on ``path`` (a ``.<name>.lock`` file beside it).
+
+    Uses ``fcntl.flock`` where available (released by the OS if the process dies), else an
+    ``O_CREAT | O_EXCL`` lock file, considered stale after ``stale_after`` seconds. The lock
+    file is removed on release; a waiter that wakes up on a removed lock file takes a new one.
+
+    Raises
+    ------
+    TimeoutError
+        When ``timeout`` seconds pass without getting the lock.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(f".{path.name}{LOCK_SUFFIX}")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    if fcntl is not None:
+        while True:
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+            try:
+                _flock(fd, deadline, lock)
+                held = os.fstat(fd).st_ino
+                try:
+                    current = os.stat(lock).st_ino
+                except FileNotFoundError:
+                    current = None
+            except BaseException:
+                os.close(fd)
+                raise
+            if current == held:
+                break
+            os.close(fd)  # the lock file was replaced while we waited: lock the new one
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        return
+    while True:  # pragma: no cover - non-POSIX fallback
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            os.close(fd)
+            break
+        except FileExistsError:
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - lock.stat().st_mtime > stale_after:
+                    lock.unlink()
+                    continue
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"could not lock {path} within {timeout} s") from None
+            time.sleep(0.05)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _sizes(expected: int | Iterable[int] | None) -> set[int]:
+    if expected is None:
+        return set()
+    if isinstance(expected, (int, float)):
+        return {int(expected)}
+    out = set()
+    for value in expected:
+        try:
+            if value is not None and value == value and int(value) >= 0:
+                out.add(int(value))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _flock(fd: int, deadline: float | None, lock: Path) -> None:
+    if deadline is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not lock {lock} in time") from None
+            time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What :meth:`Cache.info` found.
+
+    Attributes
+    ----------
+    root : Path
+    files : int
+        Complete files (partial and lock files excluded).
+    bytes : int
+        Their total size.
+    partial : int
+        ``*.part`` files left by interrupted downloads of processes that died.
+    servers : dict
+        ``{server: (files, bytes)}``.
+    """
+
+    root: Path
+    files: int
+    bytes: int
+    partial: int
+    servers: dict[str, tuple[int, int]]
+
+    def __str__(self) -> str:
+        lines = [f"cache: {self.root}", f"files: {self.files} ({_human(self.bytes)})"]
+        for server, (n, size) in sorted(self.servers.items()):
+            lines.append(f"  {server}: {n} files ({_human(size)})")
+        if self.partial:
+            lines.append(f"partial downloads left by interrupted processes: {self.partial}")
+        return "\n".join(lines)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+class Cache:
+    """A download cache folder (see the module docstring for the layout and the rules).
+
+    Parameters
+    ----------
+    root
+        The folder; default :func:`default_cache_dir`. Created on first write.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = Cache(tempfile.mkdtemp())
+    >>> def fake_download(tmp):  # writes the file; the cache renames it into place
+    ...     _ = tmp.write_bytes(b"1234")
+    >>> path, downloaded = cache.fetch(cache.root / "x" / "a.bin", fake_download, expected_size=4)
+    >>> downloaded, path.read_bytes()
+    (True, b'1234')
+    >>> cache.fetch(path, fake_download, expected_size=4)[1]  # present: not downloaded again
+    False
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.root)!r})"
+
+    def _ensure_root(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tag = self.root / "CACHEDIR.TAG"
+        if not tag.exists():
+            with contextlib.suppress(OSError), atomic_path(tag) as tmp:
+                tmp.write_text(_TAG)
+
+    # -- layout -----------------------------------------------------------------------------
+    def archive_path(self, server: str, filename: str) -> Path:
+        """Where the archive file ``filename`` from ``server`` lives."""
+        name = Path(str(filename).replace("\\", "/")).name
+        if not name or name in (".", ".."):
+            raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
+        return self.root / server / "archive" / name
+
+    def product_dir(self, server: str, fingerprint: str) -> Path:
+        """The folder of the data product with request ``fingerprint``."""
+        return self.root / server / "products" / fingerprint
+
+    # -- state ------------------------------------------------------------------------------
+    @staticmethod
+    def is_complete(path: Path, expected_size: int | Iterable[int] | None = None) -> bool:
+        """True when ``path`` exists (and has ``expected_size`` bytes, when given).
+
+        ``expected_size`` may be a collection of acceptable sizes (ONC lists both a
+        ``fileSize`` and an ``uncompressedFileSize``). Only :func:`atomic_path` puts files in
+        the cache, so a present file is complete; the size check also catches files changed
+        behind the cache's back.
+        """
+        try:
+            size = os.stat(path).st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        sizes = _sizes(expected_size)
+        return not sizes or size in sizes
+
+    def fetch(
+        self,
+        path: Path,
+        download: Callable[[Path], Any],
+        *,
+        expected_size: int | Iterable[int] | None = None,
+        overwrite: bool = False,
+    ) -> tuple[Path, bool]:
+        """Make sure ``path`` holds a complete file, calling ``download(tmp)`` only if needed.
+
+        ``download`` writes the file at the temporary path it is given (or raises). Under the
+        file's lock the presence check is repeated, so a concurrent process's finished file is
+        used rather than downloaded again.
+
+        Returns
+        -------
+        (path, downloaded)
+        """
+        path = Path(path)
+        if not overwrite and self.is_complete(path, expected_size):
+            return path, False
+        self._ensure_root()
+        with file_lock(path):
+            if not overwrite and self.is_complete(path, expected_size):
+                return path, False
+            with atomic_path(path) as tmp:
+                download(tmp)
+                if not self.is_complete(tmp, expected_size):
+                    got = os.stat(tmp).st_size if tmp.exists() else "no"
+                    raise OSError(
+                        f"{path.name}: download wrote {got} bytes, expected "
+                        f"{' or '.join(map(str, sorted(_sizes(expected_size))))}"
+                    )
+        return path, True
+
+    @contextlib.contextmanager
+    def locked(self, path: Path) -> Iterator[Path]:
+        """Hold ``path``'s lock (creating the cache root first)."""
+        self._ensure_root()
+        with file_lock(path):
+            yield path
+
+    # -- product manifests ------------------------------------------------------------------
+    def read_manifest(self, folder: Path) -> dict[str, Any] | None:
+        """The manifest of a product folder if it and every file it lists are complete."""
+        try:
+            manifest = json.loads((Path(folder) / MANIFEST).read_text())
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        for entry in manifest.get("files", []):
+            if not self.is_complete(Path(folder) / entry["name"], entry.get("size")):
+                return None
+        return manifest
+
+    def write_manifest(self, folder: Path, manifest: Mapping[str, Any]) -> Path:
+        """Write ``manifest.json`` atomically (last, once every file is in place)."""
+        target = Path(folder) / MANIFEST
+        with atomic_path(target) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str))
+        return target
+
+    # -- maintenance ------------------------------------------------------------------------
+    def info(self) -> CacheInfo:
+        """Count the files, bytes and leftover partial downloads (per server)."""
+        files = size = partial = 0
+        servers: dict[str, list[int]] = {}
+        if self.root.is_dir():
+            for dirpath, _dirs, names in os.walk(self.root):
+                rel = Path(dirpath).relative_to(self.root).parts
+                for name in names:
+                    if name.endswith(PART_SUFFIX):
+                        partial += 1
+                        continue
+                    if not rel or name.endswith(LOCK_SUFFIX) or name == MANIFEST:
+                        continue
+                    with contextlib.suppress(OSError):
+                        n = os.stat(os.path.join(dirpath, name)).st_size
+                        files += 1
+                        size += n
+                        entry = servers.setdefault(rel[0], [0, 0])
+                        entry[0] += 1
+                        entry[1] += n
+        return CacheInfo(
+            self.root, files, size, partial, {k: (v[0], v[1]) for k, v in servers.items()}
+        )
+
+    def clear(self, server: str | None = None) -> int:
+        """Delete the cached files (of one ``server``, or all); return how many were removed.
+
+        Refuses to touch a folder that is not an intake-onc cache (no ``CACHEDIR.TAG``), so a
+        mistyped ``cache_dir`` cannot wipe unrelated files.
+        """
+        if not self.root.is_dir():
+            return 0
+        if not (self.root / "CACHEDIR.TAG").is_file():
+            raise ValueError(
+                f"{self.root} does not look like an intake-onc cache (no CACHEDIR.TAG); "
+                "refusing to delete its contents — check cache_dir / INTAKE_ONC_CACHE"
+            )
+        targets = [self.root / server] if server else [p for p in self.root.iterdir() if p.is_dir()]
+        removed = 0
+        for folder in targets:
+            if not folder.is_dir():
+                continue
+            removed += sum(len(names) for _d, _s, names in os.walk(folder))
+            shutil.rmtree(folder, ignore_errors=True)
+        return removed

@@ -1,0 +1,777 @@
+"""Asynchronous data-product orders (``dataProductDelivery``), one at a time or many at once.
+
+An order goes through ONC's delivery life cycle::
+
+    request  ->  run  ->  (poll run while 202)  ->  download index 1, 2, ... (202: not yet,
+    404: no more)  ->  download "meta" (optional)
+
+:class:`DataProductOrder` does nothing until :meth:`~DataProductOrder.execute`, then lets you
+watch it (``status``, ``logs``, :meth:`~DataProductOrder.update_status`), wait for it, cancel,
+restart, and download its files into the cache (``<cache>/<server>/products/<fingerprint>/``,
+keyed by the request's parameters, so the same order is never downloaded twice).
+:meth:`OrdersMixin.order_many` runs many orders on a bounded pool with a stagger between
+submissions and a per-order attempt limit; a failed order is reported, not fatal.
+
+Statuses: ``created`` (not yet executed), ``queued``, ``running``, ``complete``, ``cancelled``,
+``error``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from intake_onc._dates import format_onc_date, resolve_date_range
+from intake_onc.client._progress import run_parallel
+from intake_onc.client._redact import MASK
+from intake_onc.client.archive import source_params
+from intake_onc.client.cache import atomic_path, request_fingerprint
+from intake_onc.client.errors import (
+    AuthError,
+    BadRequestError,
+    GoneError,
+    NoDataError,
+    NotFoundError,
+    ONCError,
+    OrderError,
+    OrderTimeoutError,
+    RestrictedDataError,
+)
+
+__all__ = ["DataProductOrder", "LogEntry", "OrderBatch", "OrdersMixin", "dpo_options"]
+
+TERMINAL = ("complete", "cancelled", "error")
+
+#: Friendly keyword -> (ONC option, value translation or None).
+FRIENDLY_OPTIONS: dict[str, tuple[str, dict[Any, Any] | None]] = {
+    "quality_control": ("dpo_qualityControl", {True: 1, False: 0, "clean": 1, "raw": 0}),
+    "data_gaps": ("dpo_dataGaps", {True: 1, False: 0, "fill": 1, "nan": 1, "remove": 0}),
+    "resample": ("dpo_resample", None),
+    "json_encoding": ("dpo_jsonOutputEncoding", None),
+    "spectral_downsample": ("dpo_spectralDataDownsample", None),
+    "spectrogram_concatenation": ("dpo_spectrogramConcatenation", None),
+    "spectrogram_source": ("dpo_spectrogramSource", None),
+    "hydrophone_channel": ("dpo_hydrophoneChannel", None),
+    "acquisition_mode": ("dpo_hydrophoneAcquisitionMode", None),
+    "diversion_mode": ("dpo_hydrophoneDataDiversionMode", None),
+    "audio_downsample": ("dpo_audioDownsample", None),
+    "audio_format_conversion": ("dpo_audioFormatConversion", {True: 1, False: 0}),
+}
+_RESAMPLE_PERIOD_OPTION = {"average": "dpo_average", "minMax": "dpo_minMax"}
+
+
+def dpo_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate order options to ONC's ``dpo_*`` parameters.
+
+    ``dpo_*`` keys pass through (booleans become 1/0). Friendly keywords: ``quality_control``
+    (True/"clean" -> 1, False/"raw" -> 0), ``data_gaps`` (True/"fill" -> 1, "remove" -> 0),
+    ``resample`` (``none|average|minMax|minMaxAvg``) with ``resample_period`` (seconds; put in
+    ``dpo_average``/``dpo_minMax``/``dpo_minMaxAvg`` to match), ``json_encoding`` (``OM|ONC``),
+    ``spectral_downsample``, ``spectrogram_concatenation``, ``spectrogram_source``,
+    ``hydrophone_channel``, ``acquisition_mode``, ``diversion_mode``, ``audio_downsample``,
+    ``audio_format_conversion``.
+
+    Examples
+    --------
+    >>> dpo_options({"quality_control": "raw", "resample": "average", "resample_period": 60})
+    {'dpo_qualityControl': 0, 'dpo_resample': 'average', 'dpo_average': 60}
+    >>> dpo_options({"dpo_dataGaps": True})
+    {'dpo_dataGaps': 1}
+    """
+    out: dict[str, Any] = {}
+    period = options.get("resample_period")
+    for key, value in options.items():
+        if value is None or key == "resample_period":
+            continue
+        if key.startswith("dpo_"):
+            out[key] = int(value) if isinstance(value, bool) else value
+            continue
+        if key not in FRIENDLY_OPTIONS:
+            known = ", ".join(sorted([*FRIENDLY_OPTIONS, "resample_period"]))
+            raise TypeError(
+                f"order() got an unknown option {key!r}; give ONC's own name (dpo_...) or one "
+                f"of: {known}"
+            )
+        name, mapping = FRIENDLY_OPTIONS[key]
+        if mapping is not None:
+            lookup = value.lower() if isinstance(value, str) else value
+            if lookup not in mapping:
+                raise ValueError(
+                    f"{key}: expected one of {sorted(map(str, mapping))}, got {value!r}"
+                )
+            value = mapping[lookup]
+        elif isinstance(value, bool):
+            value = int(value)
+        out[name] = value
+    if period is not None:
+        resample = out.get("dpo_resample")
+        if resample in (None, "none"):
+            raise ValueError("resample_period: also give resample='average' (or minMax, minMaxAvg)")
+        out[_RESAMPLE_PERIOD_OPTION.get(resample, f"dpo_{resample}")] = period
+    return out
+
+
+_TIME_UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+_SIZE_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
+
+
+def parse_estimate_seconds(text: Any) -> float | None:
+    """ONC's ``estimatedProcessingTime`` (``"20 s"``, ``"2 min"``, ``"1 hour"``) in seconds.
+
+    Examples
+    --------
+    >>> parse_estimate_seconds("2 min"), parse_estimate_seconds(None)
+    (120.0, None)
+    """
+    match = re.match(r"^\s*([\d.]+)\s*([A-Za-z]+)", str(text)) if text is not None else None
+    if not match:
+        return None
+    unit = match.group(2).lower().rstrip("s") or "s"
+    factor = _TIME_UNITS.get(unit, _TIME_UNITS.get(match.group(2).lower()))
+    return float(match.group(1)) * factor if factor else None
+
+
+def parse_estimate_bytes(text: Any) -> int | None:
+    """ONC's ``estimatedFileSize`` (``"151 kB"``) in bytes.
+
+    Examples
+    --------
+    >>> parse_estimate_bytes("151 kB")
+    151000
+    """
+    if isinstance(text, (int, float)):
+        return int(text)
+    match = re.match(r"^\s*([\d.]+)\s*([A-Za-z]*)", str(text)) if text is not None else None
+    if not match:
+        return None
+    factor = _SIZE_UNITS.get((match.group(2) or "b").lower())
+    return int(float(match.group(1)) * factor) if factor else None
+
+
+def _run_state(text: Any) -> str:
+    value = str(text or "").strip().lower()
+    if value in ("complete", "completed"):
+        return "complete"
+    if value in ("cancelled", "canceled"):
+        return "cancelled"
+    if value in ("error", "failed", "failure"):
+        return "error"
+    if value in ("queued", "pending", "open"):
+        return "queued"
+    return "running"
+
+
+class LogEntry(NamedTuple):
+    """One timestamped message of an order's life (server messages and client events)."""
+
+    time: _dt.datetime
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.time:%H:%M:%S} {self.message}"
+
+
+class DataProductOrder:
+    """One data-product order; nothing happens until :meth:`execute`.
+
+    Create it with :meth:`ONCClient.order <OrdersMixin.order>`. Attributes: ``params`` (ONC's
+    request parameters, token-free), ``request_id``, ``run_ids``, ``status``, ``logs``,
+    ``estimated_size`` (bytes), ``estimated_time`` (seconds), ``file_count``, ``paths`` (after
+    :meth:`download`), ``attempts``.
+
+    Examples
+    --------
+    >>> order = client.order(product="HSD", extension="mat", device_code="ICLISTENHF6019",
+    ...                      start="2024-04-01", end="2024-04-01T01:00")  # doctest: +SKIP
+    >>> order.execute().wait()  # doctest: +SKIP
+    >>> order.download()  # doctest: +SKIP
+    [PosixPath('.../ICLISTENHF6019_20240401T000000.mat'), ...]
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        params: Mapping[str, Any],
+        *,
+        include_metadata: bool = False,
+        poll: float | None = None,
+    ) -> None:
+        self._client = client
+        self.params = dict(params)
+        self.include_metadata = include_metadata
+        self._poll_override = poll
+        self.request_id: int | None = None
+        self.run_ids: list[int] = []
+        self.status = "created"
+        self.logs: list[LogEntry] = []
+        self.estimated_size: int | None = None
+        self.estimated_time: float | None = None
+        self.file_count: int | None = None
+        self.request_info: dict[str, Any] = {}
+        self.paths: list[Path] = []
+        self.attempts = 0
+        self.from_cache = False
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def fingerprint(self) -> str:
+        """The cache key of this request (its parameters, without the token)."""
+        return request_fingerprint(self._client._core.host_key, self.params)
+
+    @property
+    def cache_dir(self) -> Path:
+        """The cache folder of this order's files."""
+        return self._client.cache.product_dir(self._client._core.host_key, self.fingerprint)
+
+    @property
+    def poll_period(self) -> float:
+        """Seconds between status polls: 2 % of ONC's estimate, clamped to the client's range."""
+        low, high = self._client.poll_range
+        if self._poll_override is not None:
+            return float(self._poll_override)
+        guess = 0.02 * self.estimated_time if self.estimated_time else 2.0
+        return min(max(guess, low), high)
+
+    def _log(self, message: str) -> None:
+        if not self.logs or self.logs[-1].message != message:
+            self.logs.append(LogEntry(_dt.datetime.now(_dt.timezone.utc), message))
+
+    def __repr__(self) -> str:
+        p = self.params
+        source = p.get("deviceCode") or "/".join(
+            filter(None, (p.get("locationCode"), p.get("deviceCategoryCode")))
+        )
+        parts = [
+            f"{p.get('dataProductCode')}.{p.get('extension')}",
+            source,
+            f"{p.get('dateFrom')}..{p.get('dateTo')}",
+            f"status={self.status}",
+        ]
+        if self.request_id is not None:
+            parts.append(f"request_id={self.request_id}")
+        if self.run_ids:
+            parts.append(f"run_ids={self.run_ids}")
+        if self.estimated_size is not None or self.estimated_time is not None:
+            size = self.request_info.get("estimatedFileSize", self.estimated_size)
+            when = self.request_info.get("estimatedProcessingTime", self.estimated_time)
+            parts.append(f"estimate={size}, {when}")
+        if self.paths:
+            parts.append(f"files={len(self.paths)}")
+        return f"<DataProductOrder {' '.join(map(str, parts))}>"
+
+    # -- life cycle -------------------------------------------------------------------------
+    def _cached_manifest(self) -> dict[str, Any] | None:
+        manifest = self._client.cache.read_manifest(self.cache_dir)
+        if manifest is None or (self.include_metadata and not manifest.get("include_metadata")):
+            return None
+        return manifest
+
+    def execute(self) -> DataProductOrder:
+        """Submit the request and start the run (idempotent once submitted).
+
+        If the cache already holds this order's complete files, nothing is sent: the order is
+        ``complete`` and :meth:`download` returns the cached files.
+        """
+        if self.status != "created":
+            return self
+        if self._cached_manifest() is not None:
+            self.from_cache = True
+            self.status = "complete"
+            self._log(f"found complete in the cache ({self.cache_dir})")
+            return self
+        self.attempts += 1
+        core = self._client._core
+        info = core.get_json("dataProductDelivery/request", self.params)
+        if not isinstance(info, dict) or "dpRequestId" not in info:
+            raise OrderError(f"unexpected answer to the product request: {str(info)[:200]}")
+        self.request_info = {k: v for k, v in info.items() if k != "queryURL"}
+        self.request_id = int(info["dpRequestId"])
+        self.estimated_time = parse_estimate_seconds(info.get("estimatedProcessingTime"))
+        self.estimated_size = parse_estimate_bytes(
+            info.get("estimatedFileSize", info.get("fileSize"))
+        )
+        estimate = ", ".join(
+            str(info[k]) for k in ("estimatedFileSize", "estimatedProcessingTime") if k in info
+        )
+        self._log(
+            f"requested: dpRequestId={self.request_id}" + (f" ({estimate})" if estimate else "")
+        )
+        self.status = "queued"
+        self.update_status()
+        return self
+
+    def update_status(self) -> str:
+        """Ask ONC how the run is going (``dataProductDelivery/run``); return the status."""
+        if self.request_id is None:
+            return self.status
+        if self.status in ("cancelled",):
+            return self.status
+        resp = self._client._core.request(
+            "dataProductDelivery/run", {"dpRequestId": self.request_id}, accept=(200, 202)
+        )
+        try:
+            runs = json.loads(self._client._core._scrub(resp.content))
+        except ValueError:
+            runs = []
+        runs = runs if isinstance(runs, list) else [runs]
+        states = []
+        for run in runs:
+            if not isinstance(run, dict):
+                continue
+            if "dpRunId" in run and int(run["dpRunId"]) not in self.run_ids:
+                self.run_ids.append(int(run["dpRunId"]))
+            if run.get("fileCount") is not None:
+                self.file_count = int(run["fileCount"])
+            states.append(_run_state(run.get("status")))
+            if run.get("status"):
+                self._log(str(run["status"]))
+        if "error" in states:
+            self.status = "error"
+        elif "cancelled" in states:
+            self.status = "cancelled"
+        elif states and all(s == "complete" for s in states):
+            self.status = "complete"
+        elif "running" in states or "complete" in states:
+            self.status = "running"
+        else:
+            self.status = "queued"
+        return self.status
+
+    def wait(self, timeout: float | None = None, poll: float | None = None) -> DataProductOrder:
+        """Poll until the run completes (executing first if needed).
+
+        Parameters
+        ----------
+        timeout
+            Seconds to wait at most (None: no limit).
+        poll
+            Seconds between polls (default :attr:`poll_period`).
+
+        Raises
+        ------
+        OrderTimeoutError
+            When ``timeout`` passes first (the order keeps running at ONC).
+        OrderError
+            When the run ends in ``error`` or ``cancelled``.
+        """
+        self.execute()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.status not in TERMINAL:
+            period = poll if poll is not None else self.poll_period
+            if deadline is not None and time.monotonic() + period > deadline:
+                raise OrderTimeoutError(
+                    f"order {self.request_id} still {self.status} after {timeout} s; call "
+                    "wait() again, or cancel()",
+                )
+            time.sleep(period)
+            self.update_status()
+        self._raise_for_state()
+        return self
+
+    def _raise_for_state(self) -> None:
+        if self.status == "error":
+            tail = "; ".join(e.message for e in self.logs[-3:])
+            raise OrderError(f"order {self.request_id} failed at ONC: {tail}")
+        if self.status == "cancelled":
+            raise OrderError(f"order {self.request_id} was cancelled; call restart() to resume it")
+
+    def cancel(self) -> DataProductOrder:
+        """Cancel the run at ONC (``dataProductDelivery/cancel``)."""
+        if self.request_id is None:
+            self.status = "cancelled"
+            return self
+        self._client._core.request("dataProductDelivery/cancel", {"dpRequestId": self.request_id})
+        self.status = "cancelled"
+        self._log("cancelled by the client")
+        return self
+
+    def restart(self) -> DataProductOrder:
+        """Resume a cancelled (or failed) run at ONC (``dataProductDelivery/restart``)."""
+        if self.request_id is None:
+            return self.execute()
+        self._client._core.request(
+            "dataProductDelivery/restart", {"dpRequestId": self.request_id}, accept=(200, 202)
+        )
+        self._log("restarted by the client")
+        self.status = "queued"
+        self.update_status()
+        return self
+
+    def reset(self) -> DataProductOrder:
+        """Forget the submission (request and runs) so that :meth:`execute` submits anew."""
+        self.request_id, self.run_ids, self.status = None, [], "created"
+        self.file_count, self.paths = None, []
+        return self
+
+    # -- files ------------------------------------------------------------------------------
+    def _fetch_index(self, run_id: int, index: str, deadline: float | None) -> Path | None:
+        core = self._client._core
+        folder = self.cache_dir
+
+        def other(resp: Any) -> tuple[int, Any]:
+            try:
+                body = json.loads(core._scrub(resp.content)) if resp.content else None
+            except ValueError:
+                body = None
+            return resp.status_code, body
+
+        while True:
+            got = core.download(
+                "dataProductDelivery/download",
+                {"dpRunId": run_id, "index": index},
+                dest_dir=folder,
+                accept=(200, 202, 204, 404, 410),
+                on_other=other,
+            )
+            if isinstance(got[0], Path):
+                path, size = got
+                self._log(f"downloaded {path.name} ({size} bytes)")
+                return path
+            status, body = got
+            if status == 202:
+                message = body.get("message") if isinstance(body, dict) else None
+                self._log(str(message or "running"))
+                if deadline is not None and time.monotonic() > deadline:
+                    raise OrderTimeoutError(
+                        f"order {self.request_id}: file {index} of run {run_id} not ready in time"
+                    )
+                time.sleep(self.poll_period)
+                continue
+            if status == 404:
+                return None
+            if status == 204:
+                raise NoDataError(
+                    f"order {self.request_id}: ONC found no data for this request (HTTP 204)",
+                    status_code=204,
+                    url=core.display_url("dataProductDelivery/download", {"dpRunId": run_id}),
+                )
+            raise GoneError(
+                f"order {self.request_id}: file {index} of run {run_id} is gone from ONC's FTP "
+                "server (HTTP 410); call reset() and execute() to order it again",
+                status_code=410,
+            )
+
+    def download(
+        self,
+        dest: str | os.PathLike[str] | None = None,
+        *,
+        include_metadata: bool | None = None,
+        timeout: float | None = None,
+    ) -> list[Path]:
+        """Download every file of the order (waiting for it first) and return their paths.
+
+        Files go to the cache; with ``dest`` they are also linked (or copied) into that folder
+        and those paths are returned. The metadata file is included when asked (here or in
+        :meth:`~OrdersMixin.order`).
+
+        Examples
+        --------
+        >>> paths = order.download()  # doctest: +SKIP
+        """
+        if include_metadata is not None and include_metadata != self.include_metadata:
+            self.include_metadata = bool(include_metadata)
+            if self.from_cache and self._cached_manifest() is None:
+                self.reset()
+                self.from_cache = False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self.status != "complete":
+            self.wait(timeout=timeout)
+        folder = self.cache_dir
+        with self._client.cache.locked(folder / ".order"):
+            manifest = self._cached_manifest()
+            if manifest is None:
+                if self.from_cache or self.request_id is None:  # cache vanished meanwhile
+                    self.reset()
+                    self.from_cache = False
+                    self.wait(timeout=timeout)
+                manifest = self._download_all(deadline)
+        self.paths = [folder / f["name"] for f in manifest["files"]]
+        if dest is not None:
+            self.paths = _place(self.paths, Path(dest))
+        return list(self.paths)
+
+    def _download_all(self, deadline: float | None) -> dict[str, Any]:
+        entries: list[dict[str, Any]] = []
+        for run_id in self.run_ids:
+            index = 1
+            while True:
+                path = self._fetch_index(run_id, str(index), deadline)
+                if path is None:
+                    break
+                entries.append(
+                    {"name": path.name, "size": path.stat().st_size, "run": run_id, "index": index}
+                )
+                index += 1
+                if self.file_count and self.file_count > 0 and index > self.file_count + 50:
+                    break  # a server that never says 404: far past what run announced
+            if self.include_metadata:
+                path = self._fetch_index(run_id, "meta", deadline)
+                if path is not None:
+                    self._scrub_file(path)
+                    entries.append(
+                        {
+                            "name": path.name,
+                            "size": path.stat().st_size,
+                            "run": run_id,
+                            "index": "meta",
+                        }
+                    )
+        manifest = {
+            "params": self.params,
+            "request_id": self.request_id,
+            "run_ids": self.run_ids,
+            "include_metadata": self.include_metadata,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+            "files": entries,
+        }
+        self._client.cache.write_manifest(self.cache_dir, manifest)
+        self._log(f"{len(entries)} files in {self.cache_dir}")
+        return manifest
+
+    def _scrub_file(self, path: Path) -> None:
+        """Remove the token from a metadata file (it may quote the request URL)."""
+        secret = self._client._core._token.reveal().encode()
+        data = path.read_bytes()
+        if secret and secret in data:
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(data.replace(secret, MASK.encode()))
+
+    def run(self, timeout: float | None = None, dest: Any = None) -> list[Path]:
+        """:meth:`execute`, :meth:`wait` and :meth:`download` in one call."""
+        return self.execute().download(dest, timeout=timeout)
+
+
+def _place(paths: Sequence[Path], dest: Path) -> list[Path]:
+    """Hard-link (or copy) cached files into ``dest``, atomically; return the new paths."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for src in paths:
+        target = dest / src.name
+        if not (target.exists() and target.stat().st_size == src.stat().st_size):
+            with atomic_path(target) as tmp:
+                try:
+                    os.link(src, tmp)
+                except OSError:
+                    shutil.copy2(src, tmp)
+        out.append(target)
+    return out
+
+
+#: Errors that another attempt would not fix.
+_FINAL = (
+    AuthError,
+    BadRequestError,
+    RestrictedDataError,
+    NoDataError,
+    NotFoundError,
+    OrderTimeoutError,
+)
+
+
+@dataclass
+class OrderBatch:
+    """What :meth:`~OrdersMixin.order_many` did: ``results`` (completed orders, with their
+    ``paths``) and ``failures`` (``(order, error)`` pairs)."""
+
+    results: list[DataProductOrder] = field(default_factory=list)
+    failures: list[tuple[DataProductOrder, BaseException]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every downloaded file of the completed orders."""
+        return [p for order in self.results for p in order.paths]
+
+    def raise_for_errors(self) -> None:
+        """Raise an :class:`OrderError` naming the failures, if any."""
+        if self.failures:
+            lines = [f"{o!r}: {type(e).__name__}: {e}" for o, e in self.failures]
+            raise OrderError(f"{len(self.failures)} orders failed:\n" + "\n".join(lines))
+
+    def __str__(self) -> str:
+        text = (
+            f"{len(self.results)} orders complete ({len(self.paths)} files), "
+            f"{len(self.failures)} failed, {self.seconds:.1f} s"
+        )
+        for order, err in self.failures:
+            text += f"\n  {order!r}: {type(err).__name__}: {err}"
+        return text
+
+
+class OrdersMixin:
+    """Data-product methods of :class:`~intake_onc.client.ONCClient`."""
+
+    def order(
+        self,
+        product: str,
+        extension: str,
+        *,
+        device_code: str | None = None,
+        location_code: str | None = None,
+        device_category: str | None = None,
+        property_code: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        include_metadata: bool = False,
+        wait: bool = False,
+        timeout: float | None = None,
+        poll: float | None = None,
+        **options: Any,
+    ) -> DataProductOrder:
+        """Prepare a data-product order (nothing is sent until ``execute()``).
+
+        Parameters
+        ----------
+        product, extension
+            ONC's ``dataProductCode`` (``"TSSD"``, ``"HSD"``, ``"AD"``...) and ``extension``
+            (``"csv"``, ``"mat"``, ``"flac"``...).
+        device_code, location_code, device_category, property_code
+            The source: a device, or a location with a device category (and/or property).
+        start, end
+            The range (``end`` exclusive); ISO strings, datetimes or ONC durations.
+        include_metadata
+            Also download the run's metadata file (``index=meta``).
+        wait
+            Execute, wait and download now (``order.paths`` then holds the files).
+        timeout, poll
+            For ``wait=True``: the time limit, and the seconds between polls (default: 2 % of
+            ONC's processing-time estimate, clamped to the client's ``poll_range``).
+        **options
+            ``dpo_*`` options as ONC names them (``dpo_qualityControl=1``), or the friendly
+            keywords of :func:`dpo_options` (``quality_control=True``, ``resample="average"``,
+            ``resample_period=60``, ``spectral_downsample=2``...).
+
+        Examples
+        --------
+        >>> order = client.order("TSSD", "csv", device_code="SBECTD19p6813",
+        ...                      start="2024-04-01", end="2024-04-02",
+        ...                      quality_control=True, resample="average",
+        ...                      resample_period=60)  # doctest: +SKIP
+        >>> order  # doctest: +SKIP
+        <DataProductOrder TSSD.csv SBECTD19p6813 2024-04-01T00:00:00.000Z..2024-04-02T... status=created>
+        >>> paths = order.run()  # doctest: +SKIP
+        """
+        if not product or not extension:
+            raise ValueError("order: give product (e.g. 'TSSD') and extension (e.g. 'csv')")
+        if start is None or end is None:
+            raise ValueError("order: give start and end (e.g. '2024-04-01', '2024-04-02')")
+        _, params = source_params(
+            device_code, location_code, device_category, what="order", property_code=property_code
+        )
+        s, e = resolve_date_range(start, end)
+        if e <= s:
+            raise ValueError(f"order: end ({e}) must be after start ({s})")
+        params = {
+            "dataProductCode": product,
+            "extension": extension.lstrip("."),
+            **params,
+            "dateFrom": format_onc_date(s),
+            "dateTo": format_onc_date(e),
+            **dpo_options(options),
+        }
+        order = DataProductOrder(self, params, include_metadata=include_metadata, poll=poll)
+        if wait:
+            order.run(timeout=timeout)
+        return order
+
+    def order_many(
+        self,
+        orders: Iterable[DataProductOrder | Mapping[str, Any]],
+        *,
+        workers: int = 4,
+        stagger: float = 0.5,
+        max_attempts: int = 3,
+        timeout: float | None = None,
+        download: bool = True,
+        dest: Any = None,
+        progress: bool | None = None,
+    ) -> OrderBatch:
+        """Run many orders in parallel; failures are collected, never fatal to the batch.
+
+        Parameters
+        ----------
+        orders
+            :class:`DataProductOrder` objects, or dicts of :meth:`order` keyword arguments.
+        workers
+            Orders in flight at once.
+        stagger
+            Seconds between two submissions (be kind to ONC's queue).
+        max_attempts
+            Submissions per order; an order that ends in ``error``, or hits a server or network
+            failure, is submitted again. Bad parameters, auth, restricted data, no data and
+            timeouts are final.
+        timeout
+            Seconds each order may take (waiting and downloading).
+        download
+            Also download the files (default); else stop when the runs are complete.
+
+        Examples
+        --------
+        >>> batch = client.order_many(
+        ...     [dict(product="TSSD", extension="csv", device_code="SBECTD19p6813",
+        ...           start=f"2024-04-0{d}", end=f"2024-04-0{d + 1}") for d in (1, 2, 3)],
+        ...     workers=3)  # doctest: +SKIP
+        >>> print(batch)  # doctest: +SKIP
+        3 orders complete (3 files), 0 failed, 12.3 s
+        """
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts: expected >= 1, got {max_attempts}")
+        items = [o if isinstance(o, DataProductOrder) else self.order(**o) for o in orders]
+        gate = threading.Lock()
+        next_slot = [0.0]
+
+        def submit_slot() -> None:
+            with gate:
+                now = time.monotonic()
+                wait_for = next_slot[0] - now
+                next_slot[0] = max(now, next_slot[0]) + stagger
+            if wait_for > 0:
+                time.sleep(wait_for)
+
+        def work(order: DataProductOrder) -> DataProductOrder:
+            last: BaseException | None = None
+            for attempt in range(1, max_attempts + 1):
+                if attempt > 1:
+                    order.reset()
+                if order.status == "created" and order._cached_manifest() is None:
+                    submit_slot()
+                try:
+                    order.execute()
+                    if download:
+                        order.download(dest, timeout=timeout)
+                    else:
+                        order.wait(timeout=timeout)
+                    return order
+                except _FINAL:
+                    raise
+                except ONCError as exc:
+                    last = exc
+                    order._log(f"attempt {attempt} of {max_attempts} failed: {exc}")
+            assert last is not None
+            raise last
+
+        started = time.perf_counter()
+        outcomes = run_parallel(
+            work,
+            items,
+            workers=workers,
+            progress=self._progress if progress is None else progress,  # type: ignore[attr-defined]
+            desc="orders",
+            unit="order",
+        )
+        batch = OrderBatch(seconds=time.perf_counter() - started)
+        for outcome in outcomes:
+            if outcome.error is None:
+                batch.results.append(outcome.item)
+            else:
+                batch.failures.append((outcome.item, outcome.error))
+        return batch

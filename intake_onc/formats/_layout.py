@@ -1,0 +1,523 @@
+"""What every TSSD reader shares: header facts, sensor naming and the Dataset layout.
+
+Each reader (CSV, JSON, MAT) turns one file into a :class:`FileTable` -- a time axis, one
+:class:`SensorData` per sensor holding plain numpy arrays by *field* (``value``, ``qc``,
+``count``, ...) and the header facts under canonical keys -- and :func:`build_dataset` turns a
+table into the ``xr.Dataset`` described in ``semantics.md`` ("Scalar dataset layout", "QAQC
+flags"): ``X`` with its int8 ``X_qc`` companion carrying CF ``flag_values``/``flag_meanings``,
+``X_count``, ``X_std``, ``X_min``, ``X_min_time``, ``X_min_qc``, ``X_max``, ... .
+
+The flag constants are defined here (not imported from ``intake_onc.ops``) so that the readers
+stand alone; they use the exact tokens of semantics.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from intake_onc._dates import format_onc_date, parse_date, parse_iso_duration
+
+#: ONC QAQC flag values, in order (flag 5 is unused).
+FLAG_VALUES = np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], dtype="int8")
+#: CF ``flag_meanings`` tokens for :data:`FLAG_VALUES` (semantics.md "QAQC flags").
+FLAG_MEANINGS = (
+    "no_qc good probably_good probably_bad bad insufficient_valid_data averaged interpolated "
+    "missing"
+)
+#: Flag of a missing value (used where a file leaves a flag empty).
+MISSING_FLAG = 9
+
+#: Per-sensor fields, in the order their variables appear in a Dataset, with name suffixes.
+FIELD_SUFFIXES: dict[str, str] = {
+    "value": "",
+    "qc": "_qc",
+    "count": "_count",
+    "std": "_std",
+    "min": "_min",
+    "min_time": "_min_time",
+    "min_qc": "_min_qc",
+    "max": "_max",
+    "max_time": "_max_time",
+    "max_qc": "_max_qc",
+}
+#: The flag field that qualifies each value field.
+QC_OF: dict[str, str] = {"value": "qc", "min": "min_qc", "max": "max_qc"}
+QC_FIELDS = frozenset(QC_OF.values())
+TIME_FIELDS = frozenset({"min_time", "max_time"})
+COUNT_FIELDS = frozenset({"count"})
+
+#: Names the Dataset keeps for its coordinates.
+_COORDS = ("latitude", "longitude", "depth")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class SensorInfo:
+    """One sensor as a file describes it (``#SENSOR n:`` line, JSON item, MAT cells)."""
+
+    code: str | None
+    name: str
+    unit: str = ""
+    property_code: str | None = None
+
+
+@dataclass
+class SensorData:
+    """A sensor's arrays by field name (keys of :data:`FIELD_SUFFIXES`), one entry per time."""
+
+    info: SensorInfo
+    fields: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def var(self) -> str:
+        """Variable name: the sensorCode (snake_case if needed), else the snake_case name."""
+        code = self.info.code
+        if code and _IDENTIFIER.match(code):
+            return code
+        return snake_case(code or self.info.name)
+
+
+@dataclass
+class FileTable:
+    """One file's content, format-independent."""
+
+    path: str
+    file_format: str
+    times: np.ndarray
+    sensors: list[SensorData]
+    metadata: dict[str, object]
+    #: ``[(from, sample period s)]``: the data ratings the file says are in force, in order.
+    period_changes: list[tuple[np.datetime64, float]] = field(default_factory=list)
+
+
+def snake_case(text: str) -> str:
+    """A Python/netCDF-friendly lower-case name.
+
+    Examples
+    --------
+    >>> snake_case("Practical Salinity")
+    'practical_salinity'
+    >>> snake_case("Oxygen Concentration Corrected ")
+    'oxygen_concentration_corrected'
+    """
+    name = re.sub(r"[^0-9a-z]+", "_", text.strip().lower()).strip("_")
+    if not name:
+        return "variable"
+    return f"v_{name}" if name[0].isdigit() else name
+
+
+# --------------------------------------------------------------------------- header facts
+
+
+def _text(value: object) -> str:
+    return str(value).strip().strip('"').strip()
+
+
+def _number(value: object) -> float:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    return float(_text(value))
+
+
+def _date(value: object) -> str:
+    return format_onc_date(parse_date(_text(value)))
+
+
+_RESAMPLE_TYPES = {
+    "": "none",
+    "none": "none",
+    "average": "average",
+    "avg": "average",
+    "mean": "average",
+    "minmax": "minMax",
+    "minmaxavg": "minMaxAvg",
+}
+_DATA_GAPS = {
+    "nan": "fill",
+    "fill": "fill",
+    "filled": "fill",
+    "true": "fill",
+    "remove": "remove",
+    "removed": "remove",
+    "skip": "remove",
+    "none": "none",
+    "false": "none",
+    "": "none",
+}
+_PERIOD_UNITS = {
+    "": 1.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+}
+
+
+def _quality_control(value: object) -> str:
+    text = _text(value).lower()
+    if text not in ("raw", "clean"):
+        raise ValueError("'raw' or 'clean'")
+    return text
+
+
+def _data_gaps(value: object) -> str:
+    text = _text(value).lower()
+    if text not in _DATA_GAPS:
+        raise ValueError("'NaN'/'fill', 'remove' or 'none'")
+    return _DATA_GAPS[text]
+
+
+def _resample_type(value: object) -> str:
+    text = re.sub(r"[\s_-]", "", _text(value).lower())
+    if text not in _RESAMPLE_TYPES:
+        raise ValueError("'none', 'average', 'minMax' or 'minMaxAvg'")
+    return _RESAMPLE_TYPES[text]
+
+
+def parse_period(value: object) -> float | None:
+    """Seconds in a period such as ``"60 s"``, ``60``, ``"1 hour"`` or ``"PT1M"``.
+
+    ``None`` for "no period" (``""``, ``"none"``, NaN).
+
+    Examples
+    --------
+    >>> parse_period('"60 s"'), parse_period("1 hour"), parse_period("PT10M"), parse_period("")
+    (60.0, 3600.0, 600.0, None)
+    """
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+        return None if math.isnan(number) else number
+    text = _text(value)
+    if text.lower() in ("", "none", "nan"):
+        return None
+    if text[:1] in "Pp" or text[:2] in ("-P", "+P"):
+        return parse_iso_duration(text).total_seconds()
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)", text)
+    if match is None or match.group(2).lower() not in _PERIOD_UNITS:
+        raise ValueError("a period such as '60 s', '1 hour' or 'PT1M'")
+    return float(match.group(1)) * _PERIOD_UNITS[match.group(2).lower()]
+
+
+#: canonical key -> converter (raises ValueError naming what it expected).
+CONVERTERS: dict[str, Callable[[object], object]] = {
+    "device_code": _text,
+    "device_name": _text,
+    "device_category_code": _text,
+    "device_category_name": _text,
+    "location_code": _text,
+    "station_name": _text,
+    "latitude": _number,
+    "longitude": _number,
+    "depth": _number,
+    "date_from": _date,
+    "date_to": _date,
+    "creation_date": _date,
+    "sample_period": parse_period,
+    "quality_control": _quality_control,
+    "data_gaps": _data_gaps,
+    "resample_type": _resample_type,
+    "resample_period": parse_period,
+    "citation": _text,
+    "onc_encoding": _text,
+}
+_EXPECTED = {
+    "latitude": "a number (decimal degrees)",
+    "longitude": "a number (decimal degrees)",
+    "depth": "a number (m)",
+    "date_from": "an ISO 8601 date",
+    "date_to": "an ISO 8601 date",
+    "creation_date": "an ISO 8601 date",
+}
+
+
+def convert_fact(key: str, value: object) -> object:
+    """Normalise one header fact (canonical ``key``); ``ValueError(expected)`` if unreadable.
+
+    Examples
+    --------
+    >>> convert_fact("data_gaps", "NaN"), convert_fact("resample_type", '"average"')
+    ('fill', 'average')
+    """
+    try:
+        result = CONVERTERS[key](value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        expected = _EXPECTED.get(key) or (str(exc) if str(exc).startswith("'") else None)
+        raise ValueError(expected or "a readable value") from exc
+    if isinstance(result, float) and math.isnan(result):
+        return None
+    return result
+
+
+def raw_attr_name(key: str) -> str:
+    """Attribute name for a header key the readers do not know: ``onc_<snake_case key>``."""
+    return "onc_" + snake_case(key)
+
+
+def raw_attr_value(value: object) -> str | float | int:
+    """A netCDF-storable form of an unknown header value."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, default=str)
+
+
+#: camelCase metadata key (JSON ``metadata`` object, MAT ``metadata`` struct) -> fact.
+CAMEL_KEYS = {
+    "deviceCode": "device_code",
+    "deviceName": "device_name",
+    "deviceCategoryCode": "device_category_code",
+    "deviceCategory": "device_category_code",
+    "deviceCategoryName": "device_category_name",
+    "locationCode": "location_code",
+    "stationCode": "location_code",
+    "stationName": "station_name",
+    "locationName": "station_name",
+    "lat": "latitude",
+    "latitude": "latitude",
+    "lon": "longitude",
+    "longitude": "longitude",
+    "depth": "depth",
+    "dateFrom": "date_from",
+    "dateTo": "date_to",
+    "creationDate": "creation_date",
+    "samplePeriod": "sample_period",
+    "qualityControl": "quality_control",
+    "dataGaps": "data_gaps",
+    "resampleType": "resample_type",
+    "resamplePeriod": "resample_period",
+    "citation": "citation",
+    "encoding": "onc_encoding",
+}
+#: camelCase keys that are not header facts (sensor lists of a MAT file, ...).
+SKIPPED_CAMEL_KEYS = frozenset(
+    {"sensorCodes", "sensorNames", "units", "propertyCodes", "totalSamples", "totSample"}
+)
+#: camelCase keys describing data-rating changes inside a file (handled by
+#: :func:`sample_period_changes_from_camel`, not copied to attrs).
+PERIOD_CHANGE_KEYS = frozenset({"samplePeriods", "samplePeriodStarts", "samplePeriodValues"})
+
+
+def sample_period_changes_from_camel(
+    meta: Mapping[str, object],
+) -> list[tuple[np.datetime64, float]]:
+    """``[(from, sample period s)]`` from a JSON ``samplePeriods`` list or MAT arrays.
+
+    JSON files list ``{"dateFrom": ISO, "samplePeriod": s}``; MAT files hold
+    ``samplePeriodStarts`` (datenums) and ``samplePeriodValues``. Missing: ``[]``.
+
+    Examples
+    --------
+    >>> sample_period_changes_from_camel(
+    ...     {"samplePeriods": [{"dateFrom": "2023-06-01T00:00:00.000Z", "samplePeriod": 1.0}]})
+    [(numpy.datetime64('2023-06-01T00:00:00.000000000'), 1.0)]
+    """
+    from intake_onc._dates import datenum_to_datetime64, parse_date
+
+    listed = meta.get("samplePeriods")
+    if isinstance(listed, (list, tuple)):
+        return [
+            (parse_date(item["dateFrom"]).to_datetime64(), float(item["samplePeriod"]))
+            for item in listed
+            if isinstance(item, Mapping)
+        ]
+    starts, values = meta.get("samplePeriodStarts"), meta.get("samplePeriodValues")
+    if starts is None or values is None:
+        return []
+    starts_ns = datenum_to_datetime64(np.atleast_1d(np.asarray(starts, dtype="float64")).ravel())
+    starts_ms = starts_ns.astype("datetime64[ms]").astype("datetime64[ns]")  # datenum noise
+    values_f = np.atleast_1d(np.asarray(values, dtype="float64")).ravel()
+    return [(t, float(v)) for t, v in zip(starts_ms, values_f, strict=True)]
+
+
+def facts_from_camel(meta: Mapping[str, object]) -> tuple[dict[str, object], dict[str, str]]:
+    """Header facts from a camelCase ``metadata`` mapping.
+
+    Returns the facts and, for each value that could not be read, ``{camelKey: expected}``
+    (the caller raises with its own file context).
+
+    Examples
+    --------
+    >>> facts_from_camel({"lat": 48.3, "dataGaps": "NaN", "siteId": 7})
+    ({'latitude': 48.3, 'data_gaps': 'fill', 'onc_site_id': 7}, {})
+    """
+    facts: dict[str, object] = {}
+    problems: dict[str, str] = {}
+    for key, value in meta.items():
+        if key in SKIPPED_CAMEL_KEYS or key in PERIOD_CHANGE_KEYS or value is None:
+            continue
+        if key not in CAMEL_KEYS:
+            facts[raw_attr_name(re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key))] = raw_attr_value(
+                value
+            )
+            continue
+        try:
+            facts[CAMEL_KEYS[key]] = convert_fact(CAMEL_KEYS[key], value)
+        except ValueError as exc:
+            problems[key] = str(exc)
+    return facts, problems
+
+
+# --------------------------------------------------------------------------- Dataset
+
+
+def _fill_value(field_name: str, dtype: np.dtype) -> object:
+    if field_name in QC_FIELDS:
+        return MISSING_FLAG
+    if dtype.kind == "M":
+        return np.datetime64("NaT")
+    if dtype.kind in "iu":
+        return 0
+    return np.nan
+
+
+def empty_field(field_name: str, like: np.ndarray, length: int) -> np.ndarray:
+    """An array of ``length`` "no data" entries of ``like``'s dtype for ``field_name``."""
+    return np.full(length, _fill_value(field_name, like.dtype), dtype=like.dtype)
+
+
+def _unique_names(sensors: list[SensorData]) -> list[str]:
+    names: list[str] = []
+    for sensor in sensors:
+        base = sensor.var
+        if base == "time":
+            base = "time_value"
+        name, k = base, 1
+        while name in names:
+            k += 1
+            name = f"{base}_{k}"
+        names.append(name)
+    return names
+
+
+def _field_attrs(var: str, field_name: str, info: SensorInfo) -> dict[str, object]:
+    label = info.name or var
+    attrs: dict[str, object] = {}
+    if field_name in QC_FIELDS:
+        target = var + FIELD_SUFFIXES[next(k for k, qc in QC_OF.items() if qc == field_name)]
+        attrs["long_name"] = f"{target} quality flag"
+        attrs["flag_values"] = FLAG_VALUES.copy()
+        attrs["flag_meanings"] = FLAG_MEANINGS
+    else:
+        attrs["long_name"] = {
+            "value": label,
+            "count": f"{label} count of valid samples",
+            "std": f"{label} standard deviation",
+            "min": f"{label} minimum",
+            "min_time": f"{label} time of minimum",
+            "max": f"{label} maximum",
+            "max_time": f"{label} time of maximum",
+        }[field_name]
+        if field_name in ("value", "std", "min", "max"):
+            attrs["units"] = info.unit
+        elif field_name == "count":
+            attrs["units"] = "1"
+    if info.code:
+        attrs["onc_sensor_code"] = info.code
+    if info.property_code:
+        attrs["onc_property_code"] = info.property_code
+    if field_name in QC_OF:
+        attrs["ancillary_variables"] = var + FIELD_SUFFIXES[QC_OF[field_name]]
+    return attrs
+
+
+_ATTR_ORDER = (
+    "device_code",
+    "device_name",
+    "device_category_code",
+    "device_category_name",
+    "location_code",
+    "station_name",
+    "latitude",
+    "longitude",
+    "depth",
+    "date_from",
+    "date_to",
+    "creation_date",
+    "sample_period",
+    "sample_period_starts",
+    "sample_period_values",
+    "quality_control",
+    "data_gaps",
+    "resample_type",
+    "resample_period",
+    "citation",
+)
+_COORD_ATTRS = {
+    "latitude": {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"},
+    "longitude": {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"},
+    "depth": {"standard_name": "depth", "long_name": "depth", "units": "m", "positive": "down"},
+}
+
+
+def dataset_attrs(metadata: Mapping[str, object]) -> dict[str, object]:
+    """Dataset attrs in a stable order: known facts first, then the rest; ``None`` dropped."""
+    attrs: dict[str, object] = {"Conventions": "CF-1.8", "featureType": "timeSeries"}
+    for key in _ATTR_ORDER:
+        if metadata.get(key) is not None:
+            attrs[key] = metadata[key]
+    attrs.setdefault("resample_type", "none")
+    attrs["source"] = "file"
+    for key, value in metadata.items():
+        if key not in attrs and value is not None:
+            attrs[key] = value
+    return attrs
+
+
+def build_dataset(
+    times: np.ndarray, sensors: list[SensorData], metadata: Mapping[str, object]
+) -> xr.Dataset:
+    """The ``xr.Dataset`` of semantics.md from a time axis, sensors and header facts.
+
+    ``times`` must already be sorted and unique (``datetime64[ns]``).
+
+    Examples
+    --------
+    >>> t = np.array(["2024-04-01T00:00:00", "2024-04-01T00:00:01"], dtype="datetime64[ns]")
+    >>> s = SensorData(SensorInfo("temperature", "Temperature", "C", "seawatertemperature"),
+    ...                {"value": np.array([4.1, 4.2]), "qc": np.array([1, 1], dtype="int8")})
+    >>> ds = build_dataset(t, [s], {"latitude": 48.3166, "device_code": "SBECTD19p6813"})
+    >>> list(ds.data_vars), ds.temperature.attrs["ancillary_variables"]
+    (['temperature', 'temperature_qc'], 'temperature_qc')
+    """
+    data_vars: dict[str, tuple] = {}
+    for sensor, var in zip(sensors, _unique_names(sensors), strict=True):
+        for field_name in FIELD_SUFFIXES:
+            if field_name in sensor.fields:
+                data_vars[var + FIELD_SUFFIXES[field_name]] = (
+                    "time",
+                    sensor.fields[field_name],
+                    _field_attrs(var, field_name, sensor.info),
+                )
+    coords: dict[str, tuple] = {
+        "time": ("time", times, {"standard_name": "time", "long_name": "time (UTC)"})
+    }
+    for name in _COORDS:
+        if metadata.get(name) is not None and name not in data_vars:
+            coords[name] = ((), float(metadata[name]), _COORD_ATTRS[name])
+    return xr.Dataset(data_vars, coords=coords, attrs=dataset_attrs(metadata))

@@ -1,0 +1,488 @@
+"""TSSD CSV files (docs/architecture.md "TSSD file layouts", onc-api.md §6).
+
+The header (``## BEGIN HEADER`` ... ``## END HEADER``) is read line by line in Python -- it is
+short -- and the data rows straight from the byte offset after it by ``pyarrow.csv`` with typed
+columns (times as UTC timestamps, values float64, flags int8, counts int32). When pyarrow
+refuses the rows, a slow scan finds the first bad line so that the error can name it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from intake_onc._dates import parse_date
+
+from ._layout import (
+    COUNT_FIELDS,
+    MISSING_FLAG,
+    QC_FIELDS,
+    TIME_FIELDS,
+    FileTable,
+    SensorData,
+    SensorInfo,
+    convert_fact,
+    raw_attr_name,
+)
+from .errors import FileFormatError
+
+__all__ = ["read_csv_table"]
+
+_BEGIN = "## BEGIN HEADER"
+_END = "## END HEADER"
+_MAX_HEADER_LINE = 1 << 20
+_KEY_LINE = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9 _]*?)\s*:(.*)$")
+_SENSOR_KEY = re.compile(r"^SENSOR\s*(\d+)$", re.IGNORECASE)
+_VALUE_SPLIT = re.compile(r"\s+/\s*|\s*/\s+")
+_UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)$")
+_TIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_NULLS = ["NaN", "nan", "NA", "null", ""]
+
+#: CSV header key (upper case, no spaces/underscores) -> canonical fact.
+_KEYS = {
+    "CREATIONDATE": "creation_date",
+    "DATEFROM": "date_from",
+    "DATETO": "date_to",
+    "STATION": "location_code",
+    "LOCATIONCODE": "location_code",
+    "STATIONNAME": "station_name",
+    "LOCATIONNAME": "station_name",
+    "DEVICECODE": "device_code",
+    "DEVICENAME": "device_name",
+    "DEVICECATEGORY": "device_category_code",
+    "DEVICECATEGORYCODE": "device_category_code",
+    "LATITUDE": "latitude",
+    "LONGITUDE": "longitude",
+    "DEPTH": "depth",
+    "SAMPLEPERIOD": "sample_period",
+    "QUALITYCONTROL": "quality_control",
+    "DATAGAPS": "data_gaps",
+    "RESAMPTYP": "resample_type",
+    "RESAMPLETYPE": "resample_type",
+    "RESAMPPRD": "resample_period",
+    "RESAMPLEPERIOD": "resample_period",
+    "CITATION": "citation",
+    "TOTSAMPLE": None,  # per file; meaningless once files are joined
+}
+#: keys whose "description" is really a name (``#STATION: BACAX / Barkley Canyon Axis``).
+_NAME_IN_DESCRIPTION = {
+    "STATION": "station_name",
+    "DEVICECODE": "device_name",
+    "DEVICECATEGORY": "device_category_name",
+}
+_QC_TARGET = {"qc": ("value",), "min_qc": ("min", "min_time"), "max_qc": ("max", "max_time")}
+
+
+@dataclass
+class _Header:
+    #: KEY -> (line number, value, description, raw text after the colon)
+    facts: dict[str, tuple[int, str, str, str]] = field(default_factory=dict)
+    sensors: dict[int, tuple[int, str]] = field(default_factory=dict)  # n -> (line, text)
+    columns: tuple[int, str] | None = None
+    #: ``#SAMPLEPERIODCHANGE: <ISO time> <seconds>`` lines: (line number, text)
+    period_changes: list[tuple[int, str]] = field(default_factory=list)
+    end_line: int = 0
+    offset: int = 0
+
+
+@dataclass
+class _Column:
+    name: str
+    base: str
+    kind: str  # "time" or a field of _layout.FIELD_SUFFIXES
+    unit: str
+
+
+# --------------------------------------------------------------------------- header
+
+
+def _read_header(path: str) -> _Header:
+    header = _Header()
+    with open(path, "rb") as f:
+        number = 0
+        while True:
+            raw = f.readline(_MAX_HEADER_LINE)
+            number += 1
+            if not raw:
+                raise FileFormatError(
+                    path,
+                    number,
+                    f"'{_END}' closing the header",
+                    found="the end of the file",
+                    hint="the file is truncated or not an ONC TSSD CSV file",
+                )
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if number == 1:
+                text = text.lstrip("\ufeff")
+                if text.strip().upper() != _BEGIN:
+                    raise FileFormatError(
+                        path,
+                        1,
+                        f"'{_BEGIN}' (an ONC TSSD CSV file)",
+                        found=text,
+                        hint="is this a plain CSV file? read it with pandas instead",
+                    )
+                continue
+            stripped = text.strip()
+            if not stripped:
+                continue
+            if stripped.upper() == _END:
+                header.end_line = number
+                header.offset = f.tell()
+                return header
+            if not stripped.startswith("#"):
+                raise FileFormatError(
+                    path,
+                    number,
+                    f"a '#' header line or '{_END}'",
+                    found=text,
+                    hint="the header must end with '## END HEADER' before the data rows",
+                )
+            _header_line(header, number, stripped)
+
+
+def _header_line(header: _Header, number: int, text: str) -> None:
+    body = text[1:].lstrip()
+    if body.startswith('"') or body.lower().startswith("time utc"):
+        header.columns = (number, body)
+        return
+    match = _KEY_LINE.match(text)
+    if match is None:  # free text (e.g. "## comment"): ignored
+        return
+    key, rest = match.group(1).strip(), match.group(2).strip()
+    sensor = _SENSOR_KEY.match(key)
+    if sensor:
+        header.sensors[int(sensor.group(1))] = (number, rest)
+        return
+    code = re.sub(r"[\s_]", "", key).upper()
+    value, description = _split_value(rest, last=code == "CITATION")
+    if code == "SAMPLEPERIODCHANGE":  # may repeat: one line per rating change
+        header.period_changes.append((number, value))
+        return
+    header.facts[code] = (number, value, description, rest)
+
+
+def _split_value(rest: str, *, last: bool) -> tuple[str, str]:
+    """``value / description`` (or ``"value" description``) -> (value, description)."""
+    if rest.startswith('"'):
+        end = rest.find('"', 1)
+        if end > 0:
+            return rest[1:end], rest[end + 1 :].strip().lstrip("/").strip()
+    matches = list(_VALUE_SPLIT.finditer(rest))
+    if not matches:
+        return rest, ""
+    cut = matches[-1] if last else matches[0]
+    return rest[: cut.start()].strip(), rest[cut.end() :].strip()
+
+
+def _facts(path: str, header: _Header) -> dict[str, object]:
+    metadata: dict[str, object] = {}
+    for code, (number, value, description, rest) in header.facts.items():
+        if code not in _KEYS:
+            metadata[raw_attr_name(code)] = " ".join(rest.split())  # raw, padding collapsed
+            continue
+        key = _KEYS[code]
+        if key is None:
+            continue
+        try:
+            metadata[key] = convert_fact(key, value)
+        except ValueError as exc:
+            raise FileFormatError(
+                path, number, f"#{code}: {exc}", found=value, hint="fix or delete that line"
+            ) from None
+        if code in _NAME_IN_DESCRIPTION and description:
+            metadata.setdefault(_NAME_IN_DESCRIPTION[code], description)
+    return metadata
+
+
+def _period_changes(path: str, header: _Header) -> list[tuple[np.datetime64, float]]:
+    """The ``#SAMPLEPERIODCHANGE`` lines, after the ``#SAMPLEPERIOD`` at ``#DATEFROM``."""
+    changes: list[tuple[np.datetime64, float]] = []
+    if header.period_changes and "SAMPLEPERIOD" in header.facts and "DATEFROM" in header.facts:
+        first = header.facts["SAMPLEPERIOD"][1], header.facts["DATEFROM"][1]
+        changes.append((parse_date(first[1]).to_datetime64(), float(first[0])))
+    for number, text in header.period_changes:
+        try:
+            when, seconds = text.split()
+            changes.append((parse_date(when).to_datetime64(), float(seconds)))
+        except ValueError:
+            raise FileFormatError(
+                path,
+                number,
+                "#SAMPLEPERIODCHANGE: <ISO 8601 time> <sample period in seconds>",
+                found=text,
+                hint="fix or delete that line",
+            ) from None
+    return changes
+
+
+# --------------------------------------------------------------------------- column line
+
+
+def _classify(name: str) -> _Column:
+    match = _UNIT.match(name)
+    base, unit = (match.group(1), match.group(2).strip()) if match else (name, "")
+    low = base.lower()
+    suffixes = (
+        (" min qc flag", "min_qc"),
+        (" max qc flag", "max_qc"),
+        (" qc flag", "qc"),
+        (" min time", "min_time"),
+        (" max time", "max_time"),
+        (" standard deviation", "std"),
+        (" min value", "min"),
+        (" max value", "max"),
+        (" min", "min"),
+        (" max", "max"),
+    )
+    for suffix, kind in suffixes:
+        if low.endswith(suffix):
+            return _Column(name, base[: -len(suffix)].rstrip(), kind, unit)
+    if low.endswith(" count") and not match:
+        return _Column(name, base[:-6].rstrip(), "count", "")
+    return _Column(name, base, "value", unit)
+
+
+def _columns(path: str, header: _Header) -> tuple[list[_Column], list[list[_Column]]]:
+    if header.columns is None:
+        raise FileFormatError(
+            path,
+            header.end_line,
+            'the quoted column line (#"Time UTC (yyyy-mm-ddThh:mm:ss.fffZ)", "Name (unit)", '
+            f"\"Name QC Flag\", ...) before '{_END}'",
+            found=_END,
+        )
+    number, text = header.columns
+    names = [" ".join(n.split()) for n in next(csv.reader([text], skipinitialspace=True))]
+    while names and not names[-1]:
+        names.pop()
+    if not names or not names[0].lower().startswith("time"):
+        raise FileFormatError(
+            path, number, "'Time UTC (yyyy-mm-ddThh:mm:ss.fffZ)' as the first column", found=text
+        )
+    columns = [_Column(names[0], "time", "time", "")]
+    groups: list[list[_Column]] = []
+    for name in names[1:]:
+        column = _classify(name)
+        if column.kind in QC_FIELDS:
+            before = columns[-1]
+            if before.base != column.base or before.kind not in _QC_TARGET[column.kind]:
+                raise FileFormatError(
+                    path,
+                    number,
+                    f"the QC column {name!r} right after its value column "
+                    f"({column.base!r} with a unit)",
+                    found=f"it follows {before.name!r}",
+                )
+        group = next((g for g in groups if g[0].base == column.base), None)
+        if group is None:
+            groups.append([column])
+        elif any(c.kind == column.kind for c in group):
+            raise FileFormatError(
+                path, number, f"each column once, but {name!r} repeats a column", found=text
+            )
+        else:
+            group.append(column)
+        columns.append(column)
+    return columns, groups
+
+
+def _sensor_infos(path: str, header: _Header, groups: list[list[_Column]]) -> list[SensorInfo]:
+    units = [next((c.unit for c in g if c.unit), "") for g in groups]
+    if not header.sensors:
+        return [SensorInfo(None, g[0].base, u) for g, u in zip(groups, units, strict=True)]
+    if len(header.sensors) != len(groups):
+        number = header.columns[0] if header.columns else header.end_line
+        raise FileFormatError(
+            path,
+            number,
+            f"one sensor in the column line per '#SENSOR n:' line ({len(header.sensors)})",
+            found=f"{len(groups)} sensors: " + ", ".join(g[0].base for g in groups),
+        )
+    infos = []
+    for (_, (number, text)), unit in zip(sorted(header.sensors.items()), units, strict=True):
+        parts = [p.strip() for p in text.split(" / ")]
+        if len(parts) < 2 or not parts[0]:
+            raise FileFormatError(
+                path,
+                number,
+                "'#SENSOR n: sensorCode / sensorName / unit / propertyCode'",
+                found=text,
+            )
+        if len(parts) > 4:
+            parts = [parts[0], parts[1], " / ".join(parts[2:-1]), parts[-1]]
+        parts += [""] * (4 - len(parts))
+        infos.append(SensorInfo(parts[0], parts[1], parts[2] or unit, parts[3] or None))
+    return infos
+
+
+# --------------------------------------------------------------------------- data rows
+
+
+def _arrow_type(kind: str, utc: bool) -> pa.DataType:
+    if kind == "time" or kind in TIME_FIELDS:
+        return pa.timestamp("ns", tz="UTC") if utc else pa.timestamp("ns")
+    if kind in QC_FIELDS:
+        return pa.int8()
+    if kind in COUNT_FIELDS:
+        return pa.int32()
+    return pa.float64()
+
+
+def _first_data_line(path: str, offset: int) -> str | None:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            text = raw.decode("utf-8", errors="replace").strip()
+            if text:
+                return text
+            if f.tell() - offset > _MAX_HEADER_LINE:
+                break
+    return None
+
+
+def _read_rows(path: str, header: _Header, columns: list[_Column]) -> pa.Table | None:
+    first = _first_data_line(path, header.offset)
+    if first is None:
+        return None
+    utc = first.split(",", 1)[0].strip().endswith(("Z", "z")) or "+" in first.split(",", 1)[0]
+    names = [f"c{i}" for i in range(len(columns))]
+    types = {n: _arrow_type(c.kind, utc) for n, c in zip(names, columns, strict=True)}
+    try:
+        with pa.OSFile(path) as source:
+            source.seek(header.offset)
+            return pa_csv.read_csv(
+                source,
+                read_options=pa_csv.ReadOptions(column_names=names),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=types, null_values=_NULLS, strings_can_be_null=True
+                ),
+            )
+    except pa.ArrowInvalid as exc:
+        _raise_bad_row(path, header, columns, exc)
+        raise  # pragma: no cover - _raise_bad_row always raises
+
+
+def _field_ok(text: str, kind: str) -> bool:
+    text = text.strip()
+    if text in _NULLS:
+        return True
+    if kind == "time" or kind in TIME_FIELDS:
+        return bool(_TIME_TEXT.match(text))
+    try:
+        number = float(text) if kind not in QC_FIELDS | COUNT_FIELDS else int(text)
+    except ValueError:
+        return False
+    return not (kind in QC_FIELDS and not -128 <= number <= 127)
+
+
+def _raise_bad_row(path: str, header: _Header, columns: list[_Column], exc: Exception) -> None:
+    """Find the first row pyarrow could not read and raise a FileFormatError naming it."""
+    layout = ", ".join(c.name for c in columns)
+    with open(path, "rb") as f:
+        f.seek(header.offset)
+        for number, raw in enumerate(f, start=header.end_line + 1):
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not text.strip():
+                continue
+            fields = text.split(",")
+            if len(fields) != len(columns):
+                raise FileFormatError(
+                    path,
+                    number,
+                    f"{len(columns)} comma-separated fields ({layout})",
+                    found=f"{len(fields)} fields: {text}",
+                ) from None
+            for value, column in zip(fields, columns, strict=True):
+                if not _field_ok(value, column.kind):
+                    what = (
+                        "an ISO 8601 UTC time"
+                        if column.kind == "time" or column.kind in TIME_FIELDS
+                        else "an integer flag"
+                        if column.kind in QC_FIELDS
+                        else "an integer"
+                        if column.kind in COUNT_FIELDS
+                        else "a number or NaN"
+                    )
+                    raise FileFormatError(
+                        path, number, f"{what} in column {column.name!r}", found=value
+                    ) from None
+    raise FileFormatError(path, None, "data rows pyarrow can read", found=str(exc)) from exc
+
+
+def _line_of_row(path: str, header: _Header, row: int) -> int:
+    """File line number of data row ``row`` (0-based; blank lines are not rows)."""
+    with open(path, "rb") as f:
+        f.seek(header.offset)
+        for number, raw in enumerate(f, start=header.end_line + 1):
+            if raw.strip():
+                if row == 0:
+                    return number
+                row -= 1
+    return header.end_line + 1  # pragma: no cover - the row exists
+
+
+def _to_numpy(column: pa.ChunkedArray, kind: str) -> np.ndarray:
+    if column.null_count:
+        if kind in QC_FIELDS:
+            column = pc.fill_null(column, MISSING_FLAG)
+        elif kind in COUNT_FIELDS:
+            column = column.cast(pa.float64())
+    array = column.to_numpy()
+    if array.dtype.kind == "M" and array.dtype != np.dtype("datetime64[ns]"):
+        array = array.astype("datetime64[ns]")
+    return array
+
+
+def _empty(kind: str) -> np.ndarray:
+    if kind == "time" or kind in TIME_FIELDS:
+        return np.array([], dtype="datetime64[ns]")
+    if kind in QC_FIELDS:
+        return np.array([], dtype="int8")
+    if kind in COUNT_FIELDS:
+        return np.array([], dtype="int32")
+    return np.array([], dtype="float64")
+
+
+# --------------------------------------------------------------------------- public
+
+
+def read_csv_table(path: str | os.PathLike[str]) -> FileTable:
+    """Read one TSSD CSV file into a :class:`~intake_onc.formats._layout.FileTable`.
+
+    Raises
+    ------
+    FileFormatError
+        With the line number and what was expected when the file is not laid out as a TSSD CSV.
+    """
+    path = os.fspath(path)
+    header = _read_header(path)
+    metadata = _facts(path, header)
+    columns, groups = _columns(path, header)
+    infos = _sensor_infos(path, header, groups)
+    table = _read_rows(path, header, columns)
+    if table is None:
+        arrays = [_empty(c.kind) for c in columns]
+    else:
+        arrays = [_to_numpy(table.column(i), c.kind) for i, c in enumerate(columns)]
+    by_name = {c.name: a for c, a in zip(columns, arrays, strict=True)}
+    sensors = [
+        SensorData(info, {c.kind: by_name[c.name] for c in group})
+        for info, group in zip(infos, groups, strict=True)
+    ]
+    missing = np.flatnonzero(np.isnat(arrays[0]))
+    if missing.size:
+        raise FileFormatError(
+            path,
+            _line_of_row(path, header, int(missing[0])),
+            f"a time in column {columns[0].name!r}",
+            found="NaN",
+        )
+    return FileTable(path, "csv", arrays[0], sensors, metadata, _period_changes(path, header))

@@ -1,0 +1,187 @@
+"""TSSD MAT v5 files (``scipy.io.savemat``; docs/architecture.md "TSSD file layouts").
+
+Two structs: ``metadata`` (the camelCase header facts plus cell arrays ``sensorCodes``,
+``sensorNames``, ``units``, ``propertyCodes``) and ``data`` with ``time`` (MATLAB datenums) and per
+sensor ``<code>``, ``<code>_qaqcFlags`` and, for resampled files, ``<code>_count``, ``_std``,
+``_min``, ``_minTime``, ``_minQaqcFlags``, ``_max``, ``_maxTime``, ``_maxQaqcFlags``.
+Datenums carry about 1 µs of precision; times are rounded to the millisecond ONC works in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+from intake_onc._dates import datenum_to_datetime64
+
+from ._layout import (
+    FileTable,
+    SensorData,
+    SensorInfo,
+    facts_from_camel,
+    sample_period_changes_from_camel,
+)
+from ._tssd_json import convert_field
+from .errors import FileFormatError
+
+__all__ = ["read_mat_table", "datenums_to_times"]
+
+#: ``data`` field suffix -> field.
+_SUFFIXES = {
+    "": "value",
+    "_qaqcFlags": "qc",
+    "_count": "count",
+    "_std": "std",
+    "_min": "min",
+    "_minTime": "min_time",
+    "_minQaqcFlags": "min_qc",
+    "_max": "max",
+    "_maxTime": "max_time",
+    "_maxQaqcFlags": "max_qc",
+}
+_MS = 1_000_000
+
+
+def datenums_to_times(datenums: object) -> np.ndarray:
+    """MATLAB datenums to ``datetime64[ns]`` rounded to the millisecond (NaN -> NaT).
+
+    Examples
+    --------
+    >>> datenums_to_times([719529.5 + 0.227 / 86400, np.nan])
+    array(['1970-01-01T12:00:00.227000000',                           'NaT'],
+          dtype='datetime64[ns]')
+    """
+    days = np.atleast_1d(np.asarray(datenums, dtype="float64")).reshape(-1)
+    missing = ~np.isfinite(days)
+    ns = datenum_to_datetime64(np.where(missing, 719529.0, days)).astype("int64")
+    ns = (ns + _MS // 2) // _MS * _MS
+    times = ns.astype("datetime64[ns]")
+    times[missing] = np.datetime64("NaT")
+    return times
+
+
+def _strings(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, np.ndarray):
+        return [str(v) if not isinstance(v, np.ndarray) else "" for v in value.reshape(-1)]
+    if isinstance(value, (list, tuple)):
+        return [str(v) if not isinstance(v, np.ndarray) else "" for v in value]
+    return [str(value)]
+
+
+def _scalar(value: object) -> object:
+    """MAT metadata values come back as numpy scalars/arrays: make them plain."""
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return None
+        if value.size == 1:
+            return value.reshape(-1)[0].item()
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _load(path: str) -> dict:
+    from scipy.io import loadmat
+
+    try:
+        return loadmat(path, simplify_cells=True)
+    except NotImplementedError as exc:  # v7.3 (HDF5)
+        raise FileFormatError(
+            path,
+            None,
+            "a MAT v5 file (scipy.io.loadmat)",
+            found=str(exc),
+            hint="ONC writes v5; re-save a v7.3 file with save('-v7')",
+        ) from None
+    except (ValueError, TypeError, OSError, KeyError, AssertionError) as exc:
+        raise FileFormatError(
+            path, None, "a MAT v5 file (scipy.io.loadmat)", found=str(exc)
+        ) from None
+
+
+def _codes(meta: Mapping, data: Mapping) -> list[str]:
+    codes = _strings(meta.get("sensorCodes"))
+    if codes:
+        return codes
+    # no sensor list: every field that is not a known companion of another is a sensor
+    names = [k for k in data if k != "time"]
+    return [
+        k for k in names if not any(k.endswith(s) and k[: -len(s)] in names for s in _SUFFIXES if s)
+    ]
+
+
+def read_mat_table(path: str | os.PathLike[str]) -> FileTable:
+    """Read one TSSD MAT v5 file into a ``FileTable``.
+
+    Raises
+    ------
+    FileFormatError
+        When the file is no MAT v5 file or lacks the ``data`` struct with ``time``.
+    """
+    path = os.fspath(path)
+    content = _load(path)
+    data = content.get("data")
+    if not isinstance(data, Mapping) or "time" not in data:
+        raise FileFormatError(
+            path,
+            None,
+            "a 'data' struct with a 'time' field (MATLAB datenums) and one field per sensor",
+            found=", ".join(k for k in content if not k.startswith("__")) or "no variables",
+        )
+    raw_meta = content.get("metadata")
+    raw_meta = raw_meta if isinstance(raw_meta, Mapping) else {}
+    meta = {k: _scalar(v) for k, v in raw_meta.items()}
+    metadata, problems = facts_from_camel(meta)
+    if problems:
+        key, expected = next(iter(problems.items()))
+        raise FileFormatError(path, None, f"metadata.{key}: {expected}", found=repr(meta[key]))
+    times = datenums_to_times(data["time"])
+    if np.isnat(times).any():
+        raise FileFormatError(path, None, "a finite datenum in every data.time entry")
+    codes = _codes(raw_meta, data)
+    names = _strings(raw_meta.get("sensorNames"))
+    units = _strings(raw_meta.get("units"))
+    props = _strings(raw_meta.get("propertyCodes"))
+    sensors = []
+    for k, code in enumerate(codes):
+        if not any(code + suffix in data for suffix in _SUFFIXES):
+            raise FileFormatError(
+                path,
+                None,
+                f"data.{code} (or data.{code}_min, ...) for sensor {code!r} of metadata.sensorCodes",
+                found=", ".join(data),
+            )
+        info = SensorInfo(
+            code,
+            names[k] if k < len(names) and names[k] else code,
+            units[k] if k < len(units) else "",
+            props[k] if k < len(props) and props[k] else None,
+        )
+        fields = {}
+        for suffix, key in _SUFFIXES.items():
+            if code + suffix not in data:
+                continue
+            values = data[code + suffix]
+            array = (
+                datenums_to_times(values)
+                if key in ("min_time", "max_time")
+                else convert_field(key, np.atleast_1d(np.asarray(values, dtype="float64")))
+            )
+            if len(array) != len(times):
+                raise FileFormatError(
+                    path,
+                    None,
+                    f"data.{code + suffix} with one entry per time ({len(times)})",
+                    found=str(len(array)),
+                )
+            fields[key] = array
+        sensors.append(SensorData(info, fields))
+    changes = sample_period_changes_from_camel(raw_meta)
+    return FileTable(path, "mat", times, sensors, metadata, changes)

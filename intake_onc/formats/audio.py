@@ -1,0 +1,273 @@
+"""Hydrophone audio files on disk: ONC archive names, file facts and partial reads.
+
+Three small pieces the audio assembly (:mod:`intake_onc.audio`) is built on:
+
+* :func:`parse_archive_filename` splits ``<DEVICE>_<YYYYMMDDThhmmss.fffZ>[-suffix].<ext>``;
+* :class:`AudioFileInfo` holds what ``soundfile.info`` tells about one file (no decoding);
+* :func:`read_frames` decodes only the frames asked for (seek, then read) as float32.
+
+Examples
+--------
+>>> parse_archive_filename("ICLISTENHF6019_20230111T122000.045Z.flac")
+ArchiveName(device_code='ICLISTENHF6019', start=Timestamp('2023-01-11 12:20:00.045000'), suffix='', extension='flac')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import BinaryIO, NamedTuple
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from intake_onc._dates import DateParseError, parse_date, parse_filename_timestamp
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "ArchiveName",
+    "AudioFileInfo",
+    "bit_depth_of",
+    "parse_archive_filename",
+    "read_frames",
+]
+
+#: File extensions (lower case, no dot) read as hydrophone audio.
+AUDIO_EXTENSIONS = ("flac", "wav")
+
+_ARCHIVE_RE = re.compile(r"^(?P<device>.+?)_(?P<stamp>\d{8}T\d{6}(?:\.\d{1,6})?Z)(?P<rest>.*)$")
+
+#: Bits per sample of the libsndfile subtypes hydrophone files use.
+_SUBTYPE_BITS = {
+    "PCM_S8": 8,
+    "PCM_U8": 8,
+    "PCM_16": 16,
+    "PCM_24": 24,
+    "PCM_32": 32,
+    "FLOAT": 32,
+    "DOUBLE": 64,
+}
+
+
+class ArchiveName(NamedTuple):
+    """The parts of an ONC archive file name."""
+
+    device_code: str
+    start: pd.Timestamp
+    suffix: str
+    extension: str
+
+
+def parse_archive_filename(name: str | os.PathLike) -> ArchiveName:
+    """Split an ONC archive file name into device code, start time, suffix and extension.
+
+    Parameters
+    ----------
+    name
+        A file name or path named ``<DEVICE>_<YYYYMMDDThhmmss[.fff]Z>[-suffix].<ext>``; only
+        the last path component is read.
+
+    Returns
+    -------
+    ArchiveName
+        ``(device_code, start, suffix, extension)``: ``start`` is the UTC time of the first
+        sample (naive ``pandas.Timestamp``), ``suffix`` the text between the stamp and the
+        extension without its leading ``-`` (``""`` when none), ``extension`` lower case
+        without the dot.
+
+    Raises
+    ------
+    ValueError
+        When the name does not follow the ONC pattern.
+
+    Examples
+    --------
+    >>> parse_archive_filename("ICLISTENHF1560_20181002T172557.000Z-spect.mat").suffix
+    'spect'
+    """
+    base = os.path.basename(os.fspath(name))
+    match = _ARCHIVE_RE.match(base)
+    if match is None:
+        raise ValueError(
+            f"name: {base!r} is not an ONC archive file name "
+            "(expected DEVICECODE_YYYYMMDDThhmmss.fffZ[-suffix].ext); "
+            "pass start times explicitly for files named otherwise"
+        )
+    rest = match.group("rest")
+    stem, dot, extension = rest.rpartition(".")
+    if not dot:
+        stem, extension = rest, ""
+    try:
+        start = parse_filename_timestamp(match.group("stamp"))
+    except DateParseError as exc:  # pragma: no cover - the regex already checked the form
+        raise ValueError(f"name: {base!r} has an unreadable time stamp: {exc}") from exc
+    return ArchiveName(match.group("device"), start, stem.lstrip("-"), extension.lower())
+
+
+def bit_depth_of(subtype: str) -> int | None:
+    """Bits per sample of a libsndfile subtype (``"PCM_24"`` → 24), ``None`` when unknown.
+
+    Examples
+    --------
+    >>> bit_depth_of("PCM_24")
+    24
+    """
+    return _SUBTYPE_BITS.get(subtype)
+
+
+@dataclass(frozen=True)
+class AudioFileInfo:
+    """Facts about one audio file, read from its header (nothing is decoded).
+
+    Attributes
+    ----------
+    path
+        Location of the file.
+    name
+        File name (last path component).
+    start
+        UTC time of the first sample.
+    sample_rate
+        Samples per second.
+    n_frames
+        Number of frames (samples per channel).
+    channels
+        Number of channels.
+    subtype
+        libsndfile subtype, e.g. ``"PCM_24"``.
+    bit_depth
+        Bits per sample, ``None`` for compressed subtypes without one.
+    device_code
+        ONC device code from the name, ``None`` for files not named the ONC way.
+    """
+
+    path: str
+    name: str
+    start: pd.Timestamp
+    sample_rate: int
+    n_frames: int
+    channels: int
+    subtype: str
+    bit_depth: int | None
+    device_code: str | None = None
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike, start: object = None) -> AudioFileInfo:
+        """Read the header of ``path``; ``start`` overrides the time in its ONC name.
+
+        Examples
+        --------
+        >>> info = AudioFileInfo.from_path("ICLISTENHF6019_20230111T122000.045Z.flac")  # doctest: +SKIP
+        >>> info.duration  # doctest: +SKIP
+        300.0
+        """
+        path = os.fspath(path)
+        name = os.path.basename(path)
+        device_code = None
+        try:
+            parsed = parse_archive_filename(name)
+        except ValueError:
+            if start is None:
+                raise
+        else:
+            device_code = parsed.device_code
+            if start is None:
+                start = parsed.start
+        when = parse_date(start, argument=f"start time of {name}")
+        try:
+            info = sf.info(path)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise ValueError(f"path: cannot read {path!r} as audio: {exc}") from exc
+        return cls(
+            path=path,
+            name=name,
+            start=when,
+            sample_rate=int(info.samplerate),
+            n_frames=int(info.frames),
+            channels=int(info.channels),
+            subtype=str(info.subtype),
+            bit_depth=bit_depth_of(str(info.subtype)),
+            device_code=device_code,
+        )
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.n_frames / self.sample_rate
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """Time just after the last sample."""
+        return self.start + pd.Timedelta(self.n_frames * 10**9 // self.sample_rate, "ns")
+
+    def as_row(self) -> dict[str, object]:
+        """The file as a row of the file table :func:`intake_onc.audio.audio_from_table` takes."""
+        return {
+            "name": self.name,
+            "start": self.start,
+            "sample_rate": self.sample_rate,
+            "n_frames": self.n_frames,
+            "channels": self.channels,
+            "bit_depth": self.bit_depth,
+            "device_code": self.device_code,
+            "path": self.path,
+        }
+
+
+def read_frames(
+    source: str | os.PathLike | BinaryIO, start_frame: int = 0, n_frames: int | None = None
+) -> np.ndarray:
+    """Decode ``n_frames`` frames from ``start_frame`` on, as float32 full scale.
+
+    Only the frames asked for are decoded: the file is opened, seeked and read, so the cost
+    is that of the part, not of the whole file (FLAC seeks to the nearest frame header).
+
+    Parameters
+    ----------
+    source
+        A path or a binary file object (e.g. ``io.BytesIO``) holding a file libsndfile reads.
+    start_frame
+        First frame to read (0-based).
+    n_frames
+        Number of frames; ``None`` reads to the end. Fewer frames come back when the file
+        ends first.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``(n,)`` for mono files, ``(n, channels)`` otherwise; values in
+        ``[-1, 1)`` for PCM files.
+
+    Raises
+    ------
+    ValueError
+        When ``start_frame`` or ``n_frames`` is negative or ``start_frame`` is past the end.
+
+    Examples
+    --------
+    >>> x = read_frames("ICLISTENHF6019_20230111T122000.045Z.flac", 8000, 800)  # doctest: +SKIP
+    >>> x.dtype, x.shape  # doctest: +SKIP
+    (dtype('float32'), (800,))
+    """
+    start_frame = int(start_frame)
+    if start_frame < 0:
+        raise ValueError(f"start_frame: expected a frame index >= 0, got {start_frame}")
+    if n_frames is not None and int(n_frames) < 0:
+        raise ValueError(f"n_frames: expected a count >= 0 or None, got {n_frames}")
+    if hasattr(source, "seek") and not isinstance(source, (str, os.PathLike)):
+        source.seek(0)
+    with sf.SoundFile(source) as f:
+        if start_frame > f.frames:
+            raise ValueError(
+                f"start_frame: {start_frame} is past the end of the file ({f.frames} frames)"
+            )
+        count = (
+            f.frames - start_frame
+            if n_frames is None
+            else min(int(n_frames), f.frames - start_frame)
+        )
+        if start_frame:
+            f.seek(start_frame)
+        return f.read(count, dtype="float32")

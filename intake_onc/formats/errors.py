@@ -1,0 +1,65 @@
+"""Errors raised by the local file readers.
+
+Examples
+--------
+>>> err = FileFormatError("a.csv", 3, "'## END HEADER'", found="2024-04-01T00:00:00.000Z,1,1")
+>>> print(err)
+a.csv, line 3: expected '## END HEADER', found '2024-04-01T00:00:00.000Z,1,1'
+>>> isinstance(err, ValueError), err.line
+(True, 3)
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["FileFormatError"]
+
+_MAX_FOUND = 120
+
+
+class FileFormatError(ValueError):
+    """A file is not laid out the way an ONC file of its kind should be.
+
+    Parameters
+    ----------
+    path
+        The file being read.
+    line
+        1-based line number in the file where the problem was found (``None`` when the format
+        has no lines, such as MAT, or the problem is not tied to one line).
+    expected
+        What the reader expected to find there.
+    found
+        What it found instead (shortened in the message), if useful.
+    hint
+        What to do about it, if something more specific than "check the file" applies.
+
+    Attributes
+    ----------
+    path, line, expected, found, hint
+        As given, for programs that handle the error.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        line: int | None,
+        expected: str,
+        *,
+        found: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.line = line
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+        where = self.path if line is None else f"{self.path}, line {line}"
+        message = f"{where}: expected {expected}"
+        if found is not None:
+            shown = found if len(found) <= _MAX_FOUND else found[: _MAX_FOUND - 3] + "..."
+            message += f", found {shown!r}"
+        if hint:
+            message += f"; {hint}"
+        super().__init__(message)

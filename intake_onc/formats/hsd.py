@@ -1,0 +1,310 @@
+"""ONC hydrophone spectral data (HSD) MAT v5 files, read into ``(time, frequency)`` DataArrays.
+
+The layout (onc-api.md §8, semantics.md "Hydrophone spectrograms"): a struct ``SpectData`` with
+``PSD`` (rows = frequency, columns = time, dB), ``frequency`` (Hz), ``time`` (MATLAB datenums)
+and ``processingComment``; sometimes a ``Meta`` struct. ONC's audio-derived "PSD" was not
+divided by the bin width: values are reported as found unless ``bin_width_correction=True``
+adds ``10·log10(1/Δf)`` dB; attrs record which.
+
+Examples
+--------
+>>> psd = open_hsd_files("hsd/")  # doctest: +SKIP
+>>> psd.sel(frequency=1000, method="nearest").plot()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.io
+import xarray as xr
+
+from intake_onc._dates import datenum_to_datetime64, datetime64_to_datenum
+
+from .audio import parse_archive_filename
+from .errors import FileFormatError
+
+__all__ = ["DOWNSAMPLE_MODES", "open_hsd_files", "read_hsd_mat", "write_hsd_mat"]
+
+#: ``dpo_spectralDataDownsample`` values and what they mean.
+DOWNSAMPLE_MODES = {0: "full resolution", 1: "one-minute averages", 2: "plot resolution"}
+
+_MS = 1_000_000
+_LONG_NAME = "power spectral density (dB re 1 µPa²/Hz)"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    arr = np.asarray(value)
+    if arr.size == 0:
+        return ""
+    if arr.dtype.kind in "US":
+        return "\n".join(str(v) for v in arr.ravel())
+    return str(value)
+
+
+def _meta_fields(meta: Any) -> dict[str, Any]:
+    """Scalar string/number fields of a ``Meta`` struct (booleans as 0/1, netCDF-safe)."""
+    fields: dict[str, Any] = {}
+    if not isinstance(meta, dict):
+        return fields
+    for key, value in meta.items():
+        if isinstance(value, str):
+            fields[key] = value
+        elif np.ndim(value) == 0:
+            item = np.asarray(value).item()
+            if isinstance(item, (bool, int, float)):
+                fields[key] = int(item) if isinstance(item, bool) else item
+    return fields
+
+
+def _downsample_from_name(path: str) -> int | None:
+    try:
+        suffix = parse_archive_filename(path).suffix
+    except ValueError:
+        return None
+    return 1 if suffix == "spect" else None  # the archived -spect.mat are one-minute averages
+
+
+def _bin_width(frequency: np.ndarray) -> np.ndarray:
+    if len(frequency) < 2:
+        raise ValueError("bin_width_correction: needs at least two frequencies to know Δf")
+    return np.gradient(frequency)
+
+
+def read_hsd_mat(
+    path: str | os.PathLike,
+    *,
+    bin_width_correction: bool = False,
+    downsample: int | None = None,
+) -> xr.DataArray:
+    """Read one ONC HSD MAT file into a ``(time, frequency)`` DataArray of dB values.
+
+    Parameters
+    ----------
+    path
+        A MAT v5 file holding the ``SpectData`` struct.
+    bin_width_correction
+        Add ``10·log10(1/Δf)`` dB (Δf from the frequency spacing) to turn ONC's per-bin
+        power into a density; off by default (values as found). Recorded in attrs.
+    downsample
+        ``dpo_spectralDataDownsample`` of the file (0 full, 1 one-minute, 2 plot resolution),
+        when known; otherwise taken from ``Meta`` or, for archived ``-spect.mat`` files, 1.
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``("time", "frequency")``, ``time`` UTC datetime64 (to the millisecond),
+        ``frequency`` in Hz; attrs ``units``, ``long_name``, ``processing_comment``,
+        ``bin_width_correction``, ``bin_width_hz``, ``spectral_data_downsample`` (if known),
+        ``device_code`` (from an ONC name), ``source_files``.
+
+    Raises
+    ------
+    FileFormatError
+        When the file has no ``SpectData`` struct or its fields do not fit together.
+
+    Examples
+    --------
+    >>> psd = read_hsd_mat("ICLISTENHF6019_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
+    >>> psd.dims  # doctest: +SKIP
+    ('time', 'frequency')
+    """
+    path = os.fspath(path)
+    try:
+        mat = scipy.io.loadmat(path, simplify_cells=True)
+    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+        raise FileFormatError(
+            path, None, "a MAT v5 file (scipy.io.loadmat)", hint=str(exc)
+        ) from exc
+    spect = mat.get("SpectData")
+    if not isinstance(spect, dict):
+        found = ", ".join(k for k in mat if not k.startswith("__"))
+        raise FileFormatError(path, None, "a struct 'SpectData'", found=found or "no variables")
+    for key in ("PSD", "frequency", "time"):
+        if key not in spect:
+            raise FileFormatError(path, None, f"field SpectData.{key}", found=", ".join(spect))
+    frequency = np.atleast_1d(np.asarray(spect["frequency"], dtype="float64")).ravel()
+    datenums = np.atleast_1d(np.asarray(spect["time"], dtype="float64")).ravel()
+    psd = np.asarray(spect["PSD"])
+    nf, nt = len(frequency), len(datenums)
+    if psd.shape == (nf, nt) or (psd.ndim < 2 and psd.size == nf * nt):
+        values = psd.reshape(nf, nt).T
+    elif psd.shape == (nt, nf):  # written time-major: still unambiguous
+        values = psd
+    else:
+        raise FileFormatError(
+            path,
+            None,
+            f"SpectData.PSD of shape (frequency, time) = ({nf}, {nt})",
+            found=str(psd.shape),
+        )
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype("float64")
+    ns = datenum_to_datetime64(datenums).astype("int64")
+    times = ((ns + _MS // 2) // _MS * _MS).astype("datetime64[ns]")
+    meta = _meta_fields(mat.get("Meta"))
+    if downsample is None:
+        downsample = meta.get("spectralDataDownsample", _downsample_from_name(path))
+    widths = _bin_width(frequency) if bin_width_correction or nf > 1 else np.array([np.nan])
+    in_file = bool(meta.get("binWidthCorrected", 0))  # the file says it is a density already
+    if bin_width_correction and not in_file:
+        values = values + (10 * np.log10(1 / widths)).astype(values.dtype)
+        correction = "applied"
+        note = "10*log10(1/df) dB added to ONC's per-bin power to make it a density"
+    elif in_file:
+        correction = "applied in the file"
+        note = "the file's Meta.binWidthCorrected says the values are a density already"
+    else:
+        correction = "not applied"
+        note = (
+            "values as found: ONC's audio-derived PSD is power per bin (not divided by the "
+            "bin width); bin_width_correction=True adds 10*log10(1/df) dB"
+        )
+    attrs: dict[str, Any] = {
+        "units": "dB",
+        "long_name": _LONG_NAME,
+        "processing_comment": _text(spect.get("processingComment", "")),
+        "processing": "ONC: Welch, Hann window, 50 % overlap, calibrated (as documented)",
+        "window": str(meta.get("windowFunction", "hann")),
+        "overlap": float(meta.get("overlap", 0.5)),
+        "bin_width_correction": correction,
+        "bin_width_hz": float(np.median(widths)),
+        "comment": note,
+        "source_files": [os.path.basename(path)],
+    }
+    if downsample is not None:
+        attrs["spectral_data_downsample"] = int(downsample)
+        attrs["spectral_data_downsample_meaning"] = DOWNSAMPLE_MODES.get(int(downsample), "")
+    with contextlib.suppress(ValueError):
+        attrs["device_code"] = parse_archive_filename(path).device_code
+    if "device_code" not in attrs and isinstance(meta.get("deviceCode"), str):
+        attrs["device_code"] = meta["deviceCode"]
+    attrs.update({f"meta_{k}": v for k, v in meta.items()})
+    return xr.DataArray(
+        values,
+        dims=("time", "frequency"),
+        coords={
+            "time": ("time", times, {"long_name": "time (UTC)"}),
+            "frequency": (
+                "frequency",
+                frequency,
+                {"units": "Hz", "standard_name": "sound_frequency", "long_name": "frequency"},
+            ),
+        },
+        attrs=attrs,
+        name="psd",
+    )
+
+
+def _hsd_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        target = Path(paths)
+        if target.is_dir():
+            found = sorted(str(p) for p in target.iterdir() if p.suffix.lower() == ".mat")
+            if not found:
+                raise FileNotFoundError(f"paths: no .mat files in {str(target)!r}")
+            return found
+        return [str(target)]
+    return [os.fspath(p) for p in paths]
+
+
+def open_hsd_files(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    bin_width_correction: bool = False,
+    downsample: int | None = None,
+) -> xr.DataArray:
+    """Read many HSD MAT files and join them along time (sorted; repeated times kept once).
+
+    Parameters
+    ----------
+    paths
+        A folder (its ``.mat`` files), one file, or a list of files.
+    bin_width_correction, downsample
+        As for :func:`read_hsd_mat`.
+
+    Returns
+    -------
+    xarray.DataArray
+        As :func:`read_hsd_mat`, ``source_files`` listing every file.
+
+    Raises
+    ------
+    ValueError
+        When the files have different frequency axes (open them separately).
+
+    Examples
+    --------
+    >>> psd = open_hsd_files(["a-spect.mat", "b-spect.mat"])  # doctest: +SKIP
+    """
+    files = _hsd_paths(paths)
+    if not files:
+        raise ValueError("paths: no files given")
+    parts = [
+        read_hsd_mat(p, bin_width_correction=bin_width_correction, downsample=downsample)
+        for p in files
+    ]
+    first = parts[0]
+    for path, part in zip(files[1:], parts[1:], strict=True):
+        if part.sizes["frequency"] != first.sizes["frequency"] or not np.allclose(
+            part["frequency"].values, first["frequency"].values
+        ):
+            raise ValueError(
+                f"paths: {os.path.basename(path)} has other frequencies than {files[0]}; "
+                "open files of different resolutions separately"
+            )
+    if len(parts) == 1:
+        return first
+    joined = xr.concat(
+        [p.assign_coords(frequency=first["frequency"]) for p in parts],
+        dim="time",
+        combine_attrs="drop_conflicts",
+    )
+    order = np.argsort(joined["time"].values, kind="stable")
+    joined = joined.isel(time=order)
+    _, first_of_each = np.unique(joined["time"].values, return_index=True)
+    joined = joined.isel(time=np.sort(first_of_each))
+    joined.attrs.update(first.attrs)
+    joined.attrs["source_files"] = [os.path.basename(p) for p in files]
+    for key in ("processing_comment", "device_code"):
+        values = {p.attrs.get(key) for p in parts}
+        if len(values) > 1:
+            joined.attrs[key] = "; ".join(sorted(str(v) for v in values if v))
+    return joined
+
+
+def write_hsd_mat(psd: xr.DataArray, path: str | os.PathLike, comment: str = "") -> Path:
+    """Write a ``(time, frequency)`` spectrogram the way ONC's HSD MAT files are laid out.
+
+    ``SpectData.PSD`` (rows = frequency, columns = time), ``frequency`` (Hz), ``time``
+    (datenums) and ``processingComment``; written to a temporary name, then renamed.
+
+    Examples
+    --------
+    >>> write_hsd_mat(spec, "out/ICLISTENHF6019_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
+    """
+    if psd.dims != ("time", "frequency"):
+        raise ValueError(f"psd: expected dims ('time', 'frequency'), got {psd.dims}")
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    spect = {
+        "PSD": np.asarray(psd.values, dtype="float64").T,
+        "frequency": np.asarray(psd["frequency"].values, dtype="float64"),
+        "time": datetime64_to_datenum(psd["time"].values),
+        "processingComment": comment or str(psd.attrs.get("processing_comment", "")),
+    }
+    try:
+        with open(tmp, "wb") as f:
+            scipy.io.savemat(f, {"SpectData": spect}, do_compression=False, oned_as="column")
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target

@@ -1,0 +1,408 @@
+"""ONC data gaps: sample periods, ``fill`` (NaN rows, flag 9) and ``remove`` (semantics.md).
+
+The sample period ``T`` in force at each time stamp comes, in this order, from the
+``sample_period=`` argument, the Dataset attrs ``sample_period_starts``/``sample_period_values``
+(a rating that changes inside the data), ``sample_period``, or the median step of the time axis
+(docs/architecture.md, "Sample periods in a Dataset").
+
+Gap positions are computed from the in-memory ``time`` index only, so :func:`fill_gaps` stays
+lazy on dask (the data are gathered with an integer indexer and masked, never computed).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import dask
+import dask.array as dsa
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .flags import MISSING, flagged_variables
+
+__all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
+
+#: A step longer than this many sample periods is a gap (ONC).
+GAP_FACTOR = 1.9
+
+_Rating = tuple[np.ndarray, np.ndarray]  # (starts in ns, int64; periods in s, float64)
+
+
+def duration_ns(value: object, argument: str) -> int:
+    """A positive duration as integer nanoseconds.
+
+    Accepts seconds (int/float), strings understood by pandas (``"1h"``, ``"10min"``,
+    ``"PT1M"``), :class:`pandas.Timedelta`, :class:`datetime.timedelta`,
+    :class:`numpy.timedelta64` and fixed pandas offsets (``pd.offsets.Minute(10)``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``argument`` when the value is not a positive, fixed duration.
+    """
+    err = (
+        f"{argument}={value!r} is not a positive duration; pass seconds (60), a string "
+        f"such as '1min', '10min', '1h', a pandas Timedelta or a fixed pandas offset"
+    )
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        raise ValueError(err)
+    try:
+        numeric = (int, float, np.integer, np.floating)
+        if isinstance(value, numeric) and not isinstance(value, np.timedelta64):
+            seconds = float(value)
+            if not np.isfinite(seconds):
+                raise ValueError(err)
+            ns = round(seconds * 1e9)
+        elif isinstance(value, pd.offsets.BaseOffset):
+            ns = int(pd.Timedelta(value).as_unit("ns").value)  # non-fixed offsets raise
+        elif isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
+            try:
+                ns = int(pd.Timedelta(value).as_unit("ns").value)
+            except (ValueError, TypeError):
+                if not isinstance(value, str):
+                    raise
+                ns = int(pd.Timedelta(pd.tseries.frequencies.to_offset(value)).value)
+        else:
+            raise ValueError(err)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(err) from None
+    if ns <= 0:
+        raise ValueError(err)
+    return int(ns)
+
+
+def time_ns(ds: xr.Dataset) -> np.ndarray:
+    """The ``time`` coordinate of ``ds`` as int64 nanoseconds since 1970 (UTC), checked sorted."""
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if "time" not in ds.indexes:
+        raise ValueError("ds has no 'time' index coordinate; scalar Datasets are indexed by time")
+    index = ds.indexes["time"]
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(f"ds.time must hold datetime64 values, got dtype {index.dtype}")
+    if not index.is_monotonic_increasing:
+        raise ValueError("ds.time must be sorted; call ds.sortby('time') first")
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    if index.unit != "ns":
+        index = index.as_unit("ns")
+    return np.asarray(index.asi8)
+
+
+def _rating(ds: xr.Dataset, sample_period: object, t: np.ndarray) -> _Rating:
+    """Resolve the sample period(s): argument, rating attrs, ``sample_period`` attr, median step."""
+    lowest = np.array([np.iinfo(np.int64).min], dtype=np.int64)
+    if sample_period is not None:
+        return lowest, np.array([duration_ns(sample_period, "sample_period") / 1e9])
+    attrs = ds.attrs
+    if "sample_period_starts" in attrs and "sample_period_values" in attrs:
+        starts = np.atleast_1d(np.asarray(attrs["sample_period_starts"], dtype=np.float64))
+        values = np.atleast_1d(np.asarray(attrs["sample_period_values"], dtype=np.float64))
+        if (
+            starts.size == 0
+            or starts.shape != values.shape
+            or not np.all(np.isfinite(values) & (values > 0))
+            or np.any(np.diff(starts) < 0)
+        ):
+            raise ValueError(
+                "ds.attrs['sample_period_starts'] and ['sample_period_values'] must be arrays of "
+                "equal length, starts sorted (s since 1970) and periods > 0 (s); got "
+                f"{attrs['sample_period_starts']!r} and {attrs['sample_period_values']!r}"
+            )
+        starts_ns = np.round(starts * 1e9).astype(np.int64)
+        starts_ns[0] = lowest[0]  # the first rating also applies before its start
+        return starts_ns, values
+    period = attrs.get("sample_period")
+    if period is not None and np.isfinite(float(period)) and float(period) > 0:
+        return lowest, np.array([float(period)])
+    if len(t) < 2:
+        raise ValueError(
+            "cannot infer the sample period from fewer than two time stamps; "
+            "pass sample_period= (seconds) or set ds.attrs['sample_period']"
+        )
+    median = float(np.median(np.diff(t))) / 1e9
+    if median <= 0:
+        raise ValueError("the median time step is 0; pass sample_period= (seconds)")
+    return lowest, np.array([median])
+
+
+def _periods_at(rating: _Rating, times_ns: np.ndarray) -> np.ndarray:
+    """Sample period (s) in force at each of ``times_ns``."""
+    starts, values = rating
+    if len(values) == 1:
+        return np.full(np.shape(times_ns), values[0])
+    return values[np.searchsorted(starts, times_ns, side="right") - 1]
+
+
+def _round_half_even(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``round(num / den)`` of positive int64 arrays, exactly, ties to even (Python's round)."""
+    quotient, remainder = np.divmod(num, den)
+    twice = 2 * remainder
+    up = (twice > den) | ((twice == den) & (quotient % 2 == 1))
+    return quotient + up
+
+
+def sample_periods(ds: xr.Dataset, sample_period: object = None) -> xr.DataArray:
+    """The sample period ``T`` (seconds) in force at each time stamp of ``ds``.
+
+    Parameters
+    ----------
+    ds
+        A scalar Dataset.
+    sample_period
+        Overrides everything (seconds, ``"1s"``, Timedelta). Otherwise the attrs
+        ``sample_period_starts``/``sample_period_values``, then ``sample_period``, then the
+        median time step.
+
+    Returns
+    -------
+    xarray.DataArray
+        float64 seconds along ``time``.
+
+    Examples
+    --------
+    >>> import pandas as pd, xarray as xr
+    >>> ds = xr.Dataset(coords={"time": pd.date_range("2024-01-01", periods=4, freq="2s")})
+    >>> sample_periods(ds).values.tolist()
+    [2.0, 2.0, 2.0, 2.0]
+    >>> sample_periods(ds, sample_period="1s").values.tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    t = time_ns(ds)
+    periods = _periods_at(_rating(ds, sample_period, t), t)
+    return xr.DataArray(
+        periods,
+        dims="time",
+        coords={"time": ds["time"]},
+        name="sample_period",
+        attrs={"long_name": "sample period in force", "units": "s"},
+    )
+
+
+def _fill_value(var: xr.Variable, is_flag: bool) -> tuple[np.dtype, object]:
+    """Output dtype and fill value of an inserted row: 9 for flags, else NaN/NaT (promoting)."""
+    kind = var.dtype.kind
+    if is_flag:
+        return var.dtype, MISSING
+    if kind in "fc":
+        return var.dtype, np.nan
+    if kind in "mM":
+        return var.dtype, np.array("NaT", dtype=var.dtype)[()]
+    if kind in "iub":
+        return np.dtype(np.float64), np.nan
+    return np.dtype(object), None
+
+
+def _fill_chunk(x, *, axis, gaps, inserted, fill, out_dtype, newpos=None, block_info=None):
+    """Insert ``inserted[j]`` fill rows after row ``gaps[j]`` (global positions) of a chunk.
+
+    ``newpos`` (where each row goes) may be given for a whole array that ends on a reading.
+    """
+    n = x.shape[axis]
+    if newpos is None:
+        first = block_info[0]["array-location"][axis][0] if block_info else 0
+        lo, hi = np.searchsorted(gaps, [first, first + n])
+        bump = np.zeros(n + 1, dtype=np.int64)
+        bump[gaps[lo:hi] - first + 1] = inserted[lo:hi]  # rows after the chunk's last: bump[n]
+        newpos = np.arange(n) + np.cumsum(bump[:n])
+        total = n + int(bump.sum())
+    else:
+        total = int(newpos[-1]) + 1
+    shape = list(x.shape)
+    shape[axis] = total
+    out = np.full(shape, fill, dtype=out_dtype)
+    index = [slice(None)] * x.ndim
+    index[axis] = newpos
+    out[tuple(index)] = x
+    return out
+
+
+def _drop_chunk(x, *, axis, dropped, block_info=None):
+    """Remove the rows at ``dropped`` (global positions) from a chunk."""
+    n = x.shape[axis]
+    first = block_info[0]["array-location"][axis][0] if block_info else 0
+    lo, hi = np.searchsorted(dropped, [first, first + n])
+    keep = np.ones(n, dtype=bool)
+    keep[dropped[lo:hi] - first] = False
+    return np.compress(keep, x, axis=axis)
+
+
+def _per_chunk(chunks: tuple[int, ...], positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Sum of ``weights`` of the ``positions`` falling in each chunk."""
+    cumulative = np.concatenate([[0], np.cumsum(weights)])
+    return np.diff(cumulative[np.searchsorted(positions, np.cumsum((0, *chunks)))])
+
+
+def _rebuild(ds: xr.Dataset, t: np.ndarray, func) -> xr.Dataset:
+    """``ds`` with a new time axis ``t`` (int64 ns) and ``func(name, var, axis)`` applied to
+    every other variable along ``time``. Attrs and encodings are kept."""
+    variables = {}
+    for name, var in ds.variables.items():
+        if name == "time":
+            var = xr.Variable("time", t.view("datetime64[ns]"), var.attrs, var.encoding)
+        elif "time" in var.dims:
+            data = func(name, var, var.get_axis_num("time"))
+            var = xr.Variable(var.dims, data, var.attrs, var.encoding)
+        variables[name] = var
+    coords = {k: variables[k] for k in ds.coords}
+    data_vars = {k: variables[k] for k in ds.data_vars}
+    out = xr.Dataset(data_vars, coords=coords, attrs=dict(ds.attrs))
+    out.encoding = dict(ds.encoding)
+    return out
+
+
+def _insert_rows(ds, t, gaps, inserted, period) -> xr.Dataset:
+    """Insert ``inserted[j]`` rows ``period[j]`` apart after row ``gaps[j]``: NaN, flag 9."""
+    n, added = len(t), int(inserted.sum())
+    bump = np.zeros(n, dtype=np.int64)
+    bump[gaps + 1] = inserted  # a gap is never after the last reading
+    newpos = np.arange(n) + np.cumsum(bump)  # where each reading goes
+    new_t = np.empty(n + added, dtype=np.int64)
+    new_t[newpos] = t
+    k = np.arange(1, added + 1) - np.repeat(np.cumsum(inserted) - inserted, inserted)  # 1..n_j
+    before = np.repeat(gaps, inserted)
+    new_t[newpos[before] + k] = t[before] + k * np.repeat(period, inserted)
+    flag_names = set(flagged_variables(ds).values())
+
+    def fill(name, var, axis):
+        dtype, value = _fill_value(var, name in flag_names)
+        kwargs = {"axis": axis, "gaps": gaps, "inserted": inserted, "fill": value}
+        if not dask.is_dask_collection(var.data):
+            return _fill_chunk(np.asarray(var.data), out_dtype=dtype, newpos=newpos, **kwargs)
+        chunks = list(var.data.chunks)
+        extra = _per_chunk(chunks[axis], gaps, inserted)
+        chunks[axis] = tuple((np.array(chunks[axis]) + extra).tolist())
+        meta = np.empty((0,) * var.ndim, dtype=dtype)
+        return dsa.map_blocks(
+            _fill_chunk, var.data, chunks=tuple(chunks), dtype=dtype, meta=meta,
+            out_dtype=dtype, **kwargs,
+        )  # fmt: skip
+
+    return _rebuild(ds, new_t, fill)
+
+
+def fill_gaps(ds: xr.Dataset, sample_period: object = None) -> xr.Dataset:
+    """Fill data gaps with NaN rows flagged 9 (ONC's ``dpo_dataGaps`` *fill*).
+
+    A gap is a step ``g > 1.9 T`` between consecutive time stamps, ``T`` being the sample
+    period in force at the reading *before* the gap. For each gap, ``n = round(g / T) - 1`` rows
+    are inserted at ``t_last + k·T``, k = 1..n (``round`` halves to even, like Python's; all
+    in exact integer nanoseconds, ``T`` rounded to the nanosecond).
+    Rows are only ever inserted between readings, never before the first or after the last.
+    Data variables become NaN and flag variables 9 in the inserted rows; other time-dependent
+    variables become NaN. Lazy on dask: only the in-memory time index is read.
+
+    Parameters
+    ----------
+    ds
+        A scalar Dataset.
+    sample_period
+        Sample period override (seconds, ``"1s"``, Timedelta); see :func:`sample_periods`.
+
+    Returns
+    -------
+    xarray.Dataset
+        With ``attrs["data_gaps"] = "fill"``.
+
+    Examples
+    --------
+    ONC's worked example (T = 1 s):
+
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> time = pd.to_datetime(["2024-01-01T00:00:00.000", "2024-01-01T00:00:01.001",
+    ...                        "2024-01-01T00:00:06.045"])
+    >>> ds = xr.Dataset({"t": ("time", [1.0, 2.0, 3.0]), "t_qc": ("time", np.int8([1, 1, 1]))},
+    ...                 coords={"time": time})
+    >>> out = fill_gaps(ds, sample_period=1)
+    >>> [str(v)[17:23] for v in out.time.values]
+    ['00.000', '01.001', '02.001', '03.001', '04.001', '05.001', '06.045']
+    >>> out.t_qc.values.tolist()
+    [1, 1, 9, 9, 9, 9, 1]
+    """
+    t = time_ns(ds)
+    n = len(t)
+    out = ds
+    if n >= 2:
+        starts, values = _rating(ds, sample_period, t)
+        step = np.diff(t)
+        # Exact integer arithmetic on ns: g > 1.9 T  <=>  g > floor(19 T / 10)
+        if len(values) == 1:  # one rating: scalar T, no per-step arrays
+            period = np.round(values[:1] * 1e9).astype(np.int64)
+            gaps = np.flatnonzero(step > 19 * period[0] // 10)
+            period = np.broadcast_to(period, step.shape)
+        else:
+            period = np.round(_periods_at((starts, values), t[:-1]) * 1e9).astype(np.int64)
+            gaps = np.flatnonzero(step > 19 * period // 10)
+        if len(gaps):
+            inserted = _round_half_even(step[gaps], period[gaps]) - 1
+            out = _insert_rows(ds, t, gaps, inserted, period[gaps])
+    out = out.copy()
+    out.attrs["data_gaps"] = "fill"
+    return out
+
+
+def drop_gaps(ds: xr.Dataset) -> xr.Dataset:
+    """Drop the rows where every data variable is NaN (ONC's ``dpo_dataGaps`` *remove*).
+
+    Multi-sensor rule: a row where any data variable has a value is kept, the others staying
+    NaN. Clean first (:func:`intake_onc.ops.clean`) to also drop rows whose values all failed QC.
+    Data variables are those with a ``X_qc`` companion (all float variables along ``time`` when
+    there are none). On dask the row mask (one boolean per time stamp) is computed; the result
+    stays dask-backed.
+
+    Parameters
+    ----------
+    ds
+        A scalar Dataset.
+
+    Returns
+    -------
+    xarray.Dataset
+        With ``attrs["data_gaps"] = "remove"``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"a": ("time", [1.0, np.nan, np.nan]), "b": ("time", [np.nan, 2.0, np.nan]),
+    ...                  "a_qc": ("time", np.int8([1, 9, 9])), "b_qc": ("time", np.int8([9, 1, 9]))},
+    ...                 coords={"time": [0, 1, 2]})
+    >>> drop_gaps(ds).time.values.tolist()
+    [0, 1]
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    names = list(flagged_variables(ds)) or [
+        str(k) for k, v in ds.data_vars.items() if "time" in v.dims and v.dtype.kind == "f"
+    ]
+    names = [n for n in names if "time" in ds[n].dims]
+    all_nan = None
+    for name in names:
+        isnull = ds[name].isnull()
+        other = [d for d in isnull.dims if d != "time"]
+        if other:
+            isnull = isnull.all(dim=other)
+        all_nan = isnull if all_nan is None else all_nan & isnull
+    out = ds
+    if all_nan is not None:
+        (rows,) = dask.compute(all_nan.data)
+        dropped = np.flatnonzero(np.asarray(rows, dtype=bool))
+        if len(dropped):
+            keep = np.ones(ds.sizes["time"], dtype=bool)
+            keep[dropped] = False
+
+            def drop(name, var, axis):
+                if not dask.is_dask_collection(var.data):
+                    return np.compress(keep, np.asarray(var.data), axis=axis)
+                chunks = list(var.data.chunks)
+                gone = _per_chunk(chunks[axis], dropped, np.ones(len(dropped), dtype=np.int64))
+                chunks[axis] = tuple((np.array(chunks[axis]) - gone).tolist())
+                return dsa.map_blocks(
+                    _drop_chunk, var.data, chunks=tuple(chunks), dtype=var.dtype,
+                    meta=np.empty((0,) * var.ndim, dtype=var.dtype), axis=axis, dropped=dropped,
+                )  # fmt: skip
+
+            out = _rebuild(ds, time_ns(ds)[keep], drop)
+    out = out.copy()
+    out.attrs["data_gaps"] = "remove"
+    return out

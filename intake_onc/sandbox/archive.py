@@ -1,0 +1,488 @@
+"""``archivefile/device``, ``archivefile/location`` and ``archivefile/download`` (onc-api.md §4).
+
+The listing comes from :func:`intake_onc.sandbox.audio.list_archive_files` (hydrophones: audio,
+``-spect.mat`` and ``-spect.png`` files; scalar devices have no archived files in the sandbox) and
+the bytes from :func:`intake_onc.sandbox.audio.archive_file_bytes`, both generated on demand and
+kept in small caches (listings by ``(device, dateFrom, dateTo)``; file bytes under a byte budget).
+
+Rules:
+
+* Date filters apply to the file **start**: ``dateFrom <= file dateFrom < dateTo``; rows sorted by
+  start time. Without dates: everything up to now.
+* ``rowLimit`` (default and maximum 100,000) and ``page`` (1-based) paginate; ``next`` is
+  ``{"parameters": {every parameter of the request, token included, with dateFrom/dateTo
+  normalised to yyyy-MM-ddTHH:mm:ss.SSSZ, "page": "<n+1>", "rowLimit": "<L>"}, "url": ...}`` or
+  null on the last page. The normalised ``dateTo`` pins "now", so later pages list the same files.
+* ``fileExtension`` matches the last extension (``mat`` → ``-spect.mat``); ``dataProductCode``
+  maps ``flac``/``wav`` to ``AD`` and ``mat``/``png`` to ``HSD`` (chosen).
+* ``returnOptions=all`` gives dicts ``{archivedDate, compression, dataProductFormatId, dateFrom,
+  dateTo, deviceCode, fileSize, filename, modifyDate, uncompressedFileSize}``;
+  ``archiveLocation`` adds ``archiveLocation``. ``archivedDate``/``modifyDate`` are the file end
+  plus 5 minutes, ``dataProductFormatId`` a fixed number per extension (both chosen).
+* ``getLatest=true`` keeps only the latest file (chosen).
+* ``archivefile/location`` with no deployment of the category in the range: 400/127 "not
+  deployed"; ``archivefile/device`` outside its deployments: 200 with ``files: []`` (ONC's tests).
+* The restricted device is refused (400/127 restricted-data message) for listings and downloads.
+* Downloads: ``filename`` missing → 128; unknown → 96 "No file could be found."; 200 with the
+  bytes, ``Content-Disposition: attachment; filename=<name>`` (unquoted, as the official client
+  reads it) and ``Content-Length``. HEAD gives the same headers without the body. No Range
+  support (UNCONFIRMED at ONC).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from intake_onc._dates import format_onc_date
+from intake_onc.sandbox import discovery, errors
+from intake_onc.sandbox.errors import Query, Reply
+from intake_onc.sandbox.observatory import OBSERVATORY
+
+__all__ = [
+    "ArchiveState",
+    "LRUCache",
+    "by_device",
+    "by_location",
+    "content_type",
+    "device_files",
+    "download",
+    "product_code_of_file",
+]
+
+_LIST_PARAMETERS = (
+    "dateFrom",
+    "dateTo",
+    "dateArchivedFrom",
+    "dateArchivedTo",
+    "fileExtension",
+    "dataProductCode",
+    "returnOptions",
+    "rowLimit",
+    "page",
+    "getLatest",
+)
+_FORMAT_IDS = {"wav": 6, "flac": 156, "mat": 176, "png": 3, "fft": 41, "mp3": 183, "txt": 1}
+_ARCHIVED_AFTER = pd.Timedelta(minutes=5)
+_CONTENT_TYPES = {
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "png": "image/png",
+    "xml": "application/xml",
+    "csv": "text/csv",
+    "txt": "text/plain",
+    "json": "application/json",
+}
+
+
+def content_type(filename: str) -> str:
+    """The Content-Type the sandbox sends for a file name."""
+    return _CONTENT_TYPES.get(filename.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
+def product_code_of_file(filename: str) -> str:
+    """The data product code an archived file belongs to (``AD``, ``HSD`` or ``""``)."""
+    ext = filename.rsplit(".", 1)[-1].lower()
+    if ext in ("flac", "wav", "mp3"):
+        return "AD"
+    if ext in ("mat", "png", "fft"):
+        return "HSD"
+    return ""
+
+
+# ------------------------------------------------------------------------------------------------
+# Caches
+# ------------------------------------------------------------------------------------------------
+
+
+class LRUCache:
+    """A thread-safe LRU cache bounded by entry count and by total size (``sizeof(value)``).
+
+    :meth:`get_or_create` computes a missing value once even when many threads ask at the same
+    time ("single flight"); values larger than ``max_item`` are computed but not kept.
+    """
+
+    def __init__(
+        self,
+        max_entries: int = 64,
+        max_bytes: int | None = None,
+        sizeof: Callable[[Any], int] = lambda v: 1,
+        max_item: int | None = None,
+    ) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.max_item = max_item
+        self.sizeof = sizeof
+        self._data: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self._inflight: dict[Any, threading.Lock] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key][0]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        size = self.sizeof(value)
+        if self.max_item is not None and size > self.max_item:
+            return
+        with self._lock:
+            if key in self._data:
+                self._size -= self._data.pop(key)[1]
+            self._data[key] = (value, size)
+            self._size += size
+            while self._data and (
+                len(self._data) > self.max_entries
+                or (self.max_bytes is not None and self._size > self.max_bytes)
+            ):
+                _, (_, old) = self._data.popitem(last=False)
+                self._size -= old
+
+    def get_or_create(self, key: Any, factory: Callable[[], Any]) -> tuple[Any, bool]:
+        """``(value, created)``; ``created`` is True when this call computed the value."""
+        value = self.get(key)
+        if value is not None:
+            return value, False
+        with self._lock:
+            flight = self._inflight.setdefault(key, threading.Lock())
+        with flight:
+            value = self.get(key)
+            if value is not None:
+                return value, False
+            with self._lock:
+                self.misses += 1
+            value = factory()
+            self.put(key, value)
+        with self._lock:
+            self._inflight.pop(key, None)
+        return value, True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._size = 0
+
+
+class ArchiveState:
+    """Per-server caches of listings and file bytes."""
+
+    def __init__(self, byte_budget: int = 256 * 1024 * 1024) -> None:
+        self.listings = LRUCache(max_entries=32)
+        self.files = LRUCache(
+            max_entries=4096, max_bytes=byte_budget, sizeof=len, max_item=byte_budget // 4
+        )
+
+
+def _state(sandbox: Any) -> ArchiveState:
+    state = getattr(sandbox, "archive_state", None)
+    if state is None:  # a bare object in tests
+        state = ArchiveState()
+        sandbox.archive_state = state
+    return state
+
+
+def _count(sandbox: Any, name: str, n: int = 1) -> None:
+    stats = getattr(sandbox, "stats", None)
+    if stats is not None:
+        stats.incr(name, n)
+
+
+def _audio():
+    from intake_onc.sandbox import audio
+
+    return audio
+
+
+def _ms(ts: pd.Timestamp) -> pd.Timestamp:
+    return ts.floor("ms")
+
+
+# ------------------------------------------------------------------------------------------------
+# Listing
+# ------------------------------------------------------------------------------------------------
+
+
+_COLUMNS = [
+    "filename",
+    "dateFrom",
+    "dateTo",
+    "fileSize",
+    "uncompressedFileSize",
+    "deviceCode",
+    "archivedDate",
+    "start_time",
+    "end_time",
+]
+
+
+def _iso_ns(values: np.ndarray) -> np.ndarray:
+    text = np.datetime_as_string(np.asarray(values, dtype="datetime64[ms]"), unit="ms")
+    return np.char.add(text.astype(str), "Z").astype(object)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "filename": pd.Series([], dtype=object),
+            "dateFrom": pd.Series([], dtype=object),
+            "dateTo": pd.Series([], dtype=object),
+            "fileSize": pd.Series([], dtype="int64"),
+            "uncompressedFileSize": pd.Series([], dtype="int64"),
+            "deviceCode": pd.Series([], dtype=object),
+            "archivedDate": pd.Series([], dtype=object),
+            "start_time": pd.Series([], dtype="datetime64[ns]"),
+            "end_time": pd.Series([], dtype="datetime64[ns]"),
+        }
+    )
+
+
+def _normalise(frame: pd.DataFrame, device_code: str) -> pd.DataFrame:
+    """The audio module's listing with the columns this module uses (tolerant of extras)."""
+    frame = frame.copy()
+    if "start_time" not in frame:
+        frame["start_time"] = pd.to_datetime(frame["dateFrom"]).astype("datetime64[ns]")
+    if "end_time" not in frame:
+        frame["end_time"] = pd.to_datetime(frame["dateTo"]).astype("datetime64[ns]")
+    frame["start_time"] = frame["start_time"].astype("datetime64[ns]")
+    frame["end_time"] = frame["end_time"].astype("datetime64[ns]")
+    for column, source in (("dateFrom", "start_time"), ("dateTo", "end_time")):
+        if column not in frame or not isinstance(frame[column].iloc[0], str):
+            frame[column] = _iso_ns(frame[source].to_numpy())
+    if "archivedDate" not in frame:
+        frame["archivedDate"] = _iso_ns((frame["end_time"] + _ARCHIVED_AFTER).to_numpy())
+    if "uncompressedFileSize" not in frame:
+        frame["uncompressedFileSize"] = frame["fileSize"]
+    if "deviceCode" not in frame:
+        frame["deviceCode"] = device_code
+    return frame[_COLUMNS]
+
+
+def device_files(
+    sandbox: Any, device_code: str, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Archived files of a device with ``start <= file start < end`` (sorted; cached).
+
+    Columns: ``filename``, ``dateFrom``/``dateTo``/``archivedDate`` (wire strings),
+    ``fileSize``, ``uncompressedFileSize``, ``deviceCode``, ``start_time``/``end_time``
+    (datetime64[ns]).
+    """
+    device = OBSERVATORY.device(device_code)
+    if device.audio is None or end <= start:
+        return _empty()
+    start, end = _ms(start), _ms(end)
+    seed = int(getattr(sandbox, "seed", 0))
+    now = sandbox.now() if hasattr(sandbox, "now") else None
+
+    def build() -> pd.DataFrame:
+        _count(sandbox, "archive_listings_generated")
+        frame = _audio().list_archive_files(device_code, start, end, seed=seed, now=now)
+        if frame is None or len(frame) == 0:
+            return _empty()
+        frame = _normalise(frame, device_code)
+        starts = frame["start_time"]
+        frame = frame[(starts >= start) & (starts < end)]
+        if not frame["start_time"].is_monotonic_increasing:
+            frame = frame.sort_values(["start_time", "filename"], kind="stable")
+        return frame.reset_index(drop=True)
+
+    frame, _ = _state(sandbox).listings.get_or_create((device_code, start, end, seed), build)
+    return frame
+
+
+def by_device(q: Query, sandbox: Any) -> dict[str, Any]:
+    """``GET /api/archivefile/device``."""
+    q.allow("deviceCode", *_LIST_PARAMETERS)
+    return _listing(q, sandbox, by_location=False)
+
+
+def by_location(q: Query, sandbox: Any) -> dict[str, Any]:
+    """``GET /api/archivefile/location``."""
+    q.allow("locationCode", "deviceCategoryCode", *_LIST_PARAMETERS)
+    return _listing(q, sandbox, by_location=True)
+
+
+def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
+    start, end = q.dates()
+    row_limit = q.row_limit()
+    page = int(q.integer("page", 1, lo=1))
+    return_option = q.choice("returnOptions", ("default", "all", "archiveLocation"), "default")
+    get_latest = q.boolean("getLatest", False)
+    archived_from, archived_to = _archived_dates(q)
+    extension = q.get("fileExtension")
+    product = (
+        discovery.product_code_of(q.get("dataProductCode")) if q.has("dataProductCode") else None
+    )
+
+    sources = discovery.data_sources(
+        q,
+        by_location=by_location,
+        start=start,
+        end=end,
+        product_code=q.get("dataProductCode") or "TSSD",  # named in the restricted message
+        not_deployed_is_error=by_location,
+    )
+    lo_default = min(
+        (dep.begin for _, deps in sources for dep in deps),
+        default=pd.Timestamp("1970-01-01"),
+    )
+    lo = start if start is not None else lo_default
+    hi = end if end is not None else q.now
+    lo, hi = _ms(lo), _ms(hi)
+
+    parts = []
+    for device, deps in sources:
+        files = device_files(sandbox, device.code, lo, hi)
+        if by_location and not files.empty:
+            keep = np.zeros(len(files), dtype=bool)
+            starts = files["start_time"].to_numpy()
+            for dep in deps:
+                dep_end = dep.end if dep.end is not None else hi
+                keep |= (starts >= dep.begin.to_datetime64()) & (starts < dep_end.to_datetime64())
+            files = files[keep]
+        parts.append(files)
+    files = pd.concat(parts, ignore_index=True) if parts else _empty()
+    if len(parts) > 1:
+        files = files.sort_values(["start_time", "filename"], kind="stable").reset_index(drop=True)
+
+    if extension is not None:
+        ext = files["filename"].str.rsplit(".", n=1).str[-1].str.lower()
+        files = files[ext == extension.lower().lstrip(".")]
+    if product is not None:
+        files = files[files["filename"].map(product_code_of_file) == product]
+    if archived_from is not None or archived_to is not None:
+        archived = pd.to_datetime(files["archivedDate"]).dt.tz_localize(None)
+        keep = np.ones(len(files), dtype=bool)
+        if archived_from is not None:
+            keep &= (archived >= archived_from).to_numpy()
+        if archived_to is not None:
+            keep &= (archived < archived_to).to_numpy()
+        files = files[keep]
+    if get_latest and len(files):
+        files = files.iloc[[-1]]
+
+    total = len(files)
+    first = (page - 1) * row_limit
+    page_rows = files.iloc[first : first + row_limit]
+    has_more = first + row_limit < total
+    next_page = None
+    if has_more:
+        next_page = q.next_page(
+            dateFrom=format_onc_date(lo),
+            dateTo=format_onc_date(hi),
+            page=page + 1,
+            rowLimit=row_limit,
+        )
+    citations = [OBSERVATORY.citation(device.code) for device, _ in sources]
+    return {
+        "citations": citations,
+        "files": _rows(page_rows, return_option),
+        "messages": [],
+        "next": next_page,
+        "queryUrl": q.url(),
+        "returnOption": return_option,
+    }
+
+
+def _archived_dates(q: Query) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    from intake_onc._dates import DateParseError, parse_date
+
+    out = []
+    for name in ("dateArchivedFrom", "dateArchivedTo"):
+        text = q.get(name)
+        if text is None:
+            out.append(None)
+            continue
+        try:
+            out.append(parse_date(text, argument=name))
+        except DateParseError:
+            raise errors.invalid_value(name) from None
+    if out[0] is not None and out[1] is not None and out[0] > out[1]:
+        raise errors.date_after_end()
+    return out[0], out[1]
+
+
+def _rows(files: pd.DataFrame, return_option: str) -> list[Any]:
+    names = files["filename"].astype(str).tolist()
+    if return_option == "default":
+        return names
+    archived = files["archivedDate"].tolist()
+    date_from = files["dateFrom"].tolist()
+    date_to = files["dateTo"].tolist()
+    sizes = files["fileSize"].astype("int64").tolist()
+    usizes = files["uncompressedFileSize"].astype("int64").tolist()
+    devices = files["deviceCode"].astype(str).tolist()
+    rows = []
+    for i, name in enumerate(names):
+        ext = name.rsplit(".", 1)[-1].lower()
+        row = {
+            "archivedDate": archived[i],
+            "compression": None,
+            "dataProductFormatId": _FORMAT_IDS.get(ext, 0),
+            "dateFrom": date_from[i],
+            "dateTo": date_to[i],
+            "deviceCode": devices[i],
+            "fileSize": sizes[i],
+            "filename": name,
+            "modifyDate": archived[i],
+            "uncompressedFileSize": usizes[i],
+        }
+        if return_option == "archiveLocation":
+            row["archiveLocation"] = f"/archive/{devices[i]}/{date_from[i][:4]}/{date_from[i][5:7]}"
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Download
+# ------------------------------------------------------------------------------------------------
+
+
+def file_bytes(sandbox: Any, filename: str) -> bytes:
+    """The bytes of an archived file (cached); raises ONC's 96 when there is no such file."""
+    device_code = filename.split("_", 1)[0]
+    device = OBSERVATORY.devices.get(device_code)
+    if device is not None and device.restricted:
+        raise errors.restricted(device.code, product_code_of_file(filename) or "TSSD")
+    if device is None or device.audio is None:
+        raise errors.no_file()
+    seed = int(getattr(sandbox, "seed", 0))
+    now = sandbox.now() if hasattr(sandbox, "now") else None
+
+    def build() -> bytes:
+        try:
+            data = _audio().archive_file_bytes(filename, seed=seed, now=now)
+        except (KeyError, ValueError, FileNotFoundError):
+            raise errors.no_file() from None
+        _count(sandbox, "archive_files_read")
+        return bytes(data)
+
+    data, _ = _state(sandbox).files.get_or_create((filename, seed), build)
+    return data
+
+
+def download(q: Query, sandbox: Any) -> Reply:
+    """``GET|HEAD /api/archivefile/download?filename=``."""
+    q.allow("filename")
+    filename = q.require("filename")
+    data = file_bytes(sandbox, filename)
+    return Reply(
+        data,
+        200,
+        {
+            "Content-Type": content_type(filename),
+            "Content-Disposition": f"attachment; filename={filename}",
+        },
+        raw=True,
+    )

@@ -1,0 +1,262 @@
+"""Custom spectrograms: scipy equality, chunk independence, gaps, tones in time and frequency, files.
+
+The synthetic audio is a function of *absolute* time (noise plus tones switched on at known UTC
+times), written to ONC-named 8 kHz 24-bit FLAC files with unaligned starts, one file missing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.io
+import scipy.signal
+import soundfile as sf
+import xarray as xr
+
+from intake_onc.audio import open_audio_files
+from intake_onc.formats.hsd import read_hsd_mat
+from intake_onc.spectrogram import SpectrogramGenerator, plot_spectrogram, spectrogram
+
+FS = 8000
+T0 = pd.Timestamp("2024-04-01")
+# file starts (seconds after T0) and lengths: f2 follows f1 without a gap, f3 is missing
+FILES = {"f1": (0.437, 20.0), "f2": (20.437, 20.0), "f4": (60.5, 20.0)}
+TONES = [  # (Hz, from, to) in seconds after T0
+    (1000.0, 5.0, 7.0),
+    (2500.0, 15.0, 25.0),  # across the f1/f2 boundary
+    (3000.0, 62.0, 63.0),
+]
+
+
+_NOISE_AT = 0.01 * np.random.default_rng(3).standard_normal(81 * FS)
+
+
+def signal_at(t: np.ndarray) -> np.ndarray:
+    """The sound at absolute times ``t`` (seconds after T0, on the 8 kHz grid)."""
+    x = _NOISE_AT[np.round(t * FS).astype(int)]
+    for freq, a, b in TONES:
+        x += np.where((t >= a) & (t < b), 0.25 * np.sin(2 * np.pi * freq * t), 0.0)
+    return x
+
+
+def onc_name(seconds: float) -> str:
+    ts = T0 + pd.Timedelta(seconds=seconds)
+    return f"ICLISTENHF6019_{ts.strftime('%Y%m%dT%H%M%S')}.{ts.microsecond // 1000:03d}Z.flac"
+
+
+@pytest.fixture(scope="module")
+def tone_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tones")
+    for start, length in FILES.values():
+        t = start + np.arange(round(length * FS)) / FS
+        sf.write(folder / onc_name(start), signal_at(t), FS, subtype="PCM_24")
+    return folder
+
+
+def as_audio(x: np.ndarray, fs: int = FS) -> xr.DataArray:
+    return xr.DataArray(
+        x.astype(np.float32),
+        dims="time",
+        attrs={"sample_rate": fs, "start_time": "2024-04-01T00:00:00Z", "units": "1"},
+    )
+
+
+def scipy_db(x, fs, nperseg, noverlap, **kwargs) -> np.ndarray:
+    kwargs = {"window": "hann", "detrend": False, "scaling": "density", **kwargs}
+    f, t, s = scipy.signal.spectrogram(x, fs, nperseg=nperseg, noverlap=noverlap, **kwargs)
+    return f, t, 10 * np.log10(s.T)
+
+
+NOISE = np.random.default_rng(7).standard_normal(FS * 12).astype(np.float32) * 0.1
+
+
+@pytest.mark.parametrize(
+    ("win_dur", "overlap", "kwargs"),
+    [
+        (1.0, 0.5, {}),
+        (0.25, 0.75, {}),
+        (0.1251, 0.3, {}),  # odd nperseg (1001): no Nyquist bin
+        (0.5, 0.0, {"scaling": "spectrum"}),
+        (0.5, 0.5, {"detrend": "constant"}),
+        (0.5, 0.5, {"detrend": "linear"}),
+    ],
+)
+def test_equals_scipy(win_dur, overlap, kwargs):
+    spec = spectrogram(as_audio(NOISE), win_dur=win_dur, overlap=overlap, **kwargs)
+    nperseg = round(win_dur * FS)
+    f, t, ref = scipy_db(NOISE, FS, nperseg, round(overlap * nperseg), **kwargs)
+    assert spec.shape == ref.shape and spec.dtype == np.float32
+    np.testing.assert_allclose(spec.values, ref, atol=0.01, rtol=0)
+    np.testing.assert_allclose(spec["frequency"].values, f)
+    offsets = (spec["time"].values - np.datetime64("2024-04-01")) / np.timedelta64(1, "s")
+    np.testing.assert_allclose(offsets, t, atol=1e-9)
+
+
+def test_equals_scipy_with_strong_tones():
+    t = np.arange(FS * 12) / FS
+    x = (NOISE * 0.1 + 0.5 * np.sin(2 * np.pi * 1234.5 * t)).astype(np.float32)
+    spec = spectrogram(as_audio(x)).values
+    _, _, ref = scipy_db(x, FS, FS, FS // 2)
+    # float32 round-off (scipy's own) reaches ~0.01 dB only >100 dB below a frame's peak
+    relevant = ref > ref.max(axis=1, keepdims=True) - 80
+    assert np.abs(spec - ref)[relevant].max() < 0.01
+    assert np.median(np.abs(spec - ref)) < 1e-3
+
+
+def test_linear_psd_and_freq_lims():
+    lin = spectrogram(as_audio(NOISE), db=False, freq_lims=(100, 2000))
+    f, _, ref = scipy_db(NOISE, FS, FS, FS // 2)
+    keep = (f >= 100) & (f <= 2000)
+    np.testing.assert_allclose(lin["frequency"], f[keep])
+    np.testing.assert_allclose(10 * np.log10(lin.values), ref[:, keep], atol=0.01)
+    assert lin.attrs["units"] == "1/Hz"
+    edge = spectrogram(as_audio(NOISE), db=False, freq_lims=(0, 4000))  # DC and Nyquist kept
+    np.testing.assert_allclose(10 * np.log10(edge.values), ref, atol=0.01)
+
+
+@pytest.mark.parametrize("chunks", [1000, 7919, 48_000, (30_000, 500, 60_000, 5_500)])
+def test_chunking_does_not_change_frames(chunks):
+    audio = as_audio(NOISE)
+    expected = spectrogram(audio, win_dur=0.5, overlap=0.75).values
+    lazy = spectrogram(audio.chunk(time=chunks), win_dur=0.5, overlap=0.75)
+    assert lazy.chunks is not None
+    np.testing.assert_array_equal(lazy.values, expected)
+
+
+def test_nan_audio_gives_nan_frames_only_where_touched():
+    x = NOISE.copy()
+    x[20_000:20_010] = np.nan  # 2.5 s
+    spec = spectrogram(as_audio(x).chunk(time=9000), win_dur=1.0, overlap=0.5)
+    bad = np.isnan(spec.values).all(axis=1)
+    starts = np.arange(spec.sizes["time"]) * 4000
+    touched = (starts <= 20_009) & (starts + 8000 > 20_000)
+    np.testing.assert_array_equal(bad, touched)
+    assert np.isfinite(spec.values[~touched]).all()
+
+
+def test_attrs_and_coords():
+    spec = spectrogram(as_audio(NOISE), win_dur=0.5, overlap=0.5)
+    assert spec.dims == ("time", "frequency")
+    assert spec["time"].values[0] == np.datetime64("2024-04-01T00:00:00.250")
+    assert spec["time"].values[1] - spec["time"].values[0] == np.timedelta64(250, "ms")
+    assert spec["frequency"].attrs["standard_name"] == "sound_frequency"
+    assert spec["frequency"].attrs["units"] == "Hz"
+    assert spec.attrs["units"] == "dB"
+    assert spec.attrs["long_name"] == "power spectral density (dB re 1 FS²/Hz)"
+    assert (spec.attrs["nperseg"], spec.attrs["noverlap"]) == (4000, 2000)
+    calibrated = as_audio(NOISE)
+    calibrated.attrs["units"] = "µPa"
+    assert "dB re 1 µPa²/Hz" in spectrogram(calibrated).attrs["long_name"]
+
+
+def test_errors_name_the_argument():
+    audio = as_audio(NOISE[:3000])
+    with pytest.raises(ValueError, match="win_dur: the audio"):
+        spectrogram(audio, win_dur=1.0)
+    with pytest.raises(ValueError, match="overlap"):
+        spectrogram(audio, win_dur=0.1, overlap=1.0)
+    with pytest.raises(ValueError, match="freq_lims"):
+        spectrogram(audio, win_dur=0.1, freq_lims=(5000, 6000))
+    with pytest.raises(ValueError, match="sample_rate"):
+        spectrogram(xr.DataArray(NOISE, dims="time"))
+    with pytest.raises(TypeError, match="audio"):
+        spectrogram(NOISE)
+
+
+# -- from files --------------------------------------------------------------------------------
+
+
+def test_file_chunking_does_not_change_frames(tone_dir):
+    audio = open_audio_files(tone_dir, T0, T0 + pd.Timedelta(seconds=80))
+    by_file = spectrogram(audio, win_dur=0.5).values
+    by_seconds = spectrogram(open_audio_files(tone_dir, T0, "2024-04-01T00:01:20Z", chunk=1.3))
+    in_memory = spectrogram(audio.compute(), win_dur=0.5).values
+    np.testing.assert_array_equal(by_file, in_memory)
+    np.testing.assert_array_equal(spectrogram(audio).values, by_seconds.values)
+
+
+def test_tones_show_at_their_time_and_frequency(tone_dir):
+    audio = open_audio_files(tone_dir, T0, T0 + pd.Timedelta(seconds=80))
+    spec = spectrogram(audio, win_dur=0.5, overlap=0.5).compute()
+    seconds = (spec["time"].values - np.datetime64(T0)) / np.timedelta64(1, "s")
+    for freq, a, b in TONES:
+        level = spec.sel(frequency=freq)
+        loud = seconds[(level > level.median() + 30).values]
+        # frames whose whole window is inside the tone are loud; no frame is loud far from it
+        assert loud.min() >= a - 0.25 and loud.max() <= b + 0.25
+        inside = (seconds - 0.25 >= a) & (seconds + 0.25 <= b)
+        assert inside.any() and set(seconds[inside]) <= set(loud)
+        # at those times the tone is the strongest bin
+        peak = spec["frequency"].values[spec.isel(time=np.flatnonzero(inside)).argmax("frequency")]
+        assert set(peak) == {freq}
+
+
+def test_frames_across_files_and_gaps(tone_dir):
+    audio = open_audio_files(tone_dir, T0, T0 + pd.Timedelta(seconds=80))
+    spec = spectrogram(audio, win_dur=1.0, overlap=0.5).compute()
+    seconds = (spec["time"].values - np.datetime64(T0)) / np.timedelta64(1, "s")
+    # samples exist from 0.437 s to 40.437 s and from 60.5 s to 80 s
+    covered = ((seconds - 0.5 >= 0.437) & (seconds + 0.5 <= 40.437)) | (seconds - 0.5 >= 60.5)
+    np.testing.assert_array_equal(np.isfinite(spec.values).all(axis=1), covered)
+    # a frame straddling the f1/f2 boundary (20.437 s) equals the one of the continuous sound
+    k = int(np.argmin(np.abs(seconds - 20.437)))
+    first = round(20.437 * FS) - 4000 if seconds[k] == 20.437 else int((seconds[k] - 0.5) * FS)
+    t = (first + np.arange(FS)) / FS
+    direct = spectrogram(as_audio(signal_at(t)), win_dur=1.0).values[0]
+    tone = spec["frequency"].values == 2500.0
+    assert abs(spec.values[k][tone][0] - direct[tone][0]) < 0.001
+
+
+def test_generator_writes_mat_png_netcdf(tone_dir, tmp_path):
+    gen = SpectrogramGenerator(win_dur=0.5, overlap=0.5, freq_lims=(0, 4000), clim=(-140, -20))
+    written = gen.process_directory(tone_dir, tmp_path / "out", save_netcdf=True)
+    names = sorted(p.name for p in written)
+    assert len(names) == 9 and all(n.count("-spect.") == 1 for n in names)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names  # no temporaries
+    mat_path = next(p for p in written if p.suffix == ".mat")
+    raw = scipy.io.loadmat(mat_path)["SpectData"]
+    direct = gen.process_file(tone_dir / mat_path.name.replace("-spect.mat", ".flac"))
+    assert raw["PSD"][0, 0].shape == (direct.sizes["frequency"], direct.sizes["time"])
+    back = read_hsd_mat(mat_path)
+    np.testing.assert_allclose(back.values, direct.values, atol=1e-4)
+    np.testing.assert_array_equal(back["time"].values, direct["time"].values)
+    assert "hann window, win_dur 0.5 s" in back.attrs["processing_comment"]
+    png = next(p for p in written if p.suffix == ".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    nc = next(p for p in written if p.suffix == ".nc")
+    with xr.open_dataarray(nc) as loaded:
+        np.testing.assert_array_equal(loaded.values, direct.values)
+
+
+def test_plot_needs_matplotlib(monkeypatch, tmp_path):
+    spec = spectrogram(as_audio(NOISE))
+    for name in ("matplotlib", "matplotlib.dates", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ImportError, match=r"pip install intake-onc\[plot\]"):
+        plot_spectrogram(spec, tmp_path / "x.png")
+
+
+def test_agrees_with_the_sandbox_archive_spectrogram(tmp_path):
+    """Two independent implementations: the sandbox's one-minute Welch (-spect.mat) and ours."""
+    sandbox_audio = pytest.importorskip("intake_onc.sandbox.audio")
+    sandbox_hsd = pytest.importorskip("intake_onc.sandbox.hsd")
+    device, start = "ICLISTENHF6019", "2024-04-01T00:00:01.250Z"
+    n = sandbox_audio.file_samples(device)
+    samples = sandbox_audio.synth_audio(device, start, n)
+    path = tmp_path / "ICLISTENHF6019_20240401T000001.250Z.flac"
+    if samples.dtype.kind == "f":
+        sf.write(path, samples, FS, subtype="PCM_24")
+    else:
+        sf.write(path, samples.astype(np.int32) << 8, FS, subtype="PCM_24")
+    mat = tmp_path / "ICLISTENHF6019_20240401T000001.250Z-spect.mat"
+    mat.write_bytes(sandbox_hsd.archive_spect_mat_bytes(device, start))
+    archive = read_hsd_mat(mat)
+    ours = spectrogram(open_audio_files([path]), win_dur=1.0, overlap=0.5, db=False).values
+    # per minute: the 119 one-second windows (hop 0.5 s) that fit in it, averaged (linear)
+    minutes = [ours[120 * m : 120 * m + 119].mean(axis=0) for m in range(5)]
+    ours_db = 10 * np.log10(np.array(minutes)) + 170.0  # sandbox calibration, Δf = 1 Hz
+    assert archive.shape == ours_db.shape
+    np.testing.assert_allclose(archive.values, ours_db, atol=0.01)
