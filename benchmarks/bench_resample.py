@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -101,7 +102,8 @@ def report(n: int, reps: int, medians: dict[str, float], command: str) -> str:
         f"`{command}` — {n:,} readings at 1 Hz → 1 min, minMaxAvg with the 70 % rule; "
         f"medians of {reps} alternating runs; {platform.machine()}, "
         f"{dask.system.CPU_COUNT} cores, numpy {np.__version__}, pandas {pd.__version__}, "
-        f"dask {dask.__version__}.",
+        f"dask {dask.__version__}; load average {os.getloadavg()[0]:.1f} (shared machine: "
+        "expect noise, compare the ratios).",
         "",
         "| case | median (ms) | vs pandas |",
         "|---|---:|---:|",

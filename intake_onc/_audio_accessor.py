@@ -310,6 +310,12 @@ def write_audio(
     PosixPath('window.flac')
     """
     fs, _ = _window_facts(audio)
+    units = str(audio.attrs.get("units", "1"))
+    if units != "1":
+        raise ValueError(
+            f"audio: units are {units!r}; WAV/FLAC hold full-scale audio (units '1'): "
+            "divide by the full-scale value first and set attrs['units'] = '1'"
+        )
     target = Path(path)
     if not target.parent.is_dir():
         raise FileNotFoundError(

@@ -96,6 +96,11 @@ def parse_date(value: object, *, argument: str = "date") -> pd.Timestamp:
             raise DateParseError(f"{argument}: expected a date, got an empty string")
         try:
             ts = pd.Timestamp(text)
+        except pd.errors.OutOfBoundsDatetime as exc:
+            raise DateParseError(
+                f"{argument}: {value!r} is outside the supported range of dates "
+                "(1677-09-22 to 2262-04-11)"
+            ) from exc
         except (ValueError, TypeError) as exc:
             raise DateParseError(
                 f"{argument}: could not read {value!r} as a date; expected ISO 8601 such as "
@@ -108,9 +113,16 @@ def parse_date(value: object, *, argument: str = "date") -> pd.Timestamp:
         )
     if ts is pd.NaT or pd.isna(ts):
         raise DateParseError(f"{argument}: got a missing date (NaT)")
+    try:
+        ts = ts.as_unit("ns")
+    except (pd.errors.OutOfBoundsDatetime, OverflowError) as exc:
+        raise DateParseError(
+            f"{argument}: {value!r} is outside the supported range of dates "
+            "(1677-09-22 to 2262-04-11)"
+        ) from exc
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.as_unit("ns")
+    return ts
 
 
 def format_onc_date(value: object) -> str:

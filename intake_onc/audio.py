@@ -196,6 +196,11 @@ def plan_window(
     overlap = (file_ns < t1) & (end_ns > t0)
     used = table[overlap].sort_values(["start", "name"], kind="stable").reset_index(drop=True)
     rates = np.unique((used if len(used) else table)["sample_rate"].to_numpy())
+    if len(rates) > 1 and used.empty:
+        raise ValueError(
+            "start/end: no file overlaps the window and the files have several sample rates "
+            f"({', '.join(map(str, rates))} Hz); give a window some file covers"
+        )
     if len(rates) > 1:
         first = used.loc[used["sample_rate"] != used["sample_rate"].iloc[0], "start"].iloc[0]
         raise ValueError(
@@ -451,19 +456,19 @@ def open_audio_files(
     for path, when in zip(paths, given, strict=True):
         if when is None:
             try:
-                when_hint = parse_archive_filename(path).start
+                file_start = parse_archive_filename(path).start
             except ValueError as exc:
                 raise ValueError(
                     f"start_times: {os.path.basename(path)!r} is not named the ONC way "
                     "(DEVICE_YYYYMMDDThhmmss.fffZ.ext); pass start_times= for such files"
                 ) from exc
         else:
-            when_hint = parse_date(when, argument="start_times")
-        if (t1 is not None and when_hint >= t1) or (
-            t0 is not None and when_hint < t0 - MAX_FILE_DURATION
+            file_start = parse_date(when, argument="start_times")
+        if (t1 is not None and file_start >= t1) or (
+            t0 is not None and file_start < t0 - MAX_FILE_DURATION
         ):
             continue  # cannot overlap the window: skip reading its header
-        rows.append(AudioFileInfo.from_path(path, when_hint).as_row())
+        rows.append(AudioFileInfo.from_path(path, file_start).as_row())
     if not rows:
         raise ValueError(
             f"start/end: none of the {len(paths)} files starts in or just before the window; "

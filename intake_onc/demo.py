@@ -47,7 +47,12 @@ def add_demo_command(subparsers: Any) -> None:
         "--output", default="demo-output", type=Path, help="folder for the outputs (created)"
     )
     parser.add_argument("--seed", default=0, type=int, help="seed of the synthetic data")
-    parser.set_defaults(handler=lambda args: run_demo(args.output, seed=args.seed))
+    parser.set_defaults(handler=_run_from_args)
+
+
+def _run_from_args(args: Any) -> int:
+    run_demo(args.output, seed=args.seed)
+    return 0
 
 
 def _step(title: str) -> Callable[[Callable[[], Any]], Any]:

@@ -18,9 +18,12 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -33,7 +36,10 @@ from intake_onc._dates import parse_date
 __all__ = ["SpectrogramGenerator", "plot_spectrogram", "spectrogram"]
 
 _DB = np.float32(10 / np.log(10))  # 10·log10(p) = _DB · ln(p)
-_BLOCK_SAMPLES = 2**19  # frames per FFT block: about 2 MB of float32 input
+# Frames per FFT block: a multiple of 4 (pocketfft transforms 4 rows at once with SIMD) holding
+# about 1 MB of float32 input, so a block and its spectrum stay in cache (measured on 64 kHz, 1 s
+# frames: 4 frames a block 1.6x faster than 8, 3 frames 2x slower than 4).
+_BLOCK_SAMPLES = 2**18
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ class _Frames:
         if count == 0:
             return out
         frames = np.lib.stride_tricks.sliding_window_view(x, self.nperseg)[:: self.hop]
-        block = max(1, min(32, _BLOCK_SAMPLES // self.nperseg))
+        block = max(4, min(32, _BLOCK_SAMPLES // self.nperseg // 4 * 4))
         buf = np.empty((min(block, count), self.nperseg), dtype=np.float32)
         edges = self.edge_bins()
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -420,3 +426,18 @@ def _write_netcdf(spec: xr.DataArray, target: Path) -> Path:
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``intake_onc.spectrogram(audio)`` work after ``import intake_onc.spectrogram``.
+
+    The package exports the function :func:`spectrogram` lazily under the same name as this
+    module; importing the module first makes ``intake_onc.spectrogram`` the module, so the
+    module forwards calls to the function.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> xr.DataArray:
+        return spectrogram(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -63,20 +63,31 @@ def regular_ds(n: int, period_s: float = 1.0, start: str = f"{DAY}T00:00:00", se
 
 
 class ComputeCounter:
-    """A dask scheduler that refuses to run: proves an operation stayed lazy."""
+    """A dask scheduler that counts computations and, unless ``allow``, refuses to run them."""
 
-    def __init__(self) -> None:
+    def __init__(self, allow: bool = False) -> None:
         self.calls = 0
+        self.allow = allow
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, dsk, keys, **kwargs):
         self.calls += 1
-        raise AssertionError("a dask computation ran inside an operation that must stay lazy")
+        if not self.allow:
+            raise AssertionError("a dask computation ran inside an operation that must stay lazy")
+        return dask.get(dsk, keys, **kwargs)
 
 
 @contextmanager
 def no_compute() -> Iterator[ComputeCounter]:
     """Within this block any dask computation raises ``AssertionError``."""
     counter = ComputeCounter()
+    with dask.config.set(scheduler=counter):
+        yield counter
+
+
+@contextmanager
+def count_computes() -> Iterator[ComputeCounter]:
+    """Within this block dask computations run (synchronously) and are counted."""
+    counter = ComputeCounter(allow=True)
     with dask.config.set(scheduler=counter):
         yield counter
 

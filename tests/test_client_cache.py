@@ -152,7 +152,7 @@ def run_cli(*argv):
     parser = argparse.ArgumentParser(prog="intake-onc")
     add_cache_commands(parser.add_subparsers(dest="command"))
     args = parser.parse_args(list(argv))
-    return args.func(args)
+    return args.handler(args)
 
 
 def test_cache_info_and_clear_from_the_command_line(tmp_path, capsys):

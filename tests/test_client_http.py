@@ -18,7 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intake_onc.client import (
     AuthError,
@@ -38,6 +41,7 @@ from intake_onc.client import (
     UnknownParameterError,
     _http,
 )
+from intake_onc.client.archive import _overlapping
 
 TOKEN = "5f1c9a2e-7d3b-4c8a-9e1f-0a2b3c4d5e6f"
 
@@ -577,3 +581,29 @@ def test_no_error_path_leaks_the_token(stub, tmp_path, delays, caplog, path):
     assert stub.calls("/api/archivefile/download")[0]["token"] == TOKEN
     for text in texts:
         assert TOKEN not in text
+
+
+# -- archive trimming, as a property -----------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spans=st.lists(st.tuples(st.integers(0, 100), st.integers(1, 30)), max_size=20),
+    window=st.tuples(st.integers(0, 120), st.integers(1, 60)),
+)
+def test_trimming_keeps_exactly_the_files_that_overlap(spans, window):
+    t0 = pd.Timestamp("2024-01-01")
+    frame = pd.DataFrame(
+        {
+            "filename": [f"f{i}" for i in range(len(spans))],
+            "start": [t0 + pd.Timedelta(minutes=s) for s, _ in spans],
+            "end": [t0 + pd.Timedelta(minutes=s + d) for s, d in spans],
+        }
+    ).astype({"start": "datetime64[ns]", "end": "datetime64[ns]"})
+    start = t0 + pd.Timedelta(minutes=window[0])
+    end = start + pd.Timedelta(minutes=window[1])
+    kept = set(_overlapping(frame, start, end)["filename"])
+    expected = {
+        f"f{i}" for i, (s, d) in enumerate(spans) if s < window[0] + window[1] and s + d > window[0]
+    }
+    assert kept == expected

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
+from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intake_onc.client import errors
 from intake_onc.client._redact import RedactingFilter, Secret, redact, redact_obj
@@ -24,9 +28,19 @@ TOKEN = "5f1c9a2e-7d3b-4c8a-9e1f-0a2b3c4d5e6f"
     ],
 )
 def test_redact_removes_the_token_everywhere(text):
-    Secret(TOKEN)  # registers the value
+    secret = Secret(TOKEN)  # registers the value while it lives
     out = redact(text)
+    del secret
     assert TOKEN not in out and "***" in out
+
+
+def test_a_token_is_forgotten_when_its_last_secret_is_gone():
+    """Old tokens (a closed client's, another account's) never mask unrelated text."""
+    value = "2021-03-01-not-a-real-token"
+    secret = Secret(value)
+    assert redact(f"deployed {value}") == "deployed ***"
+    del secret
+    assert redact(f"deployed {value}") == f"deployed {value}"
 
 
 def test_redact_leaves_other_text_alone():
@@ -65,6 +79,7 @@ def test_the_log_filter_scrubs_formatted_records():
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 429, 500, 503, 418])
 def test_errors_built_from_a_response_never_hold_the_token(status):
+    secret = Secret(TOKEN)  # noqa: F841  (a live client holds its token like this)
     body = (
         f'{{"errors": [{{"errorCode": 127, "errorMessage": "bad {TOKEN}", "parameter": "token"}}]}}'
     )
@@ -100,3 +115,19 @@ def test_error_classes_follow_onc_codes():
 def test_error_without_an_onc_body_keeps_the_text():
     err = errors.error_from_response(400, '{"message": "cancelled", "status": "error"}', "u")
     assert type(err) is errors.BadRequestError and "cancelled" in str(err)
+
+
+# -- properties --------------------------------------------------------------------------------
+tokens = st.text("abcdefABCDEF0123456789-", min_size=8, max_size=40).filter(
+    lambda t: t.strip("-") and "***" not in t
+)
+values = st.text(st.characters(codec="ascii", exclude_characters="\x00"), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(token=tokens, params=st.dictionaries(st.sampled_from(["a", "dateFrom", "x"]), values))
+def test_no_url_or_json_keeps_a_registered_token(token, params):
+    secret = Secret(token)  # noqa: F841  (registered while it lives)
+    url = "https://h/api/s?" + urlencode({**params, "token": token})
+    body = json.dumps({"queryUrl": url, "next": {"parameters": {"token": token}}})
+    assert token not in redact(url) and token not in redact(body)

@@ -43,6 +43,8 @@ def test_bad_dates_name_the_argument_and_the_expected_format():
         parse_date("yesterday", argument="start")
     with pytest.raises(DateParseError, match="expected a date string"):
         parse_date(3.5)
+    with pytest.raises(DateParseError, match=r"end: '2999-01-01' is outside the supported range"):
+        parse_date("2999-01-01", argument="end")
 
 
 def test_iso_durations_relative_to_now_and_to_date_from():

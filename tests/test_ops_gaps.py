@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ops_helpers import at, is_lazy, no_compute, regular_ds, scalar_ds, seconds, timestamps
+from ops_helpers import (
+    at,
+    count_computes,
+    is_lazy,
+    no_compute,
+    regular_ds,
+    scalar_ds,
+    seconds,
+    timestamps,
+)
 
 import intake_onc.ops  # noqa: F401  (registers the .onc accessor)
 from intake_onc.ops import clean, drop_gaps, fill_gaps, sample_periods
@@ -169,14 +179,27 @@ def test_fill_rejects_unsorted_times():
         fill_gaps(ds)
 
 
-def test_fill_is_lazy_on_dask_and_equals_numpy():
+@pytest.mark.parametrize("chunk", [40, 50, 1, 1000])  # 50: a gap right after a chunk's end
+def test_fill_is_lazy_on_dask_and_equals_numpy(chunk):
     ds = regular_ds(300).isel(time=np.r_[0:50, 120:200, 201:300])  # two gaps
     with no_compute():
-        out = fill_gaps(ds.chunk(time=40))
+        out = fill_gaps(ds.chunk(time=chunk))
         assert is_lazy(out)
     expected = fill_gaps(ds)
     assert expected.sizes["time"] == 300
     xr.testing.assert_identical(out.compute(), expected)
+
+
+def test_fill_handles_variables_with_other_dimensions():
+    ds = scalar_ds(seconds([0, 3]), x=[1.0, 2.0])
+    ds["profile"] = (("depth", "time"), np.arange(6.0).reshape(3, 2))
+    ds["status"] = ("time", np.array(["ok", "ok"], dtype=object))
+    out = fill_gaps(ds, sample_period=1)
+    expected = [[0, NAN, NAN, 1], [2, NAN, NAN, 3], [4, NAN, NAN, 5]]
+    assert np.array_equal(out.profile.values, expected, equal_nan=True)
+    assert pd.isna(out.status.values).tolist() == [False, True, True, False]
+    lazy = fill_gaps(ds.chunk(time=1, depth=2), sample_period=1)
+    xr.testing.assert_identical(lazy.compute(), out)
 
 
 # --- remove ----------------------------------------------------------------------------------
@@ -212,7 +235,9 @@ def test_drop_undoes_fill():
 def test_drop_on_dask_computes_only_the_row_mask_and_stays_dask():
     ds = regular_ds(200)
     ds["x"][10:20] = NAN
-    out = drop_gaps(ds.chunk(time=50))
+    with count_computes() as computes:
+        out = drop_gaps(ds.chunk(time=50))
+    assert computes.calls == 1  # the boolean row mask, nothing else
     assert is_lazy(out)
     xr.testing.assert_identical(out.compute(), drop_gaps(ds))
     assert out.sizes["time"] == 200 - int(ds.x.isnull().sum())

@@ -19,6 +19,7 @@ from ops_helpers import at, is_lazy, no_compute, regular_ds, scalar_ds, seconds,
 
 import intake_onc.ops  # noqa: F401  (registers the .onc accessor)
 from intake_onc.ops import clean, fill_gaps, parse_period, resample
+from intake_onc.ops.resample import _edges
 
 NAN = np.nan
 NAT = np.datetime64("NaT", "ns")
@@ -185,8 +186,14 @@ def test_minmax_reports_extremes_with_their_times_and_flags():
     flags = np.int8([1, 2, 1, 1, 8, 1, 1, 1, 1, 1])
     out = resample(ten_second_ds(values, flags), 10, "minMax")
     assert list(out.data_vars) == [
-        "x_min", "x_min_time", "x_min_qc", "x_max", "x_max_time", "x_max_qc", "x_count",
-    ]  # fmt: skip
+        "x_min",
+        "x_min_time",
+        "x_min_qc",
+        "x_max",
+        "x_max_time",
+        "x_max_qc",
+        "x_count",
+    ]
     assert out.x_min.values.tolist() == [1.0]
     assert timestamps(out.rename(time="_", x_min_time="time")) == ["00:00:01.000"]  # first tie
     assert out.x_min_qc.values.tolist() == [2]
@@ -229,9 +236,17 @@ def test_minmaxavg_flag_is_the_worst_of_every_sample_in_the_bin():
     assert np.isnan(out.x.values[3])
     assert out.x_min_qc.values.tolist() == [1, 1, 1, 6, 1]
     assert list(out.data_vars) == [
-        "x", "x_qc", "x_count", "x_std",
-        "x_min", "x_min_time", "x_min_qc", "x_max", "x_max_time", "x_max_qc",
-    ]  # fmt: skip
+        "x",
+        "x_qc",
+        "x_count",
+        "x_std",
+        "x_min",
+        "x_min_time",
+        "x_min_qc",
+        "x_max",
+        "x_max_time",
+        "x_max_qc",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -351,6 +366,36 @@ def test_accessor_chain():
     out = ds.onc.clean().onc.resample("1h", method="minMaxAvg")
     xr.testing.assert_identical(out, resample(ds, "1h", "minMaxAvg"))
     assert timestamps(out) == ["00:30:00.000", "01:30:00.000"]
+
+
+# --- the kernel at scale ----------------------------------------------------------------------
+
+
+def test_bin_edge_search_matches_numpy_searchsorted():
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.integers(0, 10**6, 20_000))  # with duplicates
+    keys = np.arange(-10_000, 10**6 + 5_000, 977)
+    assert np.array_equal(_edges(t, keys), np.searchsorted(t, keys))
+
+
+def test_many_blocks_agree_with_pandas():
+    """300,000 readings (several cache blocks, irregular steps, gaps) against pandas."""
+    rng = np.random.default_rng(7)
+    n = 300_000
+    step = rng.choice([1.0, 1.0, 1.0, 0.5, 2.0, 30.0], size=n)
+    ds = regular_ds(n, seed=7).assign_coords(time=seconds(np.cumsum(step)))
+    out = resample(ds, "1min", "minMaxAvg", min_completeness=0)
+    valid = ds.x.where(~ds.x_qc.isin([3, 4, 6])).to_series().dropna()
+    bins = valid.groupby(valid.index.floor("1min"))  # non-empty bins only
+    expected = bins.agg(["count", "mean", "std", "min", "max", "idxmin", "idxmax"])
+    expected = expected.reindex(out.time.values - np.timedelta64(30, "s"))
+    assert np.array_equal(out.x_count.values, expected["count"].fillna(0).values)
+    np.testing.assert_allclose(out.x.values, expected["mean"].values, rtol=1e-12)
+    np.testing.assert_allclose(out.x_std.values, expected["std"].values, rtol=1e-9)
+    assert np.array_equal(out.x_min.values, expected["min"].values, equal_nan=True)
+    assert np.array_equal(out.x_max.values, expected["max"].values, equal_nan=True)
+    assert np.array_equal(out.x_min_time.values, expected["idxmin"].values, equal_nan=True)
+    assert np.array_equal(out.x_max_time.values, expected["idxmax"].values, equal_nan=True)
 
 
 # --- properties ------------------------------------------------------------------------------

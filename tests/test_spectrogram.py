@@ -260,3 +260,11 @@ def test_agrees_with_the_sandbox_archive_spectrogram(tmp_path):
     ours_db = 10 * np.log10(np.array(minutes)) + 170.0  # sandbox calibration, Δf = 1 Hz
     assert archive.shape == ours_db.shape
     np.testing.assert_allclose(archive.values, ours_db, atol=0.01)
+
+
+def test_package_name_is_callable_whatever_was_imported_first():
+    import intake_onc
+    import intake_onc.spectrogram  # noqa: F401  (the submodule shares the function's name)
+
+    spec = intake_onc.spectrogram(as_audio(NOISE), win_dur=0.5)
+    xr.testing.assert_identical(spec, spectrogram(as_audio(NOISE), win_dur=0.5))

@@ -12,12 +12,14 @@
 
 Modules: ``_client`` (ONCClient, configuration), ``_http`` (session, retries, pagination,
 downloads), ``_redact`` (the token never shows), ``errors``, ``discovery``, ``archive``,
-``scalar``, ``orders``, ``cache``, ``_progress``, ``cli`` (``intake-onc cache info|clear``).
+``scalar``, ``orders`` (one order), ``batch`` (ordering, many orders), ``_dpo``
+(order options), ``cache``, ``_progress``, ``cli`` (``intake-onc cache info|clear``).
 """
 
 from intake_onc.client._client import DEFAULT_BASE_URL, ONCClient
 from intake_onc.client._http import RetryPolicy
 from intake_onc.client._progress import DownloadSummary
+from intake_onc.client.batch import OrderBatch
 from intake_onc.client.cache import Cache, CacheInfo, default_cache_dir
 from intake_onc.client.discovery import DeploymentRange
 from intake_onc.client.errors import (
@@ -43,7 +45,7 @@ from intake_onc.client.errors import (
     TokenMissingError,
     UnknownParameterError,
 )
-from intake_onc.client.orders import DataProductOrder, LogEntry, OrderBatch
+from intake_onc.client.orders import DataProductOrder, LogEntry
 
 __all__ = [
     "DEFAULT_BASE_URL",

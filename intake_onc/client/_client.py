@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 from intake_onc.client._http import HTTPCore, RetryPolicy
 from intake_onc.client._redact import Secret, install_log_filters
 from intake_onc.client.archive import ArchiveMixin
+from intake_onc.client.batch import OrdersMixin
 from intake_onc.client.cache import Cache
 from intake_onc.client.discovery import DiscoveryMixin
 from intake_onc.client.errors import TOKEN_HELP, TokenMissingError
-from intake_onc.client.orders import OrdersMixin
 from intake_onc.client.scalar import ScalarMixin
 
 __all__ = ["DEFAULT_BASE_URL", "ONCClient", "read_dotenv", "resolve_base_url", "resolve_token"]
@@ -143,6 +143,21 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
         Progress bars: True, False, or None (only when stderr is a terminal).
     poll_range
         ``(min, max)`` seconds between status polls of a data-product order.
+
+    Notes
+    -----
+    What it offers, by service:
+
+    * discovery (DataFrames): :meth:`locations`, :meth:`location_tree`, :meth:`deployments`,
+      :meth:`devices`, :meth:`device_categories`, :meth:`properties`, :meth:`data_products`,
+      :meth:`data_availability`, plus :meth:`deployment_ranges` and :meth:`check_deployed`;
+    * archive files: :meth:`archive_files`, :meth:`download`, :meth:`download_files`,
+      :meth:`download_archive`;
+    * scalar data: :meth:`scalar_data` (every page);
+    * data products: :meth:`order` (a :class:`DataProductOrder`) and :meth:`order_many`.
+
+    Errors are :class:`~intake_onc.client.errors.ONCError` subclasses; the token never appears
+    in an error, a log record, a ``repr``, a warning or a file.
 
     Examples
     --------

@@ -39,7 +39,10 @@ _URL_TOKEN_RE = re.compile(r"(?i)(\btoken=)[^&\s#\"'<>]*")
 _JSON_TOKEN_RE = re.compile(r"""(?i)(["']token["']\s*:\s*["'])[^"']*(["'])""")
 
 _lock = threading.Lock()
-_secrets: set[str] = set()
+#: token value -> number of live :class:`Secret` objects holding it. A value is forgotten when
+#: its last Secret is garbage-collected, so tokens of clients that are gone (another account, a
+#: test's throw-away token) never go on masking unrelated text.
+_secrets: dict[str, int] = {}
 
 
 class Secret:
@@ -57,13 +60,23 @@ class Secret:
     '0f1e'
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_registered", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
-        if len(value) >= _MIN_LITERAL:
+        self._registered = len(value) >= _MIN_LITERAL
+        if self._registered:
             with _lock:
-                _secrets.add(value)
+                _secrets[value] = _secrets.get(value, 0) + 1
+
+    def __del__(self) -> None:
+        if getattr(self, "_registered", False):
+            with _lock:
+                left = _secrets.get(self._value, 0) - 1
+                if left > 0:
+                    _secrets[self._value] = left
+                else:
+                    _secrets.pop(self._value, None)
 
     def reveal(self) -> str:
         """The secret value (for the request's query string only)."""

@@ -11,6 +11,7 @@ ONC's listing and ``Content-Length``, and are never fetched twice.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable
@@ -29,6 +30,8 @@ from intake_onc.client._progress import DownloadSummary, run_parallel, summarize
 from intake_onc.client.discovery import onc_params
 
 __all__ = ["ArchiveMixin", "filter_extension", "source_params"]
+
+log = logging.getLogger("intake_onc.client")
 
 _RENAME = {
     "filename": "filename",
@@ -345,6 +348,13 @@ class ArchiveMixin:
         else:
             items = [(str(name), ()) for name in files]
         started = time.perf_counter()
+        fetched = [0]
+
+        def show_bytes(outcome: Any, bar: Any) -> None:
+            if outcome.ok and outcome.result[1]:
+                fetched[0] += outcome.result[1]
+                bar.set_postfix_str(f"{fetched[0] / 1e6:.1f} MB")
+
         outcomes = run_parallel(
             lambda item: self._download_one(item[0], item[1], overwrite),
             items,
@@ -352,8 +362,10 @@ class ArchiveMixin:
             progress=self._progress if progress is None else progress,  # type: ignore[attr-defined]
             desc="downloading",
             unit="file",
+            on_done=show_bytes,
         )
         summary = summarize([n for n, _ in items], outcomes, time.perf_counter() - started)
+        log.info("archive downloads: %s", summary)
         if raise_errors:
             summary.raise_for_errors()
         return summary

@@ -6,7 +6,7 @@ The lead wires this into ``intake_onc/cli.py``::
     add_cache_commands(subparsers)          # adds "cache" with "info" and "clear"
     ...
     args = parser.parse_args(argv)
-    return args.func(args)                  # handlers return an exit code
+    return args.handler(args)                  # handlers return an exit code
 
 Examples
 --------
@@ -14,7 +14,7 @@ Examples
 >>> parser = argparse.ArgumentParser(prog="intake-onc")
 >>> _ = add_cache_commands(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["cache", "info", "--cache-dir", "/nonexistent/x"])
->>> args.cache_command, args.func.__name__
+>>> args.cache_command, args.handler.__name__
 ('info', 'run_cache_command')
 """
 
@@ -43,15 +43,15 @@ def add_cache_commands(subparsers: Any) -> argparse.ArgumentParser:
         help="cache folder (default: $INTAKE_ONC_CACHE, else the user cache folder)",
     )
     info = sub.add_parser("info", parents=[common], help="where the cache is and what it holds")
-    info.set_defaults(func=run_cache_command)
+    info.set_defaults(handler=run_cache_command)
     clear = sub.add_parser("clear", parents=[common], help="delete the cached files")
     clear.add_argument(
         "--server",
         default=None,
         help="only this server's files (a folder name shown by 'cache info')",
     )
-    clear.set_defaults(func=run_cache_command)
-    cache.set_defaults(func=run_cache_command)
+    clear.set_defaults(handler=run_cache_command)
+    cache.set_defaults(handler=run_cache_command)
     return cache
 
 

@@ -8,9 +8,9 @@ An order goes through ONC's delivery life cycle::
 :class:`DataProductOrder` does nothing until :meth:`~DataProductOrder.execute`, then lets you
 watch it (``status``, ``logs``, :meth:`~DataProductOrder.update_status`), wait for it, cancel,
 restart, and download its files into the cache (``<cache>/<server>/products/<fingerprint>/``,
-keyed by the request's parameters, so the same order is never downloaded twice).
-:meth:`OrdersMixin.order_many` runs many orders on a bounded pool with a stagger between
-submissions and a per-order attempt limit; a failed order is reported, not fatal.
+keyed by the request's parameters, so the same order is never downloaded twice). Orders are
+made by :meth:`ONCClient.order <intake_onc.client.batch.OrdersMixin.order>` and run in
+parallel by :meth:`~intake_onc.client.batch.OrdersMixin.order_many`.
 
 Statuses: ``created`` (not yet executed), ``queued``, ``running``, ``complete``, ``cancelled``,
 ``error``.
@@ -21,140 +21,25 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import re
 import shutil
-import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from intake_onc._dates import format_onc_date, resolve_date_range
-from intake_onc.client._progress import run_parallel
+from intake_onc.client._dpo import parse_estimate_bytes, parse_estimate_seconds
 from intake_onc.client._redact import MASK
-from intake_onc.client.archive import source_params
 from intake_onc.client.cache import atomic_path, request_fingerprint
 from intake_onc.client.errors import (
-    AuthError,
-    BadRequestError,
     GoneError,
     NoDataError,
-    NotFoundError,
-    ONCError,
     OrderError,
     OrderTimeoutError,
-    RestrictedDataError,
 )
 
-__all__ = ["DataProductOrder", "LogEntry", "OrderBatch", "OrdersMixin", "dpo_options"]
+__all__ = ["TERMINAL", "DataProductOrder", "LogEntry"]
 
 TERMINAL = ("complete", "cancelled", "error")
-
-#: Friendly keyword -> (ONC option, value translation or None).
-FRIENDLY_OPTIONS: dict[str, tuple[str, dict[Any, Any] | None]] = {
-    "quality_control": ("dpo_qualityControl", {True: 1, False: 0, "clean": 1, "raw": 0}),
-    "data_gaps": ("dpo_dataGaps", {True: 1, False: 0, "fill": 1, "nan": 1, "remove": 0}),
-    "resample": ("dpo_resample", None),
-    "json_encoding": ("dpo_jsonOutputEncoding", None),
-    "spectral_downsample": ("dpo_spectralDataDownsample", None),
-    "spectrogram_concatenation": ("dpo_spectrogramConcatenation", None),
-    "spectrogram_source": ("dpo_spectrogramSource", None),
-    "hydrophone_channel": ("dpo_hydrophoneChannel", None),
-    "acquisition_mode": ("dpo_hydrophoneAcquisitionMode", None),
-    "diversion_mode": ("dpo_hydrophoneDataDiversionMode", None),
-    "audio_downsample": ("dpo_audioDownsample", None),
-    "audio_format_conversion": ("dpo_audioFormatConversion", {True: 1, False: 0}),
-}
-_RESAMPLE_PERIOD_OPTION = {"average": "dpo_average", "minMax": "dpo_minMax"}
-
-
-def dpo_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Translate order options to ONC's ``dpo_*`` parameters.
-
-    ``dpo_*`` keys pass through (booleans become 1/0). Friendly keywords: ``quality_control``
-    (True/"clean" -> 1, False/"raw" -> 0), ``data_gaps`` (True/"fill" -> 1, "remove" -> 0),
-    ``resample`` (``none|average|minMax|minMaxAvg``) with ``resample_period`` (seconds; put in
-    ``dpo_average``/``dpo_minMax``/``dpo_minMaxAvg`` to match), ``json_encoding`` (``OM|ONC``),
-    ``spectral_downsample``, ``spectrogram_concatenation``, ``spectrogram_source``,
-    ``hydrophone_channel``, ``acquisition_mode``, ``diversion_mode``, ``audio_downsample``,
-    ``audio_format_conversion``.
-
-    Examples
-    --------
-    >>> dpo_options({"quality_control": "raw", "resample": "average", "resample_period": 60})
-    {'dpo_qualityControl': 0, 'dpo_resample': 'average', 'dpo_average': 60}
-    >>> dpo_options({"dpo_dataGaps": True})
-    {'dpo_dataGaps': 1}
-    """
-    out: dict[str, Any] = {}
-    period = options.get("resample_period")
-    for key, value in options.items():
-        if value is None or key == "resample_period":
-            continue
-        if key.startswith("dpo_"):
-            out[key] = int(value) if isinstance(value, bool) else value
-            continue
-        if key not in FRIENDLY_OPTIONS:
-            known = ", ".join(sorted([*FRIENDLY_OPTIONS, "resample_period"]))
-            raise TypeError(
-                f"order() got an unknown option {key!r}; give ONC's own name (dpo_...) or one "
-                f"of: {known}"
-            )
-        name, mapping = FRIENDLY_OPTIONS[key]
-        if mapping is not None:
-            lookup = value.lower() if isinstance(value, str) else value
-            if lookup not in mapping:
-                raise ValueError(
-                    f"{key}: expected one of {sorted(map(str, mapping))}, got {value!r}"
-                )
-            value = mapping[lookup]
-        elif isinstance(value, bool):
-            value = int(value)
-        out[name] = value
-    if period is not None:
-        resample = out.get("dpo_resample")
-        if resample in (None, "none"):
-            raise ValueError("resample_period: also give resample='average' (or minMax, minMaxAvg)")
-        out[_RESAMPLE_PERIOD_OPTION.get(resample, f"dpo_{resample}")] = period
-    return out
-
-
-_TIME_UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
-_SIZE_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
-
-
-def parse_estimate_seconds(text: Any) -> float | None:
-    """ONC's ``estimatedProcessingTime`` (``"20 s"``, ``"2 min"``, ``"1 hour"``) in seconds.
-
-    Examples
-    --------
-    >>> parse_estimate_seconds("2 min"), parse_estimate_seconds(None)
-    (120.0, None)
-    """
-    match = re.match(r"^\s*([\d.]+)\s*([A-Za-z]+)", str(text)) if text is not None else None
-    if not match:
-        return None
-    unit = match.group(2).lower().rstrip("s") or "s"
-    factor = _TIME_UNITS.get(unit, _TIME_UNITS.get(match.group(2).lower()))
-    return float(match.group(1)) * factor if factor else None
-
-
-def parse_estimate_bytes(text: Any) -> int | None:
-    """ONC's ``estimatedFileSize`` (``"151 kB"``) in bytes.
-
-    Examples
-    --------
-    >>> parse_estimate_bytes("151 kB")
-    151000
-    """
-    if isinstance(text, (int, float)):
-        return int(text)
-    match = re.match(r"^\s*([\d.]+)\s*([A-Za-z]*)", str(text)) if text is not None else None
-    if not match:
-        return None
-    factor = _SIZE_UNITS.get((match.group(2) or "b").lower())
-    return int(float(match.group(1)) * factor) if factor else None
 
 
 def _run_state(text: Any) -> str:
@@ -446,7 +331,7 @@ class DataProductOrder:
                     )
                 time.sleep(self.poll_period)
                 continue
-            if status == 404:
+            if status == 404 or (status == 204 and index == "meta"):
                 return None
             if status == 204:
                 raise NoDataError(
@@ -469,8 +354,8 @@ class DataProductOrder:
     ) -> list[Path]:
         """Download every file of the order (waiting for it first) and return their paths.
 
-        Files go to the cache; with ``dest`` they are also linked (or copied) into that folder
-        and those paths are returned. The metadata file is included when asked (here or in
+        Files go to the cache; with ``dest`` they are also copied into that folder and those
+        paths are returned. The metadata file is included when asked (here or in
         :meth:`~OrdersMixin.order`).
 
         Examples
@@ -494,7 +379,11 @@ class DataProductOrder:
                     self.from_cache = False
                     self.wait(timeout=timeout)
                 manifest = self._download_all(deadline)
-        self.paths = [folder / f["name"] for f in manifest["files"]]
+        self.paths = [
+            folder / f["name"]
+            for f in manifest["files"]
+            if self.include_metadata or f.get("index") != "meta"
+        ]
         if dest is not None:
             self.paths = _place(self.paths, Path(dest))
         return list(self.paths)
@@ -551,227 +440,16 @@ class DataProductOrder:
 
 
 def _place(paths: Sequence[Path], dest: Path) -> list[Path]:
-    """Hard-link (or copy) cached files into ``dest``, atomically; return the new paths."""
+    """Copy cached files into ``dest``, atomically; return the new paths.
+
+    Copies, not hard links: editing a delivered file must never change the cache.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     out = []
     for src in paths:
         target = dest / src.name
         if not (target.exists() and target.stat().st_size == src.stat().st_size):
             with atomic_path(target) as tmp:
-                try:
-                    os.link(src, tmp)
-                except OSError:
-                    shutil.copy2(src, tmp)
+                shutil.copy2(src, tmp)
         out.append(target)
     return out
-
-
-#: Errors that another attempt would not fix.
-_FINAL = (
-    AuthError,
-    BadRequestError,
-    RestrictedDataError,
-    NoDataError,
-    NotFoundError,
-    OrderTimeoutError,
-)
-
-
-@dataclass
-class OrderBatch:
-    """What :meth:`~OrdersMixin.order_many` did: ``results`` (completed orders, with their
-    ``paths``) and ``failures`` (``(order, error)`` pairs)."""
-
-    results: list[DataProductOrder] = field(default_factory=list)
-    failures: list[tuple[DataProductOrder, BaseException]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def paths(self) -> list[Path]:
-        """Every downloaded file of the completed orders."""
-        return [p for order in self.results for p in order.paths]
-
-    def raise_for_errors(self) -> None:
-        """Raise an :class:`OrderError` naming the failures, if any."""
-        if self.failures:
-            lines = [f"{o!r}: {type(e).__name__}: {e}" for o, e in self.failures]
-            raise OrderError(f"{len(self.failures)} orders failed:\n" + "\n".join(lines))
-
-    def __str__(self) -> str:
-        text = (
-            f"{len(self.results)} orders complete ({len(self.paths)} files), "
-            f"{len(self.failures)} failed, {self.seconds:.1f} s"
-        )
-        for order, err in self.failures:
-            text += f"\n  {order!r}: {type(err).__name__}: {err}"
-        return text
-
-
-class OrdersMixin:
-    """Data-product methods of :class:`~intake_onc.client.ONCClient`."""
-
-    def order(
-        self,
-        product: str,
-        extension: str,
-        *,
-        device_code: str | None = None,
-        location_code: str | None = None,
-        device_category: str | None = None,
-        property_code: str | None = None,
-        start: Any = None,
-        end: Any = None,
-        include_metadata: bool = False,
-        wait: bool = False,
-        timeout: float | None = None,
-        poll: float | None = None,
-        **options: Any,
-    ) -> DataProductOrder:
-        """Prepare a data-product order (nothing is sent until ``execute()``).
-
-        Parameters
-        ----------
-        product, extension
-            ONC's ``dataProductCode`` (``"TSSD"``, ``"HSD"``, ``"AD"``...) and ``extension``
-            (``"csv"``, ``"mat"``, ``"flac"``...).
-        device_code, location_code, device_category, property_code
-            The source: a device, or a location with a device category (and/or property).
-        start, end
-            The range (``end`` exclusive); ISO strings, datetimes or ONC durations.
-        include_metadata
-            Also download the run's metadata file (``index=meta``).
-        wait
-            Execute, wait and download now (``order.paths`` then holds the files).
-        timeout, poll
-            For ``wait=True``: the time limit, and the seconds between polls (default: 2 % of
-            ONC's processing-time estimate, clamped to the client's ``poll_range``).
-        **options
-            ``dpo_*`` options as ONC names them (``dpo_qualityControl=1``), or the friendly
-            keywords of :func:`dpo_options` (``quality_control=True``, ``resample="average"``,
-            ``resample_period=60``, ``spectral_downsample=2``...).
-
-        Examples
-        --------
-        >>> order = client.order("TSSD", "csv", device_code="SBECTD19p6813",
-        ...                      start="2024-04-01", end="2024-04-02",
-        ...                      quality_control=True, resample="average",
-        ...                      resample_period=60)  # doctest: +SKIP
-        >>> order  # doctest: +SKIP
-        <DataProductOrder TSSD.csv SBECTD19p6813 2024-04-01T00:00:00.000Z..2024-04-02T... status=created>
-        >>> paths = order.run()  # doctest: +SKIP
-        """
-        if not product or not extension:
-            raise ValueError("order: give product (e.g. 'TSSD') and extension (e.g. 'csv')")
-        if start is None or end is None:
-            raise ValueError("order: give start and end (e.g. '2024-04-01', '2024-04-02')")
-        _, params = source_params(
-            device_code, location_code, device_category, what="order", property_code=property_code
-        )
-        s, e = resolve_date_range(start, end)
-        if e <= s:
-            raise ValueError(f"order: end ({e}) must be after start ({s})")
-        params = {
-            "dataProductCode": product,
-            "extension": extension.lstrip("."),
-            **params,
-            "dateFrom": format_onc_date(s),
-            "dateTo": format_onc_date(e),
-            **dpo_options(options),
-        }
-        order = DataProductOrder(self, params, include_metadata=include_metadata, poll=poll)
-        if wait:
-            order.run(timeout=timeout)
-        return order
-
-    def order_many(
-        self,
-        orders: Iterable[DataProductOrder | Mapping[str, Any]],
-        *,
-        workers: int = 4,
-        stagger: float = 0.5,
-        max_attempts: int = 3,
-        timeout: float | None = None,
-        download: bool = True,
-        dest: Any = None,
-        progress: bool | None = None,
-    ) -> OrderBatch:
-        """Run many orders in parallel; failures are collected, never fatal to the batch.
-
-        Parameters
-        ----------
-        orders
-            :class:`DataProductOrder` objects, or dicts of :meth:`order` keyword arguments.
-        workers
-            Orders in flight at once.
-        stagger
-            Seconds between two submissions (be kind to ONC's queue).
-        max_attempts
-            Submissions per order; an order that ends in ``error``, or hits a server or network
-            failure, is submitted again. Bad parameters, auth, restricted data, no data and
-            timeouts are final.
-        timeout
-            Seconds each order may take (waiting and downloading).
-        download
-            Also download the files (default); else stop when the runs are complete.
-
-        Examples
-        --------
-        >>> batch = client.order_many(
-        ...     [dict(product="TSSD", extension="csv", device_code="SBECTD19p6813",
-        ...           start=f"2024-04-0{d}", end=f"2024-04-0{d + 1}") for d in (1, 2, 3)],
-        ...     workers=3)  # doctest: +SKIP
-        >>> print(batch)  # doctest: +SKIP
-        3 orders complete (3 files), 0 failed, 12.3 s
-        """
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts: expected >= 1, got {max_attempts}")
-        items = [o if isinstance(o, DataProductOrder) else self.order(**o) for o in orders]
-        gate = threading.Lock()
-        next_slot = [0.0]
-
-        def submit_slot() -> None:
-            with gate:
-                now = time.monotonic()
-                wait_for = next_slot[0] - now
-                next_slot[0] = max(now, next_slot[0]) + stagger
-            if wait_for > 0:
-                time.sleep(wait_for)
-
-        def work(order: DataProductOrder) -> DataProductOrder:
-            last: BaseException | None = None
-            for attempt in range(1, max_attempts + 1):
-                if attempt > 1:
-                    order.reset()
-                if order.status == "created" and order._cached_manifest() is None:
-                    submit_slot()
-                try:
-                    order.execute()
-                    if download:
-                        order.download(dest, timeout=timeout)
-                    else:
-                        order.wait(timeout=timeout)
-                    return order
-                except _FINAL:
-                    raise
-                except ONCError as exc:
-                    last = exc
-                    order._log(f"attempt {attempt} of {max_attempts} failed: {exc}")
-            assert last is not None
-            raise last
-
-        started = time.perf_counter()
-        outcomes = run_parallel(
-            work,
-            items,
-            workers=workers,
-            progress=self._progress if progress is None else progress,  # type: ignore[attr-defined]
-            desc="orders",
-            unit="order",
-        )
-        batch = OrderBatch(seconds=time.perf_counter() - started)
-        for outcome in outcomes:
-            if outcome.error is None:
-                batch.results.append(outcome.item)
-            else:
-                batch.failures.append((outcome.item, outcome.error))
-        return batch

@@ -20,6 +20,7 @@ import xarray as xr
 
 __all__ = [
     "AVERAGED",
+    "BAD",
     "FAILED_FLAGS",
     "FLAGS",
     "FLAG_MEANINGS",
@@ -32,7 +33,7 @@ __all__ = [
     "NO_QC",
     "PROBABLY_BAD",
     "PROBABLY_GOOD",
-    "BAD",
+    "RANK_CODES",
     "WORST_ORDER",
     "add_flag_attrs",
     "flag_attrs",

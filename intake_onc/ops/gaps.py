@@ -191,7 +191,7 @@ def _fill_value(var: xr.Variable, is_flag: bool) -> tuple[np.dtype, object]:
         return var.dtype, np.array("NaT", dtype=var.dtype)[()]
     if kind in "iub":
         return np.dtype(np.float64), np.nan
-    return np.dtype(object), None
+    return np.dtype(object), np.nan
 
 
 def _fill_chunk(x, *, axis, gaps, inserted, fill, out_dtype, newpos=None, block_info=None):
@@ -234,13 +234,13 @@ def _per_chunk(chunks: tuple[int, ...], positions: np.ndarray, weights: np.ndarr
     return np.diff(cumulative[np.searchsorted(positions, np.cumsum((0, *chunks)))])
 
 
-def _rebuild(ds: xr.Dataset, t: np.ndarray, func) -> xr.Dataset:
-    """``ds`` with a new time axis ``t`` (int64 ns) and ``func(name, var, axis)`` applied to
-    every other variable along ``time``. Attrs and encodings are kept."""
+def _rebuild(ds: xr.Dataset, time: np.ndarray, func) -> xr.Dataset:
+    """``ds`` with new ``time`` values and ``func(name, var, axis)`` applied to every other
+    variable along ``time``. Attrs and encodings are kept."""
     variables = {}
     for name, var in ds.variables.items():
         if name == "time":
-            var = xr.Variable("time", t.view("datetime64[ns]"), var.attrs, var.encoding)
+            var = xr.Variable("time", time, var.attrs, var.encoding)
         elif "time" in var.dims:
             data = func(name, var, var.get_axis_num("time"))
             var = xr.Variable(var.dims, data, var.attrs, var.encoding)
@@ -275,11 +275,16 @@ def _insert_rows(ds, t, gaps, inserted, period) -> xr.Dataset:
         chunks[axis] = tuple((np.array(chunks[axis]) + extra).tolist())
         meta = np.empty((0,) * var.ndim, dtype=dtype)
         return dsa.map_blocks(
-            _fill_chunk, var.data, chunks=tuple(chunks), dtype=dtype, meta=meta,
-            out_dtype=dtype, **kwargs,
-        )  # fmt: skip
+            _fill_chunk,
+            var.data,
+            chunks=tuple(chunks),
+            dtype=dtype,
+            meta=meta,
+            out_dtype=dtype,
+            **kwargs,
+        )
 
-    return _rebuild(ds, new_t, fill)
+    return _rebuild(ds, new_t.view("datetime64[ns]"), fill)
 
 
 def fill_gaps(ds: xr.Dataset, sample_period: object = None) -> xr.Dataset:
@@ -398,11 +403,16 @@ def drop_gaps(ds: xr.Dataset) -> xr.Dataset:
                 gone = _per_chunk(chunks[axis], dropped, np.ones(len(dropped), dtype=np.int64))
                 chunks[axis] = tuple((np.array(chunks[axis]) - gone).tolist())
                 return dsa.map_blocks(
-                    _drop_chunk, var.data, chunks=tuple(chunks), dtype=var.dtype,
-                    meta=np.empty((0,) * var.ndim, dtype=var.dtype), axis=axis, dropped=dropped,
-                )  # fmt: skip
+                    _drop_chunk,
+                    var.data,
+                    chunks=tuple(chunks),
+                    dtype=var.dtype,
+                    meta=np.empty((0,) * var.ndim, dtype=var.dtype),
+                    axis=axis,
+                    dropped=dropped,
+                )
 
-            out = _rebuild(ds, time_ns(ds)[keep], drop)
+            out = _rebuild(ds, ds["time"].values[keep], drop)
     out = out.copy()
     out.attrs["data_gaps"] = "remove"
     return out

@@ -87,23 +87,21 @@ def _method(method: object) -> str:
 
 
 def _edges(t: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(t, keys)`` for sorted ``keys``: coarse search on every 64th time, then
-    a vectorised binary search in the 64-sample window (a plain searchsorted of 1e5 keys in 1e7
+    """``np.searchsorted(t, keys)`` for sorted ``keys``: coarse search on every 8th time, then
+    a vectorised binary search in the 8-sample window (a plain searchsorted of 1e5 keys in 1e7
     times is dominated by cache misses)."""
-    n, stride = len(t), 64
-    if n < 16 * stride or len(keys) < 64:
+    n, stride = len(t), 8
+    if n < 1024 or len(keys) < 64:
         return np.searchsorted(t, keys)
     j = np.searchsorted(t[::stride].copy(), keys)  # t[(j-1)*stride] < key <= t[j*stride]
     lo = np.where(j > 0, (j - 1) * stride + 1, 0)
     hi = np.minimum(j * stride, n)
-    while True:
-        active = lo < hi
-        if not active.any():
-            return lo
-        mid = (lo + hi) // 2
+    for _ in range(4):  # the answer is in [lo, hi], hi - lo < 8
+        mid = (lo + hi) >> 1
         below = t[np.minimum(mid, n - 1)] < keys
-        lo = np.where(active & below, mid + 1, lo)
-        hi = np.where(active & ~below, mid, hi)
+        lo = np.where(below, mid + 1, lo)
+        hi = np.where(below, hi, mid)
+    return np.minimum(lo, hi)  # lo may overshoot to n + 1 when the answer is n
 
 
 def _first_per_bin(hits: np.ndarray, starts: np.ndarray, out: np.ndarray) -> None:
@@ -121,18 +119,18 @@ def _first_per_bin(hits: np.ndarray, starts: np.ndarray, out: np.ndarray) -> Non
 def _block_stats(x, qc, starts, sizes, extremes: bool, worst: bool) -> dict[str, np.ndarray]:
     """Raw statistics of one block of whole, non-empty bins (positions local to the block)."""
     nb = len(starts)
-    valid = np.isfinite(x)
+    bad = ~np.isfinite(x)
     for f in (3, 4, 6):  # FAILED_FLAGS, as comparisons (a table lookup is 5x slower)
-        valid &= qc != f
-    all_valid = bool(valid.all())
-    if all_valid:
+        bad |= qc == f
+    bad = np.flatnonzero(bad)
+    if not len(bad):  # usually few: patch them rather than mask everything
         xn, count = x, sizes
         low = np.minimum.reduceat(x, starts)
     else:
-        xn = np.where(valid, x, np.nan)
+        xn = x.copy()
+        xn[bad] = np.nan
         low = np.fmin.reduceat(xn, starts)  # NaN-ignoring; NaN for bins without valid data
-        bad_bins = np.searchsorted(starts, np.flatnonzero(~valid), side="right") - 1
-        count = sizes - np.bincount(bad_bins, minlength=nb)
+        count = sizes - np.bincount(np.searchsorted(starts, bad, side="right") - 1, minlength=nb)
     # Deviations from the bin minimum: exact zeros mark the minimum (no sort needed) and the
     # shifted sums give a well-conditioned mean and variance.
     dev = xn - np.repeat(low, sizes)
@@ -143,8 +141,7 @@ def _block_stats(x, qc, starts, sizes, extremes: bool, worst: bool) -> dict[str,
         out["argmax"] = np.full(nb, -1, dtype=np.intp)
         _first_per_bin(dev == 0, starts, out["argmin"])
         _first_per_bin(xn == np.repeat(high, sizes), starts, out["argmax"])
-    if not all_valid:
-        np.copyto(dev, 0.0, where=~valid)
+    dev[bad] = 0.0
     out["sum"] = np.add.reduceat(dev, starts)
     dev *= dev
     out["sumsq"] = np.add.reduceat(dev, starts)
@@ -155,10 +152,17 @@ def _block_stats(x, qc, starts, sizes, extremes: bool, worst: bool) -> dict[str,
         if len(mixed):
             m_sizes = sizes[mixed]
             m_starts = np.cumsum(m_sizes) - m_sizes
-            index = np.arange(m_sizes.sum()) + np.repeat(starts[mixed] - m_starts, m_sizes)
+            index = _ranges(starts[mixed], starts[mixed] + m_sizes)
             codes = np.maximum.reduceat(RANK_CODES[qc[index].view(np.uint8)], m_starts)
             out["worst"][mixed] = (codes & 0xFF).astype(np.uint8).view(np.int8)
     return out
+
+
+def _ranges(begins: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(b, e)`` for each pair (no Python loop)."""
+    lengths = ends - begins
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(lengths.sum()) + np.repeat(begins - offsets, lengths)
 
 
 def _bin_stats(x, qc, t, k_first: int, nbins: int, period: int, extremes: bool, worst: bool):
@@ -199,18 +203,18 @@ def _bin_stats(x, qc, t, k_first: int, nbins: int, period: int, extremes: bool, 
 def _resample_chunk(
     x, qc, t, *, period, method, min_completeness, rating, firsts, end, block_info=None
 ):
-    """Resample one chunk of whole bins to a structured array of the output fields.
+    """Resample one chunk of whole bins to the output fields, packed (see :class:`_Packed`).
 
     Chunk ``i`` (``block_info``; 0 without dask) owns bins ``firsts[i]`` up to the next chunk's
     first bin (``end``, exclusive, for the last chunk) and holds every sample of those bins.
     """
-    i = block_info[None]["chunk-location"][0] if block_info else 0
+    i = block_info[None]["chunk-location"][-1] if block_info else 0
     k_first = firsts[i]
     nbins = (firsts[i + 1] if i + 1 < len(firsts) else end) - k_first
     fields = _FIELDS[method]
-    out = np.empty(nbins, dtype=[(f, _DTYPES[f]) for f in fields])
+    out = _Packed(fields, nbins)
     if nbins == 0:
-        return out
+        return out.data
     x = np.asarray(x, dtype=np.float64)
     qc = np.asarray(qc)
     extremes = "min" in fields
@@ -244,7 +248,26 @@ def _resample_chunk(
             out[key] = stats[key]
             out[f"{key}_time"] = np.where(found, t[pos], np.iinfo(np.int64).min).view("M8[ns]")
             out[f"{key}_qc"] = np.where(state == 0, qc[pos], state)
-    return out
+    return out.data
+
+
+class _Packed:
+    """Output fields of a chunk as the rows of one C-contiguous int64 array (floats and times
+    bit-for-bit), so that dask concatenates contiguous rows rather than strided records."""
+
+    def __init__(self, fields: tuple[str, ...], nbins: int) -> None:
+        self.rows = {f: j for j, f in enumerate(fields)}
+        self.data = np.empty((len(fields), nbins), dtype=np.int64)
+
+    def __setitem__(self, field: str, values: np.ndarray) -> None:
+        dtype = np.dtype(_DTYPES[field])
+        values = np.asarray(values, dtype=dtype)
+        self.data[self.rows[field]] = values.view(np.int64) if dtype.kind in "fM" else values
+
+    @staticmethod
+    def unpack(data: np.ndarray, row: int, dtype: np.dtype) -> np.ndarray:
+        values = data[row]
+        return values.view(dtype) if dtype.kind in "fM" else values.astype(dtype)
 
 
 def _bin_range(t: np.ndarray, period: int, start: object, end: object) -> tuple[int, int]:
@@ -274,6 +297,16 @@ def _numpy_chunks(t: np.ndarray, sizes: tuple[int, ...]) -> dsa.Array:
     views = {(name, i): t[end - sizes[i] : end] for i, end in enumerate(ends)}
     graph = HighLevelGraph.from_collections(name, views, dependencies=())
     return dsa.Array(graph, name, chunks=(sizes,), dtype=t.dtype, meta=np.empty(0, t.dtype))
+
+
+def _unpack_lazily(packed: dsa.Array, row: int, dtype: np.dtype) -> dsa.Array:
+    """Row ``row`` of a packed dask result, as ``dtype``: one task per chunk in a plain layer
+    (a ``map_blocks`` layer per field costs more in graph optimisation than the work)."""
+    name = f"onc-{row}-{packed.name}"
+    blocks = range(packed.numblocks[1])
+    tasks = {(name, i): (_Packed.unpack, (packed.name, 0, i), row, dtype) for i in blocks}
+    graph = HighLevelGraph.from_collections(name, tasks, dependencies=[packed])
+    return dsa.Array(graph, name, chunks=(packed.chunks[1],), dtype=dtype, meta=np.empty(0, dtype))
 
 
 def _as_int8(qc):
@@ -431,23 +464,28 @@ def resample(
                 out_chunks = tuple(np.diff([*firsts, k_end]).tolist())
                 td = _numpy_chunks(t, sizes)
             x, q = (dsa.asarray(a).rechunk((sizes,)) for a in (x, q))
-            struct = np.dtype([(f, _DTYPES[f]) for f in _FIELDS[method]])
-            arr = dsa.map_blocks(
+            nfields = len(_FIELDS[method])
+            packed = dsa.map_blocks(
                 _resample_chunk,
                 x,
                 q,
                 td,
-                chunks=(out_chunks,),
-                dtype=struct,
-                meta=np.empty(0, struct),
+                new_axis=0,
+                chunks=((nfields,), out_chunks),
+                dtype=np.int64,
+                meta=np.empty((0, 0), np.int64),
                 firsts=tuple(firsts),
                 **kwargs,
             )
-            results[name] = {f: arr[f] for f in _FIELDS[method]}
         else:
-            x, q = np.asarray(x), np.asarray(q)
-            arr = _resample_chunk(x, q, t, firsts=(k0,), **kwargs)
-            results[name] = {f: np.ascontiguousarray(arr[f]) for f in _FIELDS[method]}
+            packed = _resample_chunk(np.asarray(x), np.asarray(q), t, firsts=(k0,), **kwargs)
+        results[name] = {}
+        for row, field in enumerate(_FIELDS[method]):
+            dtype = np.dtype(_DTYPES[field])
+            if dask.is_dask_collection(packed):
+                results[name][field] = _unpack_lazily(packed, row, dtype)
+            else:
+                results[name][field] = _Packed.unpack(packed, row, dtype)
 
     period_s = period_ns / 1e9
     centres = (np.arange(k0, k_end, dtype=np.int64)) * period_ns + period_ns // 2
