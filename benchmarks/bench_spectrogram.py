@@ -9,7 +9,7 @@ parameters, ``detrend=False``) and >= 0.8x the speed of the bare FFT; results wi
   what performance.md calls "the FFT alone";
 * FFT in blocks: the same rfft on contiguous blocks of 8 frames (the floor of our method: the
   window, power and log are what ours adds to it), for information;
-* ours: ``intake_onc.spectrogram.spectrogram`` on a numpy-backed DataArray (dB, and
+* ours: ``intake_onc.spectrograms.spectrogram`` on a numpy-backed DataArray (dB, and
   ``db=False``), and on the same audio as 4 dask chunks (threaded scheduler, 2 workers).
 
 Accuracy is reported over all bins and over the bins within 80 dB of their frame's peak: deeper
@@ -30,7 +30,7 @@ import scipy.fft
 import scipy.signal
 import xarray as xr
 
-from intake_onc.spectrogram import spectrogram
+from intake_onc.spectrograms import spectrogram
 
 FS = 64_000
 SECONDS = 300

@@ -29,8 +29,8 @@ _LAZY: dict[str, str] = {
     "open_hsd_files": "intake_onc.formats.hsd:open_hsd_files",
     "open_audio_files": "intake_onc.audio:open_audio_files",
     "clip": "intake_onc.audio:clip",
-    "spectrogram": "intake_onc.spectrogram:spectrogram",
-    "SpectrogramGenerator": "intake_onc.spectrogram:SpectrogramGenerator",
+    "spectrogram": "intake_onc.spectrograms:spectrogram",
+    "SpectrogramGenerator": "intake_onc.spectrograms:SpectrogramGenerator",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

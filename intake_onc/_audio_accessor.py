@@ -373,8 +373,8 @@ class AudioAccessorMixin:
         return coverage(self._audio, by)
 
     def spectrogram(self, **kwargs: Any) -> xr.DataArray:
-        """See :func:`intake_onc.spectrogram.spectrogram`."""
-        from intake_onc.spectrogram import spectrogram
+        """See :func:`intake_onc.spectrograms.spectrogram`."""
+        from intake_onc.spectrograms import spectrogram
 
         return spectrogram(self._audio, **kwargs)
 

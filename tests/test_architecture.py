@@ -63,14 +63,14 @@ def test_sandbox_is_independent_of_the_client_side():
         "intake_onc.ops",
         "intake_onc.formats",
         "intake_onc.datasets",
-        "intake_onc.spectrogram",
+        "intake_onc.spectrograms",
         "intake_onc.audio",
         "onc",
     )
     assert violations("sandbox", forbidden) == []
 
 
-@pytest.mark.parametrize("subpackage", ["ops", "formats", "spectrogram", "audio"])
+@pytest.mark.parametrize("subpackage", ["ops", "formats", "spectrograms", "audio"])
 def test_xarray_operations_and_file_readers_do_no_http(subpackage):
     forbidden = ("intake_onc.client", "intake_onc.sandbox", "requests")
     assert violations(subpackage, forbidden) == []

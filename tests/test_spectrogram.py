@@ -18,7 +18,7 @@ import xarray as xr
 
 from intake_onc.audio import open_audio_files
 from intake_onc.formats.hsd import read_hsd_mat
-from intake_onc.spectrogram import SpectrogramGenerator, plot_spectrogram, spectrogram
+from intake_onc.spectrograms import SpectrogramGenerator, plot_spectrogram, spectrogram
 
 FS = 8000
 T0 = pd.Timestamp("2024-04-01")
@@ -262,9 +262,9 @@ def test_agrees_with_the_sandbox_archive_spectrogram(tmp_path):
     np.testing.assert_allclose(archive.values, ours_db, atol=0.01)
 
 
-def test_package_name_is_callable_whatever_was_imported_first():
+def test_the_top_level_function_is_the_spectrograms_function():
     import intake_onc
-    import intake_onc.spectrogram  # noqa: F401  (the submodule shares the function's name)
+    import intake_onc.spectrograms  # noqa: F401  (importing the module changes nothing)
 
     spec = intake_onc.spectrogram(as_audio(NOISE), win_dur=0.5)
     xr.testing.assert_identical(spec, spectrogram(as_audio(NOISE), win_dur=0.5))

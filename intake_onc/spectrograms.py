@@ -18,12 +18,9 @@ Examples
 from __future__ import annotations
 
 import os
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -426,18 +423,3 @@ def _write_netcdf(spec: xr.DataArray, target: Path) -> Path:
         if tmp.exists():
             tmp.unlink()
     return target
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``intake_onc.spectrogram(audio)`` work after ``import intake_onc.spectrogram``.
-
-    The package exports the function :func:`spectrogram` lazily under the same name as this
-    module; importing the module first makes ``intake_onc.spectrogram`` the module, so the
-    module forwards calls to the function.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> xr.DataArray:
-        return spectrogram(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
