@@ -21,11 +21,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "intake_onc"
 def imported_modules(path: Path) -> set[str]:
     """Absolute names of every module a source file imports (relative imports resolved)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    package_parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    if package_parts[-1] != "__init__":
-        package_parts = package_parts[:-1]
-    else:
-        package_parts = package_parts[:-1]
+    # The package a module's relative imports start from (for ``__init__`` too: its folder).
+    package_parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)[:-1]
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -77,4 +77,6 @@ def test_matlab_datenum_epoch():
 def test_datenums_round_trip_to_their_float64_precision(when):
     t = np.array([np.datetime64(when, "us")]).astype("datetime64[ns]")
     back = datenum_to_datetime64(datetime64_to_datenum(t))
-    assert abs(int(back[0].astype("int64") - t[0].astype("int64"))) <= 20_000  # 20 µs: a datenum's last bit is ~10 µs
+    assert (
+        abs(int(back[0].astype("int64") - t[0].astype("int64"))) <= 20_000
+    )  # 20 µs: a datenum's last bit is ~10 µs

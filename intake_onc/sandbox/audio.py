@@ -280,8 +280,9 @@ def _noise_block(seed: int, device_code: str, stream: int, block: int, fs: int) 
     return _fft.irfft(z, n=fs, norm="ortho").astype(np.float32, copy=False)
 
 
-def _coloured_noise(seed: int, device_code: str, stream: int, fs: int, n0: int,
-                    n1: int) -> np.ndarray:
+def _coloured_noise(
+    seed: int, device_code: str, stream: int, fs: int, n0: int, n1: int
+) -> np.ndarray:
     """Coloured noise for absolute samples ``[n0, n1)``; identical for any window."""
     b0, b1 = n0 // fs, (n1 - 1) // fs
     blocks = [_noise_block(seed, device_code, stream, b, fs) for b in range(b0, b1 + 1)]
@@ -587,6 +588,7 @@ def encode_flac(samples: np.ndarray, sample_rate: int, target_size: int | None =
 # Listing
 # ----------------------------------------------------------------------------------------------
 
+
 def _iso_z(ms: np.ndarray) -> np.ndarray:
     """``YYYY-MM-DDThh:mm:ss.fffZ`` (U24) for int64 ms since 1970, by digit arithmetic
     (10× faster than ``numpy.datetime_as_string``; years 1970-9999)."""
@@ -607,9 +609,11 @@ def _iso_z(ms: np.ndarray) -> np.ndarray:
     second, milli = np.divmod(rem, 1000)
     chars = np.empty((len(ms), 24), dtype=np.uint32)
     zero = ord("0")
-    for col, (value, width) in zip((0, 5, 8, 11, 14, 17, 20),
-                                   ((year, 4), (month, 2), (day, 2), (hour, 2), (minute, 2),
-                                    (second, 2), (milli, 3)), strict=True):
+    for col, (value, width) in zip(
+        (0, 5, 8, 11, 14, 17, 20),
+        ((year, 4), (month, 2), (day, 2), (hour, 2), (minute, 2), (second, 2), (milli, 3)),
+        strict=True,
+    ):
         for i in range(width):
             chars[:, col + i] = zero + (value // 10 ** (width - 1 - i)) % 10
     for col, sep in ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")):
@@ -742,16 +746,20 @@ def list_archive_files(
     audio_size = np.where(
         audio_ext == ".wav",
         wav_size(samples),
-        flac_target_size(samples)
-        + (h % np.uint64(max(1, samples // 50))).astype(np.int64),
+        flac_target_size(samples) + (h % np.uint64(max(1, samples // 50))).astype(np.int64),
     ).astype(np.int64)
     mat_size = np.full(n, hsd.archive_spect_mat_size(device_code), dtype=np.int64)
     png_size = hsd.archive_spect_png_size(device_code, h >> np.uint64(20)).astype(np.int64)
 
     # Per slot, in filename order: "-spect.mat" < "-spect.png" < ".flac"/".wav" ('-' < '.').
     names = np.stack(
-        [np.strings.add(base, "-spect.mat"), np.strings.add(base, "-spect.png"),
-         np.strings.add(base, audio_ext)], axis=1).ravel()
+        [
+            np.strings.add(base, "-spect.mat"),
+            np.strings.add(base, "-spect.png"),
+            np.strings.add(base, audio_ext),
+        ],
+        axis=1,
+    ).ravel()
     sizes = np.stack([mat_size, png_size, audio_size], axis=1).ravel()
 
     def per_file(strings: np.ndarray) -> pd.Series:  # per-slot strings, 3 rows each

@@ -93,8 +93,13 @@ MAX_PRODUCT_BYTES = 2 * 1024**3
 
 _RES_TAG = {1: "", 2: "-plotRes", 0: "-fullRes"}
 _RES_NAME = {1: "one-minute average", 2: "plot resolution", 0: "full resolution"}
-_CONCAT_TAG = {"None": "", "Daily": "-DAILY", "Weekly": "-WEEKLY", "Concatenate": "-COLLATE",
-               "Adjacent": "-ADJACENT"}
+_CONCAT_TAG = {
+    "None": "",
+    "Daily": "-DAILY",
+    "Weekly": "-WEEKLY",
+    "Concatenate": "-COLLATE",
+    "Adjacent": "-ADJACENT",
+}
 _PALETTES = {0: "jet", 1: "viridis", 2: "gray", 3: "hot", 4: "cividis", 5: "magma"}
 _MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: intake-onc sandbox (synthetic)"
 
@@ -160,8 +165,9 @@ def _stft_density(x: np.ndarray, fs: int, nperseg: int, hop: int) -> tuple[np.nd
     return np.fft.rfftfreq(nperseg, 1.0 / fs), out
 
 
-def _compute(device_code: str, start: pd.Timestamp, samples: np.ndarray, fs: int,
-             mode: int) -> Spectrogram:
+def _compute(
+    device_code: str, start: pd.Timestamp, samples: np.ndarray, fs: int, mode: int
+) -> Spectrogram:
     n = len(samples)
     t0 = np.datetime64(start.value, "ns")
     end = start + pd.Timedelta(n * 10**9 // fs, "ns")
@@ -178,8 +184,9 @@ def _compute(device_code: str, start: pd.Timestamp, samples: np.ndarray, fs: int
         power = s.reshape(minutes, per_min, -1)[:, : per_min - 1].mean(axis=1, dtype=np.float64)
         centres = ((np.arange(minutes) * 60 + 30) * 10**9).astype("timedelta64[ns]")
         # nperseg = fs: bin width 1 Hz, power per bin = density
-        return Spectrogram(device_code, fs, _to_db(power.T), f, t0 + centres, start, end,
-                           1, 1.0, fs, 1.0, 60.0)
+        return Spectrogram(
+            device_code, fs, _to_db(power.T), f, t0 + centres, start, end, 1, 1.0, fs, 1.0, 60.0
+        )
     if mode == 0:
         nperseg, group = fs, 1
     else:
@@ -196,13 +203,25 @@ def _compute(device_code: str, start: pd.Timestamp, samples: np.ndarray, fs: int
         f = f[:rows].reshape(-1, group).mean(axis=1)
     frames = power.shape[1]
     centres = (np.arange(frames, dtype=np.int64) * hop + nperseg // 2) * 10**9 // fs
-    return Spectrogram(device_code, fs, _to_db(power), f,
-                       t0 + centres.astype("timedelta64[ns]"), start, end, mode, nperseg / fs,
-                       nperseg, df * group, hop / fs)
+    return Spectrogram(
+        device_code,
+        fs,
+        _to_db(power),
+        f,
+        t0 + centres.astype("timedelta64[ns]"),
+        start,
+        end,
+        mode,
+        nperseg / fs,
+        nperseg,
+        df * group,
+        hop / fs,
+    )
 
 
-def file_spectrogram(device_code: str, start: object, downsample: int = 1, *,
-                     seed: int = 0) -> Spectrogram:
+def file_spectrogram(
+    device_code: str, start: object, downsample: int = 1, *, seed: int = 0
+) -> Spectrogram:
     """The spectrogram of the archive audio file of ``device_code`` starting at ``start``.
 
     ``start`` is a file start (as in its name); the file's validity is not checked here
@@ -265,8 +284,9 @@ def mat_bytes(spec: Spectrogram) -> bytes:
         "concatenation": spec.concatenation,
     }
     buf = io.BytesIO()
-    scipy.io.savemat(buf, {"SpectData": spect, "Meta": meta}, format="5",
-                     do_compression=False, oned_as="column")
+    scipy.io.savemat(
+        buf, {"SpectData": spect, "Meta": meta}, format="5", do_compression=False, oned_as="column"
+    )
     data = bytearray(buf.getvalue())
     data[:116] = _MAT_HEADER.ljust(116)  # savemat writes the creation time: make it fixed
     return bytes(data)
@@ -285,8 +305,19 @@ def archive_spect_mat_size(device_code: str) -> int:
             minutes = n // (60 * fs)
             t = pd.Timestamp("2000-01-01")
             template = Spectrogram(
-                device_code, fs, np.zeros((fs // 2 + 1, minutes)), np.zeros(fs // 2 + 1),
-                np.zeros(minutes, "datetime64[ns]"), t, t, 1, 1.0, fs, 1.0, 60.0)
+                device_code,
+                fs,
+                np.zeros((fs // 2 + 1, minutes)),
+                np.zeros(fs // 2 + 1),
+                np.zeros(minutes, "datetime64[ns]"),
+                t,
+                t,
+                1,
+                1.0,
+                fs,
+                1.0,
+                60.0,
+            )
             _MAT_SIZES[device_code] = len(mat_bytes(template))
         return _MAT_SIZES[device_code]
 
@@ -296,8 +327,9 @@ def archive_spect_mat_bytes(device_code: str, start: object, *, seed: int = 0) -
     data = mat_bytes(file_spectrogram(device_code, start, 1, seed=seed))
     expected = archive_spect_mat_size(device_code)
     if len(data) != expected:
-        raise RuntimeError(f"-spect.mat of {device_code} at {start}: {len(data)} bytes, "
-                           f"template says {expected}")
+        raise RuntimeError(
+            f"-spect.mat of {device_code} at {start}: {len(data)} bytes, template says {expected}"
+        )
     return data
 
 
@@ -306,8 +338,14 @@ def archive_spect_mat_bytes(device_code: str, start: object, *, seed: int = 0) -
 # ----------------------------------------------------------------------------------------------
 
 
-def png_bytes(spec: Spectrogram, *, clim: tuple[float, float] | None = None, palette: int = 0,
-              fmax: float | None = None, title: str | None = None) -> bytes:
+def png_bytes(
+    spec: Spectrogram,
+    *,
+    clim: tuple[float, float] | None = None,
+    palette: int = 0,
+    fmax: float | None = None,
+    title: str | None = None,
+) -> bytes:
     """A 1200×900 palette PNG of a spectrogram (matplotlib Agg), deterministic bytes.
 
     ``clim``: colour limits in dB (``None``: the 1st and 99.9th percentiles); ``palette``:
@@ -325,7 +363,7 @@ def png_bytes(spec: Spectrogram, *, clim: tuple[float, float] | None = None, pal
         psd, freq = psd[keep], freq[keep]
     finite = psd[np.isfinite(psd)]
     if clim is None:
-        lo, hi = (np.percentile(finite, [1, 99.9]) if finite.size else (0.0, 1.0))
+        lo, hi = np.percentile(finite, [1, 99.9]) if finite.size else (0.0, 1.0)
         clim = (float(np.floor(lo)), float(np.ceil(max(hi, lo + 1))))
     khz = spec.sample_rate > 20_000
     scale = 1e-3 if khz else 1.0
@@ -338,28 +376,43 @@ def png_bytes(spec: Spectrogram, *, clim: tuple[float, float] | None = None, pal
     fig = Figure(figsize=(12, 9), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
-    image = ax.imshow(psd, aspect="auto", origin="lower", interpolation="nearest",
-                      extent=[x0, x1, (freq[0] - df / 2) * scale, (freq[-1] + df / 2) * scale],
-                      cmap=_PALETTES.get(int(palette), "jet"), vmin=clim[0], vmax=clim[1])
+    image = ax.imshow(
+        psd,
+        aspect="auto",
+        origin="lower",
+        interpolation="nearest",
+        extent=[x0, x1, (freq[0] - df / 2) * scale, (freq[-1] + df / 2) * scale],
+        cmap=_PALETTES.get(int(palette), "jet"),
+        vmin=clim[0],
+        vmax=clim[1],
+    )
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
     ax.set_xlabel(f"Time (UTC) from {_iso(spec.date_from)}")
     ax.set_ylabel("Frequency (kHz)" if khz else "Frequency (Hz)")
-    ax.set_title(title or f"{spec.device_code} {_iso(spec.date_from)} - {_iso(spec.date_to)} "
-                 f"({_RES_NAME[spec.downsample]})")
+    ax.set_title(
+        title
+        or f"{spec.device_code} {_iso(spec.date_from)} - {_iso(spec.date_to)} "
+        f"({_RES_NAME[spec.downsample]})"
+    )
     fig.colorbar(image, ax=ax, label="PSD (dB re 1 µPa² per bin; not divided by bin width)")
     fig.canvas.draw()
     rgb = np.asarray(fig.canvas.buffer_rgba())[:, :, :3]
     img = Image.fromarray(np.ascontiguousarray(rgb)).quantize(
-        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
     buf = io.BytesIO()
     img.save(buf, format="png")
     return buf.getvalue()
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return (struct.pack(">I", len(payload)) + kind + payload
-            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
 
 
 def _pad_png(data: bytes, target: int) -> bytes:
@@ -389,8 +442,9 @@ def archive_spect_png_size(device_code: str, variation: object = 0) -> np.ndarra
     return out if out.ndim else int(out)
 
 
-def archive_spect_png_bytes(device_code: str, start: object, target_size: int, *,
-                            seed: int = 0) -> bytes:
+def archive_spect_png_bytes(
+    device_code: str, start: object, target_size: int, *, seed: int = 0
+) -> bytes:
     """The archive ``-spect.png``: a plot-resolution plot of the file, padded to
     ``target_size`` (the listing's ``fileSize``)."""
     spec = file_spectrogram(device_code, start, 2, seed=seed)
@@ -427,19 +481,25 @@ def _parse_options(options: dict | None) -> _HsdOptions:
 
     ds = get("dpo_spectralDataDownsample", "1")
     if ds not in ("0", "1", "2"):
-        raise ValueError(f"dpo_spectralDataDownsample: expected 0 (full), 1 (one-minute) or "
-                         f"2 (plot resolution), got {ds!r}")
+        raise ValueError(
+            f"dpo_spectralDataDownsample: expected 0 (full), 1 (one-minute) or "
+            f"2 (plot resolution), got {ds!r}"
+        )
     concat = get("dpo_spectrogramConcatenation", "None")
     if concat not in _CONCAT_TAG:
-        raise ValueError(f"dpo_spectrogramConcatenation: expected one of "
-                         f"{', '.join(_CONCAT_TAG)}, got {concat!r}")
+        raise ValueError(
+            f"dpo_spectrogramConcatenation: expected one of "
+            f"{', '.join(_CONCAT_TAG)}, got {concat!r}"
+        )
     lo = number("dpo_lowerColourLimit", "-1000")
     hi = number("dpo_upperColourLimit", "-1000")
     clim = None
     if lo != -1000 or hi != -1000:
         if lo == -1000 or hi == -1000 or lo >= hi:
-            raise ValueError("dpo_lowerColourLimit/dpo_upperColourLimit: give both (lower < "
-                             f"upper, dB) or leave both at -1000 (auto); got {lo:g}, {hi:g}")
+            raise ValueError(
+                "dpo_lowerColourLimit/dpo_upperColourLimit: give both (lower < "
+                f"upper, dB) or leave both at -1000 (auto); got {lo:g}, {hi:g}"
+            )
         clim = (lo, hi)
     palette = int(number("dpo_spectrogramColourPalette", "0"))
     if palette not in _PALETTES:
@@ -467,10 +527,13 @@ def _groups(rows: pd.DataFrame, concatenation: str, file_seconds: float) -> list
     return [rows.iloc[idx] for idx in pd.Series(range(len(rows))).groupby(key).indices.values()]
 
 
-def _product_name(device_code: str, first_start: pd.Timestamp, opts: _HsdOptions,
-                  extension: str) -> str:
-    return (f"{device_code}_{filename_timestamp(first_start)}-spect{_RES_TAG[opts.downsample]}"
-            f"{_CONCAT_TAG[opts.concatenation]}.{extension}")
+def _product_name(
+    device_code: str, first_start: pd.Timestamp, opts: _HsdOptions, extension: str
+) -> str:
+    return (
+        f"{device_code}_{filename_timestamp(first_start)}-spect{_RES_TAG[opts.downsample]}"
+        f"{_CONCAT_TAG[opts.concatenation]}.{extension}"
+    )
 
 
 def _plan(device_code, start, end, extension, options, seed, now):
@@ -499,17 +562,32 @@ def _shape(device_code: str, downsample: int, n_files: int) -> tuple[int, int]:
     return bins // group, n_files * ((n - 2 * hop) // hop + 1)
 
 
-def hsd_file_names(device_code: str, start: object, end: object, extension: str,
-                   options: dict | None = None, *, seed: int = 0, now: object = None) -> list[str]:
+def hsd_file_names(
+    device_code: str,
+    start: object,
+    end: object,
+    extension: str,
+    options: dict | None = None,
+    *,
+    seed: int = 0,
+    now: object = None,
+) -> list[str]:
     """Names of the files :func:`build_hsd_files` would return, without computing them."""
     return _plan(device_code, start, end, extension, options, seed, now)[4]
 
 
-def estimate_hsd_size(device_code: str, start: object, end: object, extension: str,
-                      options: dict | None = None, *, seed: int = 0, now: object = None) -> int:
+def estimate_hsd_size(
+    device_code: str,
+    start: object,
+    end: object,
+    extension: str,
+    options: dict | None = None,
+    *,
+    seed: int = 0,
+    now: object = None,
+) -> int:
     """Approximate total bytes of an HSD request (cheap: only the listing)."""
-    extension, opts, seed, groups, _ = _plan(device_code, start, end, extension, options,
-                                             seed, now)
+    extension, opts, seed, groups, _ = _plan(device_code, start, end, extension, options, seed, now)
     if extension == "png":
         return len(groups) * (PNG_TARGET_BYTES if opts.downsample == 1 else 400_000)
     total = 0
@@ -519,16 +597,33 @@ def estimate_hsd_size(device_code: str, start: object, end: object, extension: s
     return total
 
 
-def iter_hsd_files(device_code: str, start: object, end: object, extension: str,
-                   options: dict | None = None, *, seed: int = 0, now: object = None):
+def iter_hsd_files(
+    device_code: str,
+    start: object,
+    end: object,
+    extension: str,
+    options: dict | None = None,
+    *,
+    seed: int = 0,
+    now: object = None,
+):
     """Generator form of :func:`build_hsd_files`: yields ``(name, bytes)`` one at a time."""
-    extension, opts, seed, groups, names = _plan(device_code, start, end, extension, options,
-                                                 seed, now)
-    archive_like = (opts.downsample == 1 and opts.concatenation == "None" and opts.clim is None
-                    and opts.palette == 0 and opts.fmax is None)
+    extension, opts, seed, groups, names = _plan(
+        device_code, start, end, extension, options, seed, now
+    )
+    archive_like = (
+        opts.downsample == 1
+        and opts.concatenation == "None"
+        and opts.clim is None
+        and opts.palette == 0
+        and opts.fmax is None
+    )
     for group, name in zip(groups, names, strict=True):
-        if opts.downsample == 1 and opts.concatenation == "None" and (
-                extension == "mat" or archive_like):
+        if (
+            opts.downsample == 1
+            and opts.concatenation == "None"
+            and (extension == "mat" or archive_like)
+        ):
             # The pre-generated one-minute files are the archive files themselves.
             archive_name = group["filename"].iloc[0].rsplit(".", 1)[0] + f"-spect.{extension}"
             yield name, _audio.archive_file_bytes(archive_name, seed=seed, now=now)
@@ -539,8 +634,10 @@ def iter_hsd_files(device_code: str, start: object, end: object, extension: str,
                 f"HSD {name}: {f} × {t} values ({8 * f * t / 1e9:.1f} GB) is too large; ask for "
                 "fewer files, no concatenation, or dpo_spectralDataDownsample=1 or 2"
             )
-        parts = [file_spectrogram(device_code, ts, opts.downsample, seed=seed)
-                 for ts in group["start_time"]]
+        parts = [
+            file_spectrogram(device_code, ts, opts.downsample, seed=seed)
+            for ts in group["start_time"]
+        ]
         spec = _concat(parts, opts.concatenation)
         if extension == "mat":
             yield name, mat_bytes(spec)
@@ -548,9 +645,16 @@ def iter_hsd_files(device_code: str, start: object, end: object, extension: str,
             yield name, png_bytes(spec, clim=opts.clim, palette=opts.palette, fmax=opts.fmax)
 
 
-def build_hsd_files(device_code: str, start: object, end: object, extension: str,
-                    options: dict | None = None, *, seed: int = 0,
-                    now: object = None) -> list[tuple[str, bytes]]:
+def build_hsd_files(
+    device_code: str,
+    start: object,
+    end: object,
+    extension: str,
+    options: dict | None = None,
+    *,
+    seed: int = 0,
+    now: object = None,
+) -> list[tuple[str, bytes]]:
     """Files of data product ``HSD`` for every archive audio file overlapping ``[start, end)``.
 
     Options (strings as on the wire; missing: ONC defaults): ``dpo_spectralDataDownsample``

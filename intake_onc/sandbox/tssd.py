@@ -351,7 +351,8 @@ def _worst_flag(flags: np.ndarray) -> int:
     if np.any(ranks < 0):
         bad = sorted(set(np.asarray(flags)[ranks < 0].tolist()))
         raise ValueError(
-            f"flags {bad} are not ONC QAQC flags ({', '.join(map(str, WORST_FLAG_ORDER))})")
+            f"flags {bad} are not ONC QAQC flags ({', '.join(map(str, WORST_FLAG_ORDER))})"
+        )
     return WORST_FLAG_ORDER[int(ranks.max())]
 
 
@@ -414,8 +415,10 @@ def resample(
     else:
         periods = np.array([], dtype="float64")
     # complete when count >= min_completeness * P / T, in exact decimal arithmetic
-    by_period = {p: _exact(min_completeness) * Fraction(period_ns, NS_PER_S) / _exact(p)
-                 for p in set(periods.tolist())}
+    by_period = {
+        p: _exact(min_completeness) * Fraction(period_ns, NS_PER_S) / _exact(p)
+        for p in set(periods.tolist())
+    }
     threshold = [by_period[p] for p in periods.tolist()]
 
     # rows of each bin: [first[i], last[i])
