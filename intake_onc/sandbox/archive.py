@@ -1,9 +1,10 @@
 """``archivefile/device``, ``archivefile/location`` and ``archivefile/download`` (onc-api.md §4).
 
-The listing comes from :func:`intake_onc.sandbox.audio.list_archive_files` (hydrophones: audio,
-``-spect.mat`` and ``-spect.png`` files; scalar devices have no archived files in the sandbox) and
-the bytes from :func:`intake_onc.sandbox.audio.archive_file_bytes`, both generated on demand and
-kept in small caches (listings by ``(device, dateFrom, dateTo)``; file bytes under a byte budget).
+The listing comes from :func:`intake_onc.sandbox.archive_listing.list_archive_files` (hydrophones:
+audio, ``-spect.mat`` and ``-spect.png`` files; scalar devices have no archived files in the
+sandbox) and the bytes from :func:`intake_onc.sandbox.archive_cache.archive_file_bytes`, both
+generated on demand and kept in small caches (listings by ``(device, dateFrom, dateTo)``; file
+bytes under a byte budget).
 
 Rules:
 
@@ -18,7 +19,7 @@ Rules:
 * ``returnOptions=all`` gives dicts ``{archivedDate, compression, dataProductFormatId, dateFrom,
   dateTo, deviceCode, fileSize, filename, modifyDate, uncompressedFileSize}``;
   ``archiveLocation`` adds ``archiveLocation``. ``archivedDate``/``modifyDate`` are the file end
-  plus 5 minutes, ``dataProductFormatId`` a fixed number per extension (both chosen).
+  plus 2 minutes, ``dataProductFormatId`` a fixed number per extension (both chosen).
 * ``getLatest=true`` keeps only the latest file (chosen).
 * ``archivefile/location`` with no deployment of the category in the range: 400/127 "not
   deployed"; ``archivefile/device`` outside its deployments: 200 with ``files: []`` (ONC's tests).
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._dates import format_onc_date
-from intake_onc.sandbox import discovery, errors
+from intake_onc.sandbox import errors, lookups
 from intake_onc.sandbox.errors import Query, Reply
 from intake_onc.sandbox.observatory import OBSERVATORY
 
@@ -68,7 +69,7 @@ _LIST_PARAMETERS = (
     "getLatest",
 )
 _FORMAT_IDS = {"wav": 6, "flac": 156, "mat": 176, "png": 3, "fft": 41, "mp3": 183, "txt": 1}
-_ARCHIVED_AFTER = pd.Timedelta(minutes=5)
+_ARCHIVED_AFTER = pd.Timedelta(minutes=2)  # as archive_listing writes it
 _CONTENT_TYPES = {
     "flac": "audio/flac",
     "wav": "audio/wav",
@@ -199,10 +200,16 @@ def _count(sandbox: Any, name: str, n: int = 1) -> None:
         stats.incr(name, n)
 
 
-def _audio():
-    from intake_onc.sandbox import audio
+def _archive_listing():
+    from intake_onc.sandbox import archive_listing  # lazy: the audio side (scipy, soundfile)
 
-    return audio
+    return archive_listing
+
+
+def _archive_cache():
+    from intake_onc.sandbox import archive_cache
+
+    return archive_cache
 
 
 def _ms(ts: pd.Timestamp) -> pd.Timestamp:
@@ -249,7 +256,7 @@ def _empty() -> pd.DataFrame:
 
 
 def _normalise(frame: pd.DataFrame, device_code: str) -> pd.DataFrame:
-    """The audio module's listing with the columns this module uses (tolerant of extras)."""
+    """The archive listing with the columns this module uses (tolerant of extras)."""
     frame = frame.copy()
     if "start_time" not in frame:
         frame["start_time"] = pd.to_datetime(frame["dateFrom"]).astype("datetime64[ns]")
@@ -287,7 +294,7 @@ def device_files(
 
     def build() -> pd.DataFrame:
         _count(sandbox, "archive_listings_generated")
-        frame = _audio().list_archive_files(device_code, start, end, seed=seed, now=now)
+        frame = _archive_listing().list_archive_files(device_code, start, end, seed=seed, now=now)
         if frame is None or len(frame) == 0:
             return _empty()
         frame = _normalise(frame, device_code)
@@ -322,10 +329,10 @@ def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
     archived_from, archived_to = _archived_dates(q)
     extension = q.get("fileExtension")
     product = (
-        discovery.product_code_of(q.get("dataProductCode")) if q.has("dataProductCode") else None
+        lookups.product_code_of(q.get("dataProductCode")) if q.has("dataProductCode") else None
     )
 
-    sources = discovery.data_sources(
+    sources = lookups.data_sources(
         q,
         by_location=by_location,
         start=start,
@@ -462,7 +469,7 @@ def file_bytes(sandbox: Any, filename: str) -> bytes:
 
     def build() -> bytes:
         try:
-            data = _audio().archive_file_bytes(filename, seed=seed, now=now)
+            data = _archive_cache().archive_file_bytes(filename, seed=seed, now=now)
         except (KeyError, ValueError, FileNotFoundError):
             raise errors.no_file() from None
         _count(sandbox, "archive_files_read")

@@ -35,23 +35,28 @@ build failed (a sandbox bug). HEAD is answered like GET, without the body.
 answers like ``run``.
 
 Unknown or malformed ``dpRequestId``: 400/127 "Invalid search header ID"; ``dpRunId``: 400/127.
+
+This module validates requests and answers the endpoints; the state machine (requests, runs,
+phases, expiry) is :mod:`intake_onc.sandbox.delivery_state` and the products are built by
+:mod:`intake_onc.sandbox.products`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
-import threading
-import time
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from intake_onc._dates import format_onc_date
-from intake_onc.sandbox import discovery, errors
+from intake_onc.sandbox import errors, lookups, products
+from intake_onc.sandbox.delivery_state import (
+    MESSAGES,
+    DeliveryManager,
+    ProductRequest,
+    Run,
+    manager_of,
+)
 from intake_onc.sandbox.errors import HttpReply, Query, Reply
 from intake_onc.sandbox.observatory import OBSERVATORY, DataProduct, Device
 
@@ -59,6 +64,8 @@ __all__ = [
     "DISCLAIMER",
     "MESSAGES",
     "DeliveryManager",
+    "ProductRequest",
+    "Run",
     "cancel",
     "download",
     "format_duration",
@@ -74,17 +81,6 @@ DISCLAIMER = (
     "requests. These are extremely rough to begin with, but bear with us. We expect these "
     "estimates will gradually improve."
 )
-
-#: ONC's download messages while a run is not complete, in order.
-MESSAGES = (
-    "Generating",
-    "Running... getting data for time segment 1 of 1.",
-    "Running... writing data products, time range 1 of 1.",
-    "Search complete, waiting on the file system to synchronize ({file})",
-    "Transferring ({file}) to the FTP server",
-)
-#: Fraction of the processing time at which each message starts.
-_PHASES = (0.0, 0.1, 0.4, 0.7, 0.85)
 
 BASE_SECONDS = 2.0
 SECONDS_PER_MB = 1.0
@@ -120,396 +116,6 @@ def format_duration(seconds: float) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# State
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ProductRequest:
-    id: int
-    product: DataProduct
-    extension: str
-    start: pd.Timestamp
-    end: pd.Timestamp
-    devices: list[str]
-    options: dict[str, str]
-    estimated_bytes: int
-    processing_seconds: float
-    query_url: str
-    citations: list[dict[str, Any]]
-    run: Run | None = None
-
-
-@dataclass
-class Run:
-    id: int
-    request: ProductRequest
-    started_at: float
-    ready_at: float
-    built: threading.Event = field(default_factory=threading.Event)
-    built_at: float | None = None
-    files: list[tuple[str, bytes]] | None = None
-    meta: tuple[str, bytes] | None = None
-    error: str | None = None
-    cancelled: bool = False
-    expired: bool = False
-    thread: threading.Thread | None = None
-
-    @property
-    def complete_at(self) -> float | None:
-        if not self.built.is_set() or self.built_at is None:
-            return None
-        return max(self.ready_at, self.built_at)
-
-
-class DeliveryManager:
-    """Requests and runs of one sandbox server."""
-
-    def __init__(self, sandbox: Any) -> None:
-        self.sandbox = sandbox
-        self._lock = threading.Lock()
-        self._requests: dict[int, ProductRequest] = {}
-        self._runs: dict[int, Run] = {}
-        self._request_ids = itertools.count(10_000_001)
-        self._run_ids = itertools.count(20_000_001)
-        self._closed = False
-
-    # -- config -------------------------------------------------------------------------------
-    def _knob(self, name: str, default: Any) -> Any:
-        return getattr(self.sandbox, name, default)
-
-    def clock(self) -> float:
-        return time.monotonic()
-
-    # -- look-ups -----------------------------------------------------------------------------
-    def add_request(self, **kwargs: Any) -> ProductRequest:
-        with self._lock:
-            req = ProductRequest(id=next(self._request_ids), **kwargs)
-            self._requests[req.id] = req
-        return req
-
-    def get_request(self, q: Query) -> ProductRequest:
-        text = q.require("dpRequestId")
-        try:
-            key = int(text)
-        except ValueError:
-            raise errors.invalid_value("dpRequestId", errors.BAD_SEARCH_HEADER) from None
-        with self._lock:
-            req = self._requests.get(key)
-        if req is None:
-            raise errors.invalid_value("dpRequestId", errors.BAD_SEARCH_HEADER)
-        return req
-
-    def get_run(self, q: Query) -> Run:
-        text = q.require("dpRunId")
-        try:
-            key = int(text)
-        except ValueError:
-            raise errors.invalid_value("dpRunId") from None
-        with self._lock:
-            found = self._runs.get(key)
-        if found is None:
-            raise errors.invalid_value("dpRunId")
-        return found
-
-    # -- runs ---------------------------------------------------------------------------------
-    def start_run(self, req: ProductRequest) -> Run:
-        with self._lock:
-            if req.run is not None:
-                return req.run
-            now = self.clock()
-            new = Run(
-                id=next(self._run_ids),
-                request=req,
-                started_at=now,
-                ready_at=now + req.processing_seconds,
-            )
-            req.run = new
-            self._runs[new.id] = new
-        self._count("runs_started")
-        self._start_build(new)
-        return new
-
-    def _start_build(self, target: Run) -> None:
-        thread = threading.Thread(
-            target=self._build, args=(target,), name=f"sandbox-run-{target.id}", daemon=True
-        )
-        target.thread = thread
-        thread.start()
-
-    def _build(self, target: Run) -> None:
-        req = target.request
-        try:
-            files: list[tuple[str, bytes]] = []
-            for device_code in req.devices:
-                files.extend(_build_files(req, device_code, self.sandbox))
-            target.files = files
-            target.meta = _meta_file(req, files, self.sandbox)
-        except Exception as exc:  # reported by download as a 500
-            target.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            target.built_at = self.clock()
-            target.built.set()
-            self._count("products_built")
-
-    def restart_run(self, target: Run) -> None:
-        with self._lock:
-            if not target.cancelled:
-                return
-            now = self.clock()
-            target.cancelled = False
-            target.started_at = now
-            target.ready_at = now + target.request.processing_seconds
-        if target.built.is_set() and target.error is not None:
-            target.built.clear()
-            target.error = None
-            target.built_at = None
-            self._start_build(target)
-
-    def close(self) -> None:
-        self._closed = True
-
-    def _count(self, name: str) -> None:
-        stats = getattr(self.sandbox, "stats", None)
-        if stats is not None:
-            stats.incr(name)
-
-    # -- state --------------------------------------------------------------------------------
-    def wait_ready(self, target: Run) -> None:
-        """Hold the caller up to ``ready_wait_s`` when the run is about to complete."""
-        grace = float(self._knob("ready_wait_s", 0.5))
-        if grace <= 0 or target.cancelled:
-            return
-        deadline = self.clock() + grace
-        if target.ready_at > deadline:
-            return
-        while True:
-            now = self.clock()
-            complete_at = target.complete_at
-            if complete_at is not None and complete_at <= now:
-                return
-            if now >= deadline:
-                return
-            if not target.built.is_set():
-                target.built.wait(timeout=deadline - now)
-            else:
-                time.sleep(max(0.0, min(deadline, target.ready_at) - now))
-
-    def is_expired(self, target: Run) -> bool:
-        expiry = self._knob("product_expiry_s", None)
-        complete_at = target.complete_at
-        if target.expired:
-            return True
-        if expiry is None or complete_at is None or target.cancelled:
-            return False
-        if self.clock() > complete_at + float(expiry):
-            target.expired = True
-            target.files = None  # free the memory
-            target.meta = None
-            return True
-        return False
-
-    def phase(self, target: Run) -> tuple[str, int]:
-        """``(state, message index)``; state is queued|running|complete|cancelled|error."""
-        if target.cancelled:
-            return "cancelled", -1
-        now = self.clock()
-        built = target.built.is_set()
-        if built and target.error is not None:
-            return "error", -1
-        complete_at = target.complete_at
-        if complete_at is not None and complete_at <= now:
-            return "complete", -1
-        total = max(target.ready_at - target.started_at, 1e-9)
-        fraction = (now - target.started_at) / total
-        index = max(i for i, start in enumerate(_PHASES) if fraction >= start)
-        if not built:
-            index = min(index, 2)
-        return ("queued" if index == 0 else "running"), index
-
-    def run_entry(self, target: Run) -> tuple[dict[str, Any], int]:
-        state, _ = self.phase(target)
-        if state == "complete":
-            return {
-                "dpRunId": target.id,
-                "fileCount": len(target.files or []),
-                "status": "complete",
-            }, 200
-        if state == "cancelled":
-            return {"dpRunId": target.id, "fileCount": 0, "status": "cancelled"}, 200
-        if state == "error":
-            return {"dpRunId": target.id, "fileCount": 0, "status": "error"}, 200
-        text = "queued" if state == "queued" else "data product running"
-        return {"dpRunId": target.id, "fileCount": 0, "status": text}, 202
-
-    def search_status(self, req: ProductRequest) -> str:
-        if req.run is None:
-            return "OPEN"
-        state, _ = self.phase(req.run)
-        return {
-            "complete": "COMPLETED",
-            "cancelled": "CANCELLED",
-            "error": "ERROR",
-        }.get(state, "RUNNING")
-
-
-def _manager(sandbox: Any) -> DeliveryManager:
-    manager = getattr(sandbox, "delivery", None)
-    if manager is None:
-        manager = DeliveryManager(sandbox)
-        sandbox.delivery = manager
-    return manager
-
-
-# ------------------------------------------------------------------------------------------------
-# Builders (the data modules)
-# ------------------------------------------------------------------------------------------------
-
-
-def _seed_now(sandbox: Any) -> tuple[int, Any]:
-    return int(getattr(sandbox, "seed", 0)), (sandbox.now() if hasattr(sandbox, "now") else None)
-
-
-def _estimate(
-    req_product: DataProduct,
-    device_code: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    extension: str,
-    options: dict[str, str],
-    sandbox: Any,
-) -> int:
-    seed, now = _seed_now(sandbox)
-    if req_product.code == "TSSD":
-        from intake_onc.sandbox import tssd
-
-        return int(
-            tssd.estimate_tssd_size(device_code, start, end, options, extension=extension, now=now)
-        )
-    if req_product.code == "HSD":
-        from intake_onc.sandbox import hsd
-
-        return int(
-            hsd.estimate_hsd_size(device_code, start, end, extension, options, seed=seed, now=now)
-        )
-    if req_product.code == "AD":
-        return _estimate_audio(device_code, start, end, extension, options, seed, now)
-    raise ValueError(f"dataProductCode: {req_product.code} cannot be built by the sandbox")
-
-
-def _estimate_audio(
-    device_code: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    extension: str,
-    options: dict[str, str],
-    seed: int,
-    now: Any,
-) -> int:
-    from intake_onc.sandbox import audio
-
-    device = OBSERVATORY.device(device_code)
-    spec = device.audio
-    duration = pd.Timedelta(seconds=spec.file_seconds)
-    files = audio.list_archive_files(device_code, start - duration, end, seed=seed, now=now)
-    files = files[(files["kind"] == "audio") & (files["end_time"] > start)]
-    if options.get("dpo_audioFormatConversion", "0") != "1":
-        files = files[files["filename"].str.endswith("." + extension)]
-    rate = int(float(options.get("dpo_audioDownsample", "-1")))
-    scale = rate / spec.sample_rate if 0 < rate < spec.sample_rate else 1.0
-    return int(files["fileSize"].sum() * scale)
-
-
-def _build_files(req: ProductRequest, device_code: str, sandbox: Any) -> list[tuple[str, bytes]]:
-    seed, now = _seed_now(sandbox)
-    args = (device_code, req.start, req.end, req.extension, dict(req.options))
-    if req.product.code == "TSSD":
-        from intake_onc.sandbox import tssd
-
-        return list(tssd.build_tssd_files(*args, seed=seed, now=now))
-    if req.product.code == "HSD":
-        from intake_onc.sandbox import hsd
-
-        return list(hsd.build_hsd_files(*args, seed=seed, now=now))
-    if req.product.code == "AD":
-        from intake_onc.sandbox import audio
-
-        return list(audio.build_audio_product_files(*args, seed=seed, now=now))
-    raise ValueError(f"dataProductCode: {req.product.code} cannot be built by the sandbox")
-
-
-def _meta_file(
-    req: ProductRequest, files: list[tuple[str, bytes]], sandbox: Any
-) -> tuple[str, bytes]:
-    _, now = _seed_now(sandbox)
-    device_code = req.devices[0]
-    if req.product.code == "TSSD":
-        from intake_onc.sandbox import tssd_writers
-
-        name = tssd_writers.metadata_filename(
-            device_code,
-            req.start,
-            req.end,
-            req.extension,
-            req.options,
-            files=[n for n, _ in files],
-        )
-        body = tssd_writers.metadata_xml(
-            device_code,
-            req.start,
-            req.end,
-            req.extension,
-            req.options,
-            files=[(n, len(b)) for n, b in files],
-            now=now,
-        )
-        return name, body
-    if files:
-        stem = files[0][0].rsplit(".", 1)[0]
-    else:
-        stem = f"{device_code}_{req.start:%Y%m%dT%H%M%S}.000Z-{req.product.code}"
-    name = f"{stem}_{req.extension.upper()}_META.xml"
-    return name, _generic_meta_xml(req, files, now)
-
-
-def _generic_meta_xml(req: ProductRequest, files: list[tuple[str, bytes]], now: Any) -> bytes:
-    created = now if now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
-    root = ET.Element("dataProductMetadata", {"creationDate": format_onc_date(created)})
-    ET.SubElement(
-        root,
-        "dataProduct",
-        {"code": req.product.code, "name": req.product.name, "extension": req.extension},
-    )
-    ET.SubElement(
-        root,
-        "request",
-        {"dateFrom": format_onc_date(req.start), "dateTo": format_onc_date(req.end)},
-    )
-    for device_code in req.devices:
-        device = OBSERVATORY.device(device_code)
-        ET.SubElement(
-            root,
-            "device",
-            {
-                "deviceCode": device.code,
-                "deviceName": device.name,
-                "deviceId": str(device.device_id),
-                "deviceCategoryCode": device.category_code,
-            },
-        )
-    given = ET.SubElement(root, "options")
-    for key in sorted(req.options):
-        ET.SubElement(given, "option", {"name": key, "value": req.options[key]})
-    listing = ET.SubElement(root, "files")
-    for name, body in files:
-        ET.SubElement(listing, "file", {"name": name, "size": str(len(body))})
-    for citation in req.citations:
-        ET.SubElement(root, "citation", {"doi": str(citation["doi"])}).text = citation["citation"]
-    ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-# ------------------------------------------------------------------------------------------------
 # Validation of a request
 # ------------------------------------------------------------------------------------------------
 
@@ -517,7 +123,7 @@ def _generic_meta_xml(req: ProductRequest, files: list[tuple[str, bytes]], now: 
 def _product(q: Query) -> DataProduct:
     code = q.require("dataProductCode")
     extension = q.require("extension")
-    canonical = discovery.product_code_of(code)
+    canonical = lookups.product_code_of(code)
     for product in OBSERVATORY.data_products:
         if product.code == canonical and product.extension.lower() == extension.lower():
             return product
@@ -579,7 +185,7 @@ def _sources(
 ) -> list[Device]:
     """The devices a request reads, with ONC's errors (128, 127, not deployed, restricted)."""
     if q.has("deviceCode"):
-        found = discovery.data_sources(
+        found = lookups.data_sources(
             q, by_location=False, start=start, end=end, product_code=product.code
         )
         device = found[0][0]
@@ -593,7 +199,7 @@ def _sources(
     if not q.has("locationCode"):
         raise errors.missing_parameter("deviceCode")
     if q.has("deviceCategoryCode"):
-        found = discovery.data_sources(
+        found = lookups.data_sources(
             q,
             by_location=True,
             start=start,
@@ -602,16 +208,16 @@ def _sources(
             property_codes=q.codes("propertyCode"),
         )
     elif q.has("propertyCode"):
-        location = discovery.location_of(q.get("locationCode")).code
-        props = [discovery.property_code_of(p) for p in q.codes("propertyCode")]
+        location = lookups.location_of(q.get("locationCode")).code
+        props = [lookups.property_code_of(p) for p in q.codes("propertyCode")]
         ever = [
             d
-            for d in discovery.matching_deployments(location_codes=[location])
+            for d in lookups.matching_deployments(location_codes=[location])
             if any(p.code in props for p in OBSERVATORY.properties_of(d.device_code))
         ]
         if not ever:
             raise errors.invalid_value("propertyCode")
-        deps = [d for d in ever if discovery.overlaps(d, start, end)]
+        deps = [d for d in ever if lookups.overlaps(d, start, end)]
         if not deps:
             category = OBSERVATORY.device(ever[0].device_code).category_code
             raise errors.not_deployed_at_location(location, category, start, end)
@@ -652,7 +258,7 @@ def request(q: Query, sandbox: Any) -> dict[str, Any]:
     total = 0
     for device in devices:
         try:
-            total += _estimate(
+            total += products.estimate(
                 product, device.code, start, end, product.extension, options, sandbox
             )
         except ValueError as exc:
@@ -663,7 +269,7 @@ def request(q: Query, sandbox: Any) -> dict[str, Any]:
     scale = float(getattr(sandbox, "processing_scale", 1.0))
     seconds = scale * (BASE_SECONDS + SECONDS_PER_MB * total / 1e6)
     citations = [OBSERVATORY.citation(d.code) for d in devices]
-    req = _manager(sandbox).add_request(
+    req = manager_of(sandbox).add_request(
         product=product,
         extension=product.extension,
         start=start,
@@ -690,7 +296,7 @@ def request(q: Query, sandbox: Any) -> dict[str, Any]:
 def status(q: Query, sandbox: Any) -> dict[str, Any]:
     """``GET /api/dataProductDelivery/status``."""
     q.allow("dpRequestId")
-    manager = _manager(sandbox)
+    manager = manager_of(sandbox)
     req = manager.get_request(q)
     return {"dpRequestId": req.id, "searchHdrStatus": manager.search_status(req)}
 
@@ -698,7 +304,7 @@ def status(q: Query, sandbox: Any) -> dict[str, Any]:
 def run(q: Query, sandbox: Any) -> Reply:
     """``GET /api/dataProductDelivery/run``: a list of runs; 202 until complete, then 200."""
     q.allow("dpRequestId")
-    manager = _manager(sandbox)
+    manager = manager_of(sandbox)
     req = manager.get_request(q)
     target = manager.start_run(req)
     manager.wait_ready(target)
@@ -709,7 +315,7 @@ def run(q: Query, sandbox: Any) -> Reply:
 def cancel(q: Query, sandbox: Any) -> list[dict[str, Any]]:
     """``GET /api/dataProductDelivery/cancel``."""
     q.allow("dpRequestId")
-    manager = _manager(sandbox)
+    manager = manager_of(sandbox)
     req = manager.get_request(q)
     if req.run is None:
         return []
@@ -720,7 +326,7 @@ def cancel(q: Query, sandbox: Any) -> list[dict[str, Any]]:
 def restart(q: Query, sandbox: Any) -> Reply:
     """``GET /api/dataProductDelivery/restart``: resume a cancelled run (same dpRunId)."""
     q.allow("dpRequestId")
-    manager = _manager(sandbox)
+    manager = manager_of(sandbox)
     req = manager.get_request(q)
     target = manager.start_run(req)
     manager.restart_run(target)
@@ -734,7 +340,7 @@ def download(q: Query, sandbox: Any) -> Reply:
     from intake_onc.sandbox.archive import content_type
 
     q.allow("dpRunId", "index")
-    manager = _manager(sandbox)
+    manager = manager_of(sandbox)
     target = manager.get_run(q)
     index_text = q.require("index")
     if index_text.lower() == "meta":

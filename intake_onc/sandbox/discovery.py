@@ -1,9 +1,11 @@
 """Discovery endpoints (onc-api.md §2) served from :data:`~.observatory.OBSERVATORY`.
 
 ``locations``, ``locations/tree``, ``deployments``, ``devices``, ``deviceCategories``,
-``properties``, ``dataProducts`` and ``dataAvailability/dataproducts``, plus the look-ups the data
-endpoints share (codes → objects with ONC's 127, "which devices serve this location and category
-in this time range" with ONC's "not deployed" 127, restricted devices).
+``properties`` and ``dataProducts``. ``dataAvailability/dataproducts`` is answered by
+:mod:`~intake_onc.sandbox.availability`, and the look-ups all endpoints share (codes → objects
+with ONC's 127, "which devices serve this location and category in this time range" with ONC's
+"not deployed" 127, restricted devices) live in :mod:`~intake_onc.sandbox.lookups`; their names
+are re-exported here.
 
 Rules (ONC's where known, else chosen and marked):
 
@@ -24,14 +26,25 @@ Rules (ONC's where known, else chosen and marked):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
 from intake_onc._dates import format_onc_date
 from intake_onc.sandbox import errors
+from intake_onc.sandbox.availability import data_availability
 from intake_onc.sandbox.errors import Query
+from intake_onc.sandbox.lookups import (
+    Filters,
+    category_code_of,
+    data_sources,
+    device_of,
+    location_of,
+    matching_deployments,
+    overlaps,
+    product_code_of,
+    property_code_of,
+)
 from intake_onc.sandbox.observatory import (
     CATEGORY_PROPERTIES,
     OBSERVATORY,
@@ -42,15 +55,23 @@ from intake_onc.sandbox.observatory import (
 )
 
 __all__ = [
+    "category_code_of",
     "data_availability",
     "data_products",
     "data_sources",
     "deployments",
     "device_categories",
+    "device_of",
     "devices",
+    "location_of",
     "locations",
     "locations_tree",
+    "matching_deployments",
+    "overlaps",
+    "product_code_of",
+    "product_options",
     "properties",
+    "property_code_of",
 ]
 
 _VOCAB = "https://vocab.intake-onc.invalid"  # synthetic controlled-vocabulary URIs
@@ -58,155 +79,16 @@ _DATA_SEARCH = "https://data.oceannetworks.ca/DataSearch?location="
 _DEVICE_LINK = "https://data.oceannetworks.ca/DeviceListing?DeviceId="
 
 
-# ------------------------------------------------------------------------------------------------
-# Code look-ups
-# ------------------------------------------------------------------------------------------------
-
-
-def _lookup(table: dict[str, Any], code: str, parameter: str) -> Any:
-    if code in table:
-        return table[code]
-    lowered = code.lower()
-    for key, value in table.items():
-        if key.lower() == lowered:
-            return value
-    raise errors.invalid_value(parameter)
-
-
-def location_of(code: str) -> Location:
-    return _lookup(OBSERVATORY.locations, code, "locationCode")
-
-
-def device_of(code: str) -> Device:
-    return _lookup(OBSERVATORY.devices, code, "deviceCode")
-
-
-def category_code_of(code: str) -> str:
-    return _lookup(OBSERVATORY.device_categories, code, "deviceCategoryCode").code
-
-
-def property_code_of(code: str, parameter: str = "propertyCode") -> str:
-    return _lookup(OBSERVATORY.properties, code, parameter).code
-
-
-def product_code_of(code: str) -> str:
-    for product in OBSERVATORY.data_products:
-        if product.code.lower() == code.lower():
-            return product.code
-    raise errors.invalid_value("dataProductCode")
-
-
-# ------------------------------------------------------------------------------------------------
-# Deployments matching filters
-# ------------------------------------------------------------------------------------------------
-
-
-def overlaps(dep: Deployment, start: pd.Timestamp | None, end: pd.Timestamp | None) -> bool:
-    """Whether a deployment overlaps ``[start, end)`` (either bound may be None)."""
-    if end is not None and not dep.begin < end:
-        return False
-    return not (start is not None and dep.end is not None and not dep.end > start)
-
-
-def _device_measures(device_code: str, property_code: str) -> bool:
-    return any(p.code == property_code for p in OBSERVATORY.properties_of(device_code))
-
-
-def _device_offers(device_code: str, product_code: str, extension: str | None = None) -> bool:
-    return any(
-        p.code == product_code and (extension is None or p.extension == extension)
-        for p in OBSERVATORY.products_for(device_code)
-    )
-
-
-def matching_deployments(
-    *,
-    location_codes: Iterable[str] | None = None,
-    category_code: str | None = None,
-    device_code: str | None = None,
-    property_code: str | None = None,
-    product_code: str | None = None,
-    start: pd.Timestamp | None = None,
-    end: pd.Timestamp | None = None,
-) -> list[Deployment]:
-    """Deployments (table order) that satisfy every given filter."""
-    locations = None if location_codes is None else set(location_codes)
-    out = []
-    for dep in OBSERVATORY.deployments:
-        device = OBSERVATORY.device(dep.device_code)
-        if locations is not None and dep.location_code not in locations:
-            continue
-        if category_code is not None and device.category_code != category_code:
-            continue
-        if device_code is not None and dep.device_code != device_code:
-            continue
-        if property_code is not None and not _device_measures(dep.device_code, property_code):
-            continue
-        if product_code is not None and not _device_offers(dep.device_code, product_code):
-            continue
-        if not overlaps(dep, start, end):
-            continue
-        out.append(dep)
-    return out
-
-
-class _Filters:
-    """The device-related filters of a discovery request, resolved to canonical codes."""
-
-    def __init__(self, q: Query, names: Iterable[str]) -> None:
-        names = set(names)
-        self.location = (
-            location_of(q.get("locationCode")).code
-            if ("locationCode" in names and q.has("locationCode"))
-            else None
-        )
-        self.category = (
-            category_code_of(q.get("deviceCategoryCode"))
-            if ("deviceCategoryCode" in names and q.has("deviceCategoryCode"))
-            else None
-        )
-        self.device = (
-            device_of(q.get("deviceCode")).code
-            if ("deviceCode" in names and q.has("deviceCode"))
-            else None
-        )
-        self.property = (
-            property_code_of(q.get("propertyCode"))
-            if ("propertyCode" in names and q.has("propertyCode"))
-            else None
-        )
-        self.product = (
-            product_code_of(q.get("dataProductCode"))
-            if ("dataProductCode" in names and q.has("dataProductCode"))
-            else None
-        )
-        self.start, self.end = (None, None)
-        if "dateFrom" in names or "dateTo" in names:
-            self.start, self.end = q.dates()
-
-    @property
-    def device_related(self) -> bool:
-        return any(
-            v is not None
-            for v in (self.category, self.device, self.property, self.product, self.start, self.end)
-        )
-
-    def deployments(self, location_codes: Iterable[str] | None = None, **skip: bool) -> list:
-        if location_codes is None and self.location is not None:
-            location_codes = [self.location]
-        return matching_deployments(
-            location_codes=location_codes,
-            category_code=None if skip.get("category") else self.category,
-            device_code=self.device,
-            property_code=None if skip.get("property") else self.property,
-            product_code=None if skip.get("product") else self.product,
-            start=None if skip.get("dates") else self.start,
-            end=None if skip.get("dates") else self.end,
-        )
-
-
 def _contains(text: str | None, needle: str | None) -> bool:
     return needle is None or (text is not None and needle.lower() in text.lower())
+
+
+def _has_property_data(location_code: str) -> bool:
+    """Whether scalar (property) data was ever measured at a location: a scalar device there."""
+    return any(
+        OBSERVATORY.device(d.device_code).kind == "scalar"
+        for d in OBSERVATORY.deployments_at(location_code)
+    )
 
 
 def _strbool(value: bool) -> str:
@@ -259,13 +141,13 @@ def _location_item(loc: Location) -> dict[str, Any]:
         "hasDeviceData": _strbool(loc.has_device_data),
         "lon": loc.lon,
         "locationCode": loc.code,
-        "hasPropertyData": _strbool(loc.has_device_data),
+        "hasPropertyData": _strbool(_has_property_data(loc.code)),
         "lat": loc.lat,
         "dataSearchURL": _DATA_SEARCH + loc.code,
     }
 
 
-def _matching_location_codes(filters: _Filters, candidates: list[str]) -> list[str]:
+def _matching_location_codes(filters: Filters, candidates: list[str]) -> list[str]:
     if not filters.device_related:
         return candidates
     found = {d.location_code for d in filters.deployments(location_codes=candidates)}
@@ -275,7 +157,7 @@ def _matching_location_codes(filters: _Filters, candidates: list[str]) -> list[s
 def locations(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
     """``GET /api/locations``."""
     q.allow(*_LOCATION_FILTERS, "includeChildren")
-    filters = _Filters(q, _LOCATION_FILTERS)
+    filters = Filters(q, _LOCATION_FILTERS)
     include_children = q.boolean("includeChildren", False)
     if filters.location is not None:
         candidates = (
@@ -294,7 +176,7 @@ def locations(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
 def locations_tree(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
     """``GET /api/locations/tree``: the hierarchy, pruned to branches that match."""
     q.allow(*_LOCATION_FILTERS)
-    filters = _Filters(q, _LOCATION_FILTERS)
+    filters = Filters(q, _LOCATION_FILTERS)
     name = q.get("locationName")
     everything = list(OBSERVATORY.locations)
     matched = {
@@ -313,7 +195,7 @@ def locations_tree(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
             "description": loc.description,
             "hasDeviceData": _strbool(loc.has_device_data),
             "locationCode": loc.code,
-            "hasPropertyData": _strbool(loc.has_device_data),
+            "hasPropertyData": _strbool(_has_property_data(loc.code)),
         }
 
     roots = (
@@ -363,7 +245,7 @@ def _deployment_item(dep: Deployment) -> dict[str, Any]:
 def deployments(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
     """``GET /api/deployments``."""
     q.allow(*_DEPLOYMENT_FILTERS)
-    filters = _Filters(q, _DEPLOYMENT_FILTERS)
+    filters = Filters(q, _DEPLOYMENT_FILTERS)
     found = filters.deployments()
     if not found:
         if (
@@ -405,7 +287,7 @@ def _device_item(device: Device) -> dict[str, Any]:
 def devices(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
     """``GET /api/devices``."""
     q.allow(*_DEPLOYMENT_FILTERS)
-    filters = _Filters(q, _DEPLOYMENT_FILTERS)
+    filters = Filters(q, _DEPLOYMENT_FILTERS)
     codes = {d.device_code for d in filters.deployments()}
     found = [dev for code, dev in OBSERVATORY.devices.items() if code in codes]
     if not found:
@@ -428,7 +310,7 @@ def device_categories(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
         "propertyCode",
     )
     q.allow(*names)
-    filters = _Filters(q, ("deviceCategoryCode", "locationCode", "propertyCode"))
+    filters = Filters(q, ("deviceCategoryCode", "locationCode", "propertyCode"))
     if filters.location is not None or filters.property is not None:
         present = {
             OBSERVATORY.device(d.device_code).category_code
@@ -480,7 +362,7 @@ def properties(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
         "deviceCode",
     )
     q.allow(*names)
-    filters = _Filters(q, ("propertyCode", "locationCode", "deviceCategoryCode", "deviceCode"))
+    filters = Filters(q, ("propertyCode", "locationCode", "deviceCategoryCode", "deviceCode"))
     if filters.location is not None or filters.category is not None or filters.device is not None:
         present: set[str] = set()
         for dep in filters.deployments(property=True):
@@ -560,7 +442,7 @@ def data_products(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
         "deviceCode",
     )
     q.allow(*names)
-    filters = _Filters(
+    filters = Filters(
         q, ("dataProductCode", "propertyCode", "locationCode", "deviceCategoryCode", "deviceCode")
     )
     restrict = any(
@@ -597,191 +479,3 @@ def data_products(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
     if not out:
         raise _none_left()
     return out
-
-
-# ------------------------------------------------------------------------------------------------
-# Data sources of the data endpoints (archivefile, scalardata, dataProductDelivery)
-# ------------------------------------------------------------------------------------------------
-
-
-def data_sources(
-    q: Query,
-    *,
-    by_location: bool,
-    start: pd.Timestamp | None,
-    end: pd.Timestamp | None,
-    product_code: str,
-    property_codes: Iterable[str] = (),
-    not_deployed_is_error: bool = True,
-) -> list[tuple[Device, list[Deployment]]]:
-    """The devices (with their deployments overlapping ``[start, end)``) a data request reads.
-
-    ``by_location``: ``locationCode`` + ``deviceCategoryCode`` (required, 128) and optionally
-    ``propertyCode``; else ``deviceCode`` (required, 128). Errors: 127 for unknown codes, ONC's
-    "not deployed" 127 (for a device only when ``not_deployed_is_error``; otherwise the device
-    comes back with no deployments), and the restricted-data 127.
-    """
-    props = [property_code_of(p) for p in property_codes]
-    if by_location:
-        location = location_of(q.require("locationCode")).code
-        category = category_code_of(q.require("deviceCategoryCode"))
-        ever = matching_deployments(location_codes=[location], category_code=category)
-        if props:
-            ever = [d for d in ever if any(_device_measures(d.device_code, p) for p in props)]
-        if not ever:
-            raise errors.never_deployed_at_location(location, category)
-        found = [d for d in ever if overlaps(d, start, end)]
-        if not found:
-            raise errors.not_deployed_at_location(
-                location,
-                category,
-                start if start is not None else ever[0].begin,
-                end if end is not None else q.now,
-            )
-    else:
-        device = device_of(q.require("deviceCode"))
-        if device.restricted:
-            raise errors.restricted(device.code, product_code)
-        found = [d for d in OBSERVATORY.deployments_of(device.code) if overlaps(d, start, end)]
-        if not found:
-            if not_deployed_is_error:
-                raise errors.not_deployed_device(
-                    device.code,
-                    start
-                    if start is not None
-                    else OBSERVATORY.deployments_of(device.code)[0].begin,
-                    end if end is not None else q.now,
-                )
-            return [(device, [])]
-    grouped: dict[str, list[Deployment]] = {}
-    for dep in found:
-        grouped.setdefault(dep.device_code, []).append(dep)
-    out = []
-    for code, deps in grouped.items():
-        device = OBSERVATORY.device(code)
-        if device.restricted:
-            raise errors.restricted(device.code, product_code)
-        out.append((device, sorted(deps, key=lambda d: d.begin)))
-    return out
-
-
-# ------------------------------------------------------------------------------------------------
-# dataAvailability/dataproducts
-# ------------------------------------------------------------------------------------------------
-
-_AVAILABILITY_FILTERS = (
-    "locationCode",
-    "deviceCategoryCode",
-    "deviceCode",
-    "propertyCode",
-    "dateFrom",
-    "dateTo",
-    "dataProductCode",
-    "extension",
-    "minimumCoverage",
-    "maximumCoverage",
-    "getLatest",
-    "groupBy",
-    "mergeGaps",
-    "includeEmptyDays",
-    "rowLimit",
-)
-
-
-def data_availability(q: Query, sandbox: Any) -> dict[str, Any]:
-    """``GET /api/dataAvailability/dataproducts``: archived products per device and extension.
-
-    Computed from the archive listing (hydrophones' audio and spectrogram files; scalar devices
-    have no archived products in the sandbox). ``groupBy=day`` gives one item per UTC day
-    (chosen); ``getLatest=true`` keeps the latest day of each group; ``minimumCoverage``/
-    ``maximumCoverage`` (0–100 %, chosen) filter on the average file coverage; ``mergeGaps`` and
-    ``includeEmptyDays`` are accepted and have no effect.
-    """
-    from intake_onc.sandbox import archive
-
-    q.allow(*_AVAILABILITY_FILTERS)
-    filters = _Filters(
-        q, ("locationCode", "deviceCategoryCode", "deviceCode", "propertyCode", "dataProductCode")
-    )
-    start, end = q.dates()
-    group_by = q.choice("groupBy", ("device", "location", "day"), "device")
-    get_latest = q.boolean("getLatest", False)
-    q.boolean("mergeGaps", False)
-    q.boolean("includeEmptyDays", False)
-    row_limit = q.row_limit()
-    min_cov = q.number("minimumCoverage")
-    max_cov = q.number("maximumCoverage")
-    extension = q.get("extension")
-    deps = filters.deployments()
-    deps = [d for d in deps if overlaps(d, start, end)]
-    items: list[dict[str, Any]] = []
-    for device_code in dict.fromkeys(d.device_code for d in deps):
-        device = OBSERVATORY.device(device_code)
-        if device.restricted or device.audio is None:
-            continue
-        lo = (
-            start
-            if start is not None
-            else min(d.begin for d in deps if d.device_code == device_code)
-        )
-        hi = end if end is not None else q.now
-        files = archive.device_files(sandbox, device_code, lo, hi)
-        if files.empty:
-            continue
-        files = files.assign(
-            extension=files["filename"].str.rsplit(".", n=1).str[-1],
-            product=files["filename"].map(archive.product_code_of_file),
-        )
-        if filters.product is not None:
-            files = files[files["product"] == filters.product]
-        if extension is not None:
-            files = files[files["extension"].str.lower() == extension.lower()]
-        if files.empty:
-            continue
-        nominal = float(device.audio.file_seconds)
-        files = files.assign(
-            coverage=((files["end_time"] - files["start_time"]).dt.total_seconds() / nominal).clip(
-                upper=1.0
-            ),
-            day=files["start_time"].dt.floor("D"),
-        )
-        keys = ["product", "extension"] + (["day"] if group_by == "day" else [])
-        for _key, group in files.groupby(keys, sort=True):
-            items.append(_availability_item(device_code, group))
-    if get_latest and items:
-        latest: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for item in items:
-            k = (item["deviceCode"], item["dataProductCode"], item["extension"])
-            if k not in latest or item["dateTo"] > latest[k]["dateTo"]:
-                latest[k] = item
-        items = list(latest.values())
-    if min_cov is not None:
-        items = [i for i in items if i["averageFileCoverage"] * 100.0 >= min_cov]
-    if max_cov is not None:
-        items = [i for i in items if i["averageFileCoverage"] * 100.0 <= max_cov]
-    return {
-        "availableDataProducts": items[:row_limit],
-        "messages": [],
-        "next": None,
-        "queryUrl": q.url(),
-    }
-
-
-def _availability_item(device_code: str, group: pd.DataFrame) -> dict[str, Any]:
-    cov = group["coverage"].to_numpy(dtype="float64")
-    i_min, i_max = int(cov.argmin()), int(cov.argmax())
-    return {
-        "averageFileCoverage": round(float(cov.mean()), 4),
-        "dataProductCode": str(group["product"].iloc[0]),
-        "dateFrom": format_onc_date(group["start_time"].min()),
-        "dateTo": format_onc_date(group["end_time"].max()),
-        "deviceCode": device_code,
-        "extension": str(group["extension"].iloc[0]),
-        "fileCount": int(len(group)),
-        "maxFileCoverage": round(float(cov[i_max]), 4),
-        "maxFileCoverageDate": format_onc_date(group["start_time"].iloc[i_max]),
-        "minFileCoverage": round(float(cov[i_min]), 4),
-        "minFileCoverageDate": format_onc_date(group["start_time"].iloc[i_min]),
-        "totalFileSize": int(group["fileSize"].sum()),
-        "totalUncompressedFileSize": int(group["uncompressedFileSize"].sum()),
-    }

@@ -1,6 +1,6 @@
 """``scalardata/device`` and ``scalardata/location`` (onc-api.md §5).
 
-A thin wrapper: the rows come from :func:`intake_onc.sandbox.tssd.scalar_page` (the same
+A thin wrapper: the rows come from :func:`intake_onc.sandbox.scalar_pages.scalar_page` (the same
 pipeline as the TSSD products, so a page is an exact slice of one series); this module checks
 the query, picks the device, and writes ONC's JSON.
 
@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from intake_onc._dates import format_onc_date
-from intake_onc.sandbox import discovery, errors
+from intake_onc.sandbox import errors, lookups
 from intake_onc.sandbox.errors import Query
 from intake_onc.sandbox.observatory import OBSERVATORY, Deployment, Device
 
@@ -59,10 +59,10 @@ _COMMON = (
 _RESAMPLE = {"avg": "avg", "average": "avg", "minmax": "minMax", "minmaxavg": "minMaxAvg"}
 
 
-def _tssd():
-    from intake_onc.sandbox import tssd
+def _pages():
+    from intake_onc.sandbox import scalar_pages  # lazy: loaded by the first scalardata request
 
-    return tssd
+    return scalar_pages
 
 
 def by_device(q: Query, sandbox: Any) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def _options(q: Query) -> dict[str, Any]:
 def _sensors(q: Query, device: Device) -> list[str]:
     """The device's sensorCodes kept by ``propertyCode`` and ``sensorCategoryCodes``."""
     chosen = list(device.sensors)
-    props = [discovery.property_code_of(p) for p in q.codes("propertyCode")]
+    props = [lookups.property_code_of(p) for p in q.codes("propertyCode")]
     if props:
         chosen = [s for s in chosen if s.property_code in props]
         if not chosen:
@@ -137,7 +137,9 @@ def _metadata(device: Device, deployment: Deployment) -> dict[str, Any]:
 
 
 def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
-    tssd = _tssd()
+    from intake_onc.sandbox.tssd import QAQC_FLAG_INFO
+
+    pages = _pages()
     get_latest = q.boolean("getLatest", False)
     start, end = q.dates()
     end = end if end is not None else q.now
@@ -153,7 +155,7 @@ def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
     q.boolean("byDeployment", False)
     options = _options(q)
 
-    sources = discovery.data_sources(
+    sources = lookups.data_sources(
         q,
         by_location=by_location,
         start=start,
@@ -181,13 +183,13 @@ def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
     parameters = {k: v for k, v in q.params.items() if k not in ("token", "method")}
     parameters.update(dateFrom=format_onc_date(start), dateTo=format_onc_date(end))
     body["parameters"] = parameters
-    body["qaqcFlagInfo"] = dict(tssd.QAQC_FLAG_INFO)
+    body["qaqcFlagInfo"] = dict(QAQC_FLAG_INFO)
     body["queryUrl"] = q.url()
 
     if exclude == "excludeScalarData":
         body["sensorData"] = [
             dict(sorted({**meta, "outputFormat": output_format}.items()))
-            for meta in tssd.sensor_metadata(device.code, sensors)
+            for meta in pages.sensor_metadata(device.code, sensors)
         ]
         return body
     if not deployments:
@@ -202,7 +204,7 @@ def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
         )
         next_from = None
     else:
-        page = tssd.scalar_page(
+        page = pages.scalar_page(
             device.code,
             start,
             end,
@@ -235,7 +237,7 @@ def _latest_page(
     now: Any,
 ) -> tuple[Any, int]:
     """A page ending at the last reading before ``end``; returns it and how many rows to keep."""
-    tssd = _tssd()
+    pages = _pages()
     last = deployments[-1]
     hi = end if last.end is None else min(end, last.end)
     period = max((r.sample_period for r in device.ratings), default=1.0)
@@ -243,7 +245,7 @@ def _latest_page(
         period = max(period, float(options["resample_period"]))
     window = pd.Timedelta(seconds=row_limit * period * 1.5) + pd.Timedelta(hours=3)
     lo = max(start, hi - window)
-    page = tssd.scalar_page(
+    page = pages.scalar_page(
         device.code,
         lo,
         hi,
@@ -259,7 +261,7 @@ def _latest_page(
 def _sensor_data(page: Any, output_format: str, tail: int | None = None) -> list[dict] | None:
     if len(page.times) == 0:
         return None
-    tssd = _tssd()
+    pages = _pages()
     items = []
     for meta in page.sensors:
         data = page.data[meta["sensorCode"]]
@@ -268,7 +270,7 @@ def _sensor_data(page: Any, output_format: str, tail: int | None = None) -> list
         item = {
             **meta,
             "actualSamples": len(data["sampleTimes"]),
-            "data": data if output_format == "array" else tssd.arrays_to_objects(data),
+            "data": data if output_format == "array" else pages.arrays_to_objects(data),
             "outputFormat": output_format,
         }
         items.append(dict(sorted(item.items())))  # ONC's (alphabetical) key order

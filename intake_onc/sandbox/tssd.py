@@ -1,4 +1,4 @@
-"""The reference ("oracle") implementation of ``semantics.md`` and the sandbox's scalardata pages.
+"""The reference ("oracle") implementation of ``semantics.md``: clean, fill/remove gaps, resample.
 
 Everything here is written for clarity, not speed: plain loops over gaps and bins that follow
 ``../shared/reference/semantics.md`` literally, so that the package's fast xarray operations
@@ -50,24 +50,15 @@ minMaxAvg   all of the above; ``X_qc`` = the worst flag of **every row in the bi
 Flags are int8, counts int64, times datetime64[ns] (NaT when missing). The method names ``avg``
 (scalardata API) and ``average`` (data products) are the same thing.
 
-Scalardata pages
-----------------
-:func:`scalar_series` is the one pipeline behind both the API (:func:`scalar_page`) and the data
-products (:mod:`~intake_onc.sandbox.tssd_writers`). Gap filling is a property of the device's whole
-time series ("absolute"): the rows inserted between the last reading before a window and the
-first one in it belong to the window when their times do (likewise at the end), so any window
-(a page, a product) is an exact slice of one series and the union of all pages equals one
-unpaged request. Resampled series cover the widened window clipped to the device's data extent
-(first deployment begin .. last deployment end or ``now``); ``data_gaps="fill"`` keeps empty bins
-(flag 9) - e.g. over the 2022-07-01 - 2022-07-15 recovery of ``SBECTD19p6813`` - while
-``"remove"`` drops bins whose every value is NaN. The next page of an unresampled series starts at
-the last row's time + 1 ms (onc-api.md section 5); of a resampled series at the **end of the last
-bin** (its centre + 1 ms would widen back to the same bin).
+The series and pages built on these rules live in :mod:`~intake_onc.sandbox.scalar_series`
+(:func:`scalar_series`) and :mod:`~intake_onc.sandbox.scalar_pages` (:func:`scalar_page`), the
+TSSD files in :mod:`~intake_onc.sandbox.tssd_writers`; their names are re-exported here
+(lazily), the import path other code and tests use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -76,16 +67,7 @@ import pandas as pd
 
 from intake_onc._dates import parse_date
 from intake_onc.sandbox.observatory import OBSERVATORY
-from intake_onc.sandbox.scalar import (
-    NS_PER_DAY,
-    NS_PER_MS,
-    NS_PER_S,
-    ScalarRecords,
-    deployed_intervals_ns,
-    generate,
-    resolve_sensors,
-    sensor_items,
-)
+from intake_onc.sandbox.scalar import NS_PER_DAY, NS_PER_S, ScalarRecords
 
 __all__ = [
     "CLEAN_FLAGS",
@@ -93,8 +75,8 @@ __all__ = [
     "WORST_FLAG_ORDER",
     "ResampledRecords",
     "SamplePeriod",
-    "ScalarPage",
-    "arrays_to_objects",
+    "ScalarPage",  # noqa: F822 - lazily re-exported from scalar_pages
+    "arrays_to_objects",  # noqa: F822 - lazily re-exported from scalar_pages
     "build_tssd_files",  # noqa: F822 - lazily re-exported from tssd_writers
     "clean",
     "estimate_tssd_size",  # noqa: F822 - lazily re-exported from tssd_writers
@@ -102,14 +84,15 @@ __all__ = [
     "gap_fill_times",
     "metadata_xml",  # noqa: F822 - lazily re-exported from tssd_writers
     "normalize_resample_method",
-    "onc_time_strings",
+    "onc_time_strings",  # noqa: F822 - lazily re-exported from scalar_pages
+    "period_to_ns",
     "remove_gaps",
     "resample",
     "sample_periods",
-    "scalar_page",
-    "scalar_series",
-    "sensor_metadata",
-    "sensor_arrays",
+    "scalar_page",  # noqa: F822 - lazily re-exported from scalar_pages
+    "scalar_series",  # noqa: F822 - lazily re-exported from scalar_series
+    "sensor_metadata",  # noqa: F822 - lazily re-exported from scalar_pages
+    "sensor_arrays",  # noqa: F822 - lazily re-exported from scalar_pages
 ]
 
 #: ``qaqcFlagInfo`` as the API sends it (onc-api.md section 7).
@@ -176,7 +159,8 @@ def sample_periods(records: ScalarRecords, times: np.ndarray, period: SamplePeri
     return np.full(times.shape, value)
 
 
-def _period_ns(seconds: float) -> int:
+def period_to_ns(seconds: float) -> int:
+    """A period in seconds as integer ns (rounded); ``ValueError`` unless positive."""
     ns = int(round(float(seconds) * NS_PER_S))
     if ns <= 0:
         raise ValueError(f"sample period must be positive, got {seconds!r} s")
@@ -277,12 +261,12 @@ class ResampledRecords:
     @property
     def bin_starts(self) -> np.ndarray:
         """``datetime64[ns]`` start of each bin."""
-        return self.times - np.timedelta64(_period_ns(self.period) // 2, "ns")
+        return self.times - np.timedelta64(period_to_ns(self.period) // 2, "ns")
 
     @property
     def bin_ends(self) -> np.ndarray:
         """``datetime64[ns]`` (exclusive) end of each bin."""
-        return self.bin_starts + np.timedelta64(_period_ns(self.period), "ns")
+        return self.bin_starts + np.timedelta64(period_to_ns(self.period), "ns")
 
     def value_fields(self, sensor: str) -> list[str]:
         """The value variables of a sensor: ``X`` and/or ``X_min``, ``X_max``."""
@@ -384,7 +368,7 @@ def resample(
         the first reading's bin to the last's (no bins for empty records).
     """
     method = normalize_resample_method(method)
-    period_ns = _period_ns(period_seconds)
+    period_ns = period_to_ns(period_seconds)
     if NS_PER_DAY % period_ns:
         raise ValueError(
             f"period_seconds: {period_seconds!r} does not divide a day evenly; use e.g. 60, "
@@ -484,432 +468,29 @@ def resample(
 
 
 # ----------------------------------------------------------------------------------------------
-# The series behind pages and products
+# Series, pages and writers live in their own modules; re-exported here lazily.
 # ----------------------------------------------------------------------------------------------
 
-
-def _device(device_code: str):
-    try:
-        return OBSERVATORY.device(device_code)
-    except KeyError:
-        raise ValueError(
-            f"device_code: unknown device {device_code!r}; expected one of "
-            f"{', '.join(OBSERVATORY.devices)}"
-        ) from None
-
-
-def _t(ns: int) -> np.datetime64:
-    return np.datetime64(int(ns), "ns")
-
-
-def _next_midnight(t_ns: int) -> int:
-    return (t_ns // NS_PER_DAY + 1) * NS_PER_DAY
-
-
-def _deployed_from(t_ns: int, intervals: list[tuple[int, int]]) -> int | None:
-    """The first deployed instant ``>= t_ns`` (None when none)."""
-    for begin, end in intervals:
-        if t_ns < end:
-            return max(t_ns, begin)
-    return None
-
-
-def _last_time_before(device_code: str, t_ns: int, intervals, seed: int, now) -> int | None:
-    """The time (ns) of the device's last reading before ``t_ns``, searching back by days."""
-    hi = t_ns
-    while True:
-        ends = [min(e, hi) for b, e in intervals if b < hi]
-        if not ends:
-            return None
-        hi = max(ends)  # skip undeployed stretches
-        lo = max((hi - 1) // NS_PER_DAY * NS_PER_DAY, 0)
-        recs = generate(device_code, _t(lo), _t(hi), seed=seed, now=now)
-        if len(recs):
-            return int(recs.times[-1].astype("int64"))
-        hi = lo
-
-
-def _first_time_from(device_code: str, t_ns: int, intervals, seed: int, now) -> int | None:
-    """The time (ns) of the device's first reading at or after ``t_ns``, searching forward."""
-    lo = t_ns
-    while True:
-        start = _deployed_from(lo, intervals)
-        if start is None:
-            return None
-        hi = _next_midnight(start)
-        recs = generate(device_code, _t(start), _t(hi), seed=seed, now=now)
-        if len(recs):
-            return int(recs.times[0].astype("int64"))
-        lo = hi
-
-
-def _inserted_rows(records_like: ScalarRecords, times_ns: np.ndarray) -> ScalarRecords:
-    n = times_ns.size
-    return ScalarRecords(
-        times_ns.astype("datetime64[ns]"),
-        {s: np.full(n, np.nan) for s in records_like.sensors},
-        {s: np.full(n, FLAG_MISSING, dtype="int8") for s in records_like.sensors},
-        records_like.device_code,
-    )
-
-
-def _fill_after(prev_ns: int, block: ScalarRecords) -> ScalarRecords:
-    """Fill ``block``'s gaps, including the one between a reading at ``prev_ns`` and it."""
-    context = _inserted_rows(block, np.array([prev_ns], dtype="int64"))
-    filled = fill_gaps(ScalarRecords.concat([context, block]))
-    return filled.take(slice(1, None))  # type: ignore[arg-type]
-
-
-def scalar_series(
-    device_code: str,
-    start: object,
-    end: object,
-    *,
-    quality: str = "clean",
-    data_gaps: str = "none",
-    resample_type: str | None = None,
-    resample_period: float | None = None,
-    min_completeness: float = 0.7,
-    sensors: Iterable[str] | str | None = None,
-    seed: int = 0,
-    now: object = None,
-    row_limit: int | None = None,
-) -> tuple[ScalarRecords | ResampledRecords, pd.Timestamp | None]:
-    """The rows a request for ``[start, end)`` returns, and where the next page starts.
-
-    Parameters
-    ----------
-    quality
-        ``"clean"`` or ``"raw"`` (resampling always uses clean data).
-    data_gaps
-        ``"fill"`` (NaN rows / empty bins kept), ``"remove"`` (rows or bins whose every value is
-        NaN dropped) or ``"none"`` (readings as they are; for resampled series same as
-        ``"remove"``).
-    resample_type, resample_period
-        ``None`` or ``average``/``avg``/``minMax``/``minMaxAvg`` with ``P`` seconds.
-    row_limit
-        At most this many rows (or bins); ``None`` = all. Only the day blocks the page needs are
-        generated.
-
-    Returns
-    -------
-    (rows, next_date_from)
-        ``next_date_from`` is None when the window is exhausted, else the ``dateFrom`` of the next
-        page: last row time + 1 ms, or the end of the last bin for resampled series.
-    """
-    device = _device(device_code)
-    chosen = resolve_sensors(device, sensors)
-    if quality not in ("clean", "raw"):
-        raise ValueError(f"quality: expected 'clean' or 'raw', got {quality!r}")
-    if data_gaps not in ("fill", "remove", "none"):
-        raise ValueError(f"data_gaps: expected 'fill', 'remove' or 'none', got {data_gaps!r}")
-    if row_limit is not None and (not isinstance(row_limit, (int, np.integer)) or row_limit < 1):
-        raise ValueError(f"row_limit: expected a positive integer or None, got {row_limit!r}")
-    lo = parse_date(start, argument="start").value
-    hi = parse_date(end, argument="end").value
-    intervals = deployed_intervals_ns(device_code, now)
-    if resample_type is not None:
-        if resample_period is None:
-            raise ValueError("resample_period: required (seconds) when resample_type is given")
-        return _resampled_series(
-            device_code,
-            lo,
-            hi,
-            normalize_resample_method(resample_type),
-            float(resample_period),
-            min_completeness,
-            data_gaps,
-            chosen,
-            seed,
-            now,
-            row_limit,
-            intervals,
-        )
-
-    blocks: list[ScalarRecords] = []
-    n_rows = 0
-    more = False
-    fill = data_gaps == "fill"
-    prev = _last_time_before(device_code, lo, intervals, seed, now) if fill and hi > lo else None
-    cursor = lo
-    while cursor < hi:
-        block_start = _deployed_from(cursor, intervals)
-        if block_start is None or block_start >= hi:
-            break
-        block_end = min(_next_midnight(block_start), hi)
-        cursor = block_end
-        block = generate(
-            device_code, _t(block_start), _t(block_end), seed=seed, sensors=chosen, now=now
-        )
-        if not len(block):
-            continue
-        if quality == "clean":
-            block = clean(block)
-        if fill:
-            last_real = int(block.times[-1].astype("int64"))
-            block = _fill_after(prev, block) if prev is not None else fill_gaps(block)
-            block = block.between(_t(lo), None)
-            prev = last_real
-        elif data_gaps == "remove":
-            block = remove_gaps(block)
-        blocks.append(block)
-        n_rows += len(block)
-        if row_limit is not None and n_rows > row_limit:
-            more = True
-            break
-    if fill and not more and prev is not None and hi > lo:
-        following = _first_time_from(device_code, hi, intervals, seed, now)
-        if following is not None:
-            pair = np.array([prev, following], dtype="int64").astype("datetime64[ns]")
-            periods = OBSERVATORY.sample_period_at(device_code, pair)
-            tail = gap_fill_times(pair, periods)
-            tail = tail[(tail >= lo) & (tail < hi)]
-            if tail.size:
-                blocks.append(_inserted_rows(ScalarRecords.empty(chosen, device_code), tail))
-    rows = ScalarRecords.concat(blocks, chosen, device_code)
-    if row_limit is not None and len(rows) > row_limit:
-        rows = rows.take(slice(0, row_limit))  # type: ignore[arg-type]
-        more = True
-    next_from = None
-    if more:
-        next_from = pd.Timestamp(int(rows.times[-1].astype("int64")) + NS_PER_MS)
-    return rows, next_from
-
-
-def _resampled_series(
-    device_code,
-    lo,
-    hi,
-    method,
-    period_s,
-    min_completeness,
-    data_gaps,
-    chosen,
-    seed,
-    now,
-    row_limit,
-    intervals,
-):
-    period_ns = _period_ns(period_s)
-    if NS_PER_DAY % period_ns:
-        raise ValueError(
-            f"resample_period: {period_s!r} s does not divide a day evenly; use e.g. 60, 600, "
-            "900, 3600 or 86400"
-        )
-    empty = resample(
-        ScalarRecords.empty(chosen, device_code),
-        method,
-        period_s,
-        min_completeness=min_completeness,
-        start=_t(lo),
-        end=_t(lo),
-    )
-    if not intervals:
-        return empty, None
-    lo2, hi2 = max(lo, intervals[0][0]), min(hi, intervals[-1][1])
-    if hi2 <= lo2:
-        return empty, None
-    b0, b1 = lo2 // period_ns * period_ns, -(-hi2 // period_ns) * period_ns
-    parts: list[ResampledRecords] = []
-    n_rows = 0
-    more = False
-    cursor = b0
-    while cursor < b1:
-        block_end = min(_next_midnight(cursor), b1)  # day boundaries are bin boundaries
-        deployed = any(b < block_end and e > cursor for b, e in intervals)
-        if deployed or data_gaps == "fill":
-            recs = generate(
-                device_code, _t(cursor), _t(block_end), seed=seed, sensors=chosen, now=now
-            )
-            part = resample(
-                recs,
-                method,
-                period_s,
-                min_completeness=min_completeness,
-                start=_t(cursor),
-                end=_t(block_end),
-            )
-            if data_gaps != "fill":
-                part = remove_gaps(part)
-            parts.append(part)
-            n_rows += len(part)
-        cursor = block_end
-        if row_limit is not None and n_rows > row_limit:
-            more = True
-            break
-    rows = ResampledRecords.concat([empty, *parts])
-    if row_limit is not None and len(rows) > row_limit:
-        rows = rows.take(slice(0, row_limit))
-        more = True
-    next_from = pd.Timestamp(int(rows.bin_ends[-1].astype("int64"))) if more else None
-    return rows, next_from
-
-
-# ----------------------------------------------------------------------------------------------
-# scalardata API pages
-# ----------------------------------------------------------------------------------------------
-
-
-def onc_time_strings(times: np.ndarray) -> list[str | None]:
-    """``yyyy-MM-ddTHH:mm:ss.SSSZ`` strings (ms truncated, like ``format_onc_date``); NaT -> None."""
-    times = np.asarray(times, dtype="datetime64[ns]")
-    text = np.datetime_as_string(times.astype("datetime64[ms]"), unit="ms")
-    return [None if s == "NaT" else s + "Z" for s in text.tolist()]
-
-
-def _floats(values: np.ndarray) -> list[float]:
-    return np.asarray(values, dtype="float64").tolist()
-
-
-def _ints(values: np.ndarray) -> list[int]:
-    return np.asarray(values).astype("int64").tolist()
-
-
-#: (array key, object key, Dataset suffix, kind) of each ``data`` field, in output order.
-_DATA_FIELDS = (
-    ("values", "value", "", "f"),
-    ("qaqcFlags", "qaqcFlag", "_qc", "i"),
-    ("counts", "count", "_count", "i"),
-    ("stdDevs", "stdDev", "_std", "f"),
-    ("minValues", "minValue", "_min", "f"),
-    ("minTimes", "minTime", "_min_time", "t"),
-    ("minQaqcFlags", "minQaqcFlag", "_min_qc", "i"),
-    ("maxValues", "maxValue", "_max", "f"),
-    ("maxTimes", "maxTime", "_max_time", "t"),
-    ("maxQaqcFlags", "maxQaqcFlag", "_max_qc", "i"),
-)
-
-
-def sensor_arrays(rows: ScalarRecords | ResampledRecords, sensor: str) -> dict[str, list]:
-    """ONC "array" ``data`` of one sensor: ``sampleTimes`` plus the fields the rows have.
-
-    Raw rows: ``values``, ``qaqcFlags``. Resampled: ``values``, ``qaqcFlags``, ``counts``,
-    ``stdDevs`` (average, minMaxAvg) and ``minValues``, ``minTimes``, ``minQaqcFlags``,
-    ``maxValues``, ``maxTimes``, ``maxQaqcFlags`` (+ ``counts``) for minMax(Avg).
-    """
-    out: dict[str, list] = {"sampleTimes": onc_time_strings(rows.times)}
-    if isinstance(rows, ScalarRecords):
-        out["values"] = _floats(rows.values[sensor])
-        out["qaqcFlags"] = _ints(rows.flags[sensor])
-        return out
-    for key, _, suffix, kind in _DATA_FIELDS:
-        name = sensor + suffix
-        if name not in rows.variables:
-            continue
-        arr = rows.variables[name]
-        out[key] = (
-            _floats(arr) if kind == "f" else _ints(arr) if kind == "i" else onc_time_strings(arr)
-        )
-    return out
-
-
-def arrays_to_objects(data: dict[str, list]) -> list[dict]:
-    """ONC "object" form of a sensor's ``data``: ``[{sampleTime, value, qaqcFlag, ...}]``."""
-    keys = {"sampleTimes": "sampleTime", **{a: o for a, o, _, _ in _DATA_FIELDS}}
-    names = [k for k in keys if k in data]
-    columns = [data[k] for k in names]
-    return [
-        dict(zip([keys[k] for k in names], row, strict=True)) for row in zip(*columns, strict=True)
-    ]
-
-
-def sensor_metadata(device_code: str, sensors: Iterable[str] | str | None = None) -> list[dict]:
-    """The ``sensorData`` item fields of a device's sensors: ``sensorCode``, ``sensorName``,
-    ``unitOfMeasure``, ``propertyCode``, ``sensorCategoryCode`` (no ``data``/``actualSamples``)."""
-    _device(device_code)
-    return sensor_items(device_code, sensors)
-
-
-@dataclass
-class ScalarPage:
-    """One ``scalardata`` page: the rows, their ONC ``data`` per sensor, and the next dateFrom."""
-
-    device_code: str
-    rows: ScalarRecords | ResampledRecords
-    #: ``{sensorCode: data}`` in ONC "array" form (see :func:`sensor_arrays`).
-    data: dict[str, dict[str, list]]
-    #: ``dateFrom`` of the next page (format with ``format_onc_date``), None on the last page.
-    next_date_from: pd.Timestamp | None
-    #: :func:`sensor_metadata` items of the page's sensors, in order.
-    sensors: list[dict]
-
-    @property
-    def times(self) -> np.ndarray:
-        """Row (or bin-centre) times, ``datetime64[ns]``."""
-        return self.rows.times
-
-    def sensor_data(self, output_format: str = "array") -> list[dict] | None:
-        """The response's ``sensorData``: None when the page has no rows (ONC sends null)."""
-        if len(self.rows) == 0:
-            return None
-        if output_format not in ("array", "object"):
-            raise ValueError(f"output_format: expected 'array' or 'object', got {output_format!r}")
-        items = []
-        for meta in self.sensors:
-            data = self.data[meta["sensorCode"]]
-            items.append(
-                {
-                    **meta,
-                    "actualSamples": len(data["sampleTimes"]),
-                    "data": data if output_format == "array" else arrays_to_objects(data),
-                    "outputFormat": output_format,
-                }
-            )
-        return items
-
-
-def scalar_page(
-    device_code: str,
-    date_from: object,
-    date_to: object,
-    *,
-    row_limit: int = 100_000,
-    quality: str = "clean",
-    fill_gaps: bool = False,
-    resample_type: str | None = None,
-    resample_period: float | None = None,
-    sensors: Iterable[str] | str | None = None,
-    seed: int = 0,
-    now: object = None,
-    min_completeness: float = 0.7,
-) -> ScalarPage:
-    """One page of ``scalardata/device`` for ``[date_from, date_to)``.
-
-    ``fill_gaps=False`` returns the readings as they are (for resampled pages: bins whose every
-    value is NaN are dropped); ``True`` fills gaps (absolute, see the module docstring).
-    ``resample_type``: ``None``, ``"avg"`` (= average), ``"minMax"`` or ``"minMaxAvg"`` with
-    ``resample_period`` seconds. ``sensors``: sensorCode or sensorCategoryCode values.
-    Follow ``next_date_from`` with the same other arguments to get the next page.
-    """
-    rows, next_from = scalar_series(
-        device_code,
-        date_from,
-        date_to,
-        quality=quality,
-        data_gaps="fill" if fill_gaps else "none",
-        resample_type=resample_type,
-        resample_period=resample_period,
-        min_completeness=min_completeness,
-        sensors=sensors,
-        seed=seed,
-        now=now,
-        row_limit=row_limit,
-    )
-    sensors_meta = sensor_metadata(device_code, list(rows.sensors))
-    data = {s: sensor_arrays(rows, s) for s in rows.sensors}
-    return ScalarPage(device_code, rows, data, next_from, sensors_meta)
-
-
-# ----------------------------------------------------------------------------------------------
-# Writers live in tssd_writers (kept apart for length); re-exported here lazily.
-# ----------------------------------------------------------------------------------------------
-
-_WRITER_NAMES = ("build_tssd_files", "estimate_tssd_size", "metadata_xml")
+#: Where each lazily re-exported name lives (``from intake_onc.sandbox.tssd import ...`` works;
+#: importing them eagerly would be circular: those modules build on the rules above).
+_LAZY = {
+    "scalar_series": "scalar_series",
+    "ScalarPage": "scalar_pages",
+    "arrays_to_objects": "scalar_pages",
+    "onc_time_strings": "scalar_pages",
+    "scalar_page": "scalar_pages",
+    "sensor_arrays": "scalar_pages",
+    "sensor_metadata": "scalar_pages",
+    "build_tssd_files": "tssd_writers",
+    "estimate_tssd_size": "tssd_writers",
+    "metadata_xml": "tssd_writers",
+}
 
 
 def __getattr__(name: str):
-    if name in _WRITER_NAMES:
-        from intake_onc.sandbox import tssd_writers
+    if name in _LAZY:
+        import importlib
 
-        return getattr(tssd_writers, name)
+        module = importlib.import_module(f"intake_onc.sandbox.{_LAZY[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
