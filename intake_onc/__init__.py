@@ -25,6 +25,8 @@ _LAZY: dict[str, str] = {
     "ONCError": "intake_onc.client:ONCError",
     "NotDeployedError": "intake_onc.client:NotDeployedError",
     "open_scalar": "intake_onc.datasets:open_scalar",
+    "open_audio": "intake_onc.datasets:open_audio",
+    "open_spectrogram": "intake_onc.datasets:open_spectrogram",
     "read_tssd": "intake_onc.formats.tssd:read_tssd",
     "open_hsd_files": "intake_onc.formats.hsd:open_hsd_files",
     "open_audio_files": "intake_onc.audio:open_audio_files",

@@ -256,7 +256,8 @@ def test_bytes_are_deterministic_and_cached(tmp_path):
     row = audio_rows("2023-01-01T03:00", "2023-01-01T03:05").iloc[0]
     first = audio.archive_file_bytes(row.filename, now=NOW)
     path = audio.archive_file_path(row.filename, now=NOW)
-    assert path == tmp_path / "intake-onc-sandbox-0" / DEVICE / row.filename
+    assert path == audio.cache_dir(0) / DEVICE / row.filename
+    assert path.parent.parent.parent == tmp_path
     assert path.read_bytes() == first and not list(path.parent.glob("*.part"))
     path.unlink()
     audio._SYNTH_CACHE.clear()

@@ -117,6 +117,92 @@ def test_linear_psd_and_freq_lims():
     np.testing.assert_allclose(10 * np.log10(edge.values), ref, atol=0.01)
 
 
+def record_thread_pools(monkeypatch) -> list[int]:
+    """Sizes of the thread pools spectrogram starts (the calling thread is one more worker)."""
+    import intake_onc.spectrograms as module
+
+    pools: list[int] = []
+
+    class Recording(module.ThreadPoolExecutor):
+        def __init__(self, max_workers, **kw):
+            pools.append(max_workers)
+            super().__init__(max_workers, **kw)
+
+    monkeypatch.setattr(module, "ThreadPoolExecutor", Recording)
+    return pools
+
+
+@pytest.mark.parametrize(
+    ("win_dur", "overlap", "kwargs"),
+    [
+        (0.0625, 0.5, {}),  # 500-sample frames: blocks of 32, 12 blocks
+        (0.1251, 0.3, {"freq_lims": (100, 3000)}),  # odd nperseg, bins cut
+        (0.0625, 0.75, {"db": False}),
+        (0.05, 0.5, {"detrend": "constant", "scaling": "spectrum"}),
+        (0.05, 0.5, {"detrend": "linear"}),
+    ],
+)
+def test_workers_do_not_change_a_bit(monkeypatch, win_dur, overlap, kwargs):
+    import intake_onc.spectrograms as module
+
+    # thread even this small audio (many small blocks), which the defaults compute serially
+    monkeypatch.setattr(module, "_THREAD_MIN_BLOCK_SAMPLES", 0)
+    monkeypatch.setattr(module, "_THREAD_MIN_SAMPLES", 1)
+    pools = record_thread_pools(monkeypatch)
+    x = NOISE.copy()
+    x[30_000:30_005] = np.nan  # NaN frames too
+    audio = as_audio(x)
+    serial = spectrogram(audio, win_dur=win_dur, overlap=overlap, workers=1, **kwargs)
+    assert pools == []
+    for workers in (2, 3, 5, None):
+        threaded = spectrogram(audio, win_dur=win_dur, overlap=overlap, workers=workers, **kwargs)
+        xr.testing.assert_identical(threaded, serial)  # NaNs in the same places, same bits
+    assert pools[:3] == [1, 2, 4]  # the threaded path ran
+    started = len(pools)
+    lazy = spectrogram(
+        audio.chunk(time=7919), win_dur=win_dur, overlap=overlap, workers=4, **kwargs
+    )
+    np.testing.assert_array_equal(lazy.values, serial.values)
+    assert len(pools) == started  # dask tasks compute serially (dask runs them in parallel)
+
+
+def test_workers_thread_long_audio_only(monkeypatch):
+    pools = record_thread_pools(monkeypatch)
+    long = as_audio(np.random.default_rng(5).standard_normal(150 * FS) * 0.1)
+    serial = spectrogram(long, workers=1)  # 299 frames of 8000 samples, blocks of 32
+    threaded = spectrogram(long, workers=3)
+    assert pools == [2]
+    xr.testing.assert_identical(threaded, serial)
+    spectrogram(as_audio(NOISE), workers=3)  # 23 frames: serial
+    spectrogram(long, win_dur=0.125, workers=3)  # 1000-sample frames: serial
+    assert pools == [2]
+
+
+def test_workers_errors_propagate_and_bad_values_are_refused(monkeypatch):
+    import intake_onc.spectrograms as module
+
+    calls = []
+    rfft = module.scipy.fft.rfft
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("boom")
+        return rfft(*args, **kwargs)
+
+    monkeypatch.setattr(module.scipy.fft, "rfft", failing)
+    monkeypatch.setattr(module, "_THREAD_MIN_BLOCK_SAMPLES", 0)
+    monkeypatch.setattr(module, "_THREAD_MIN_SAMPLES", 1)
+    pools = record_thread_pools(monkeypatch)
+    with pytest.raises(MemoryError, match="boom"):
+        spectrogram(as_audio(NOISE), win_dur=0.0625, workers=2)
+    assert pools == [1]
+    assert len(calls) < 12  # the other thread stopped instead of finishing the 12 blocks
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="workers"):
+            spectrogram(as_audio(NOISE), workers=bad)
+
+
 @pytest.mark.parametrize("chunks", [1000, 7919, 48_000, (30_000, 500, 60_000, 5_500)])
 def test_chunking_does_not_change_frames(chunks):
     audio = as_audio(NOISE)

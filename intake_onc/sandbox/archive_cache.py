@@ -2,16 +2,19 @@
 
 :func:`archive_file_bytes` / :func:`archive_file_path` give the bytes of a file of
 :func:`~.archive_listing.list_archive_files`, cached in
-``tempfile.gettempdir()/intake-onc-sandbox-<seed>/<DEVICE>/<filename>`` (written atomically: a
-temporary ``.part`` file, then a rename). Their length always equals the listing's ``fileSize``:
+``tempfile.gettempdir()/intake-onc-sandbox-<seed>-<generator>/<DEVICE>/<filename>`` (written
+atomically: a temporary ``.part`` file, then a rename). ``<generator>`` is a digest of the source of
+the modules that make the bytes, so files made by an older generator are never served. Their length always equals the listing's ``fileSize``:
 audio from :mod:`~.audio_synth` encoded by :mod:`~.audio_encoding`, spectrograms from
 :mod:`~.hsd_encoding`. A cached file of the wrong size is regenerated.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from intake_onc.sandbox.archive_listing import archive_file_info, parse_archive_filename
@@ -22,9 +25,35 @@ from intake_onc.sandbox.hsd_encoding import archive_spect_mat_bytes, archive_spe
 __all__ = ["archive_file_bytes", "archive_file_path", "cache_dir"]
 
 
+#: The modules whose code decides the bytes of an archive file.
+_GENERATORS = (
+    "observatory.py",
+    "archive_listing.py",
+    "audio_synth.py",
+    "audio_encoding.py",
+    "hsd_spectra.py",
+    "hsd_encoding.py",
+)
+
+
+@cache
+def _generator_digest() -> str:
+    """A short digest of the generating modules' source: a new generator, a new cache folder."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in _GENERATORS:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def cache_dir(seed: int = 0) -> Path:
-    """Where generated archive files are cached: ``<tmp>/intake-onc-sandbox-<seed>``."""
-    return Path(tempfile.gettempdir()) / f"intake-onc-sandbox-{check_seed(seed)}"
+    """Where generated archive files are cached: ``<root>/intake-onc-sandbox-<seed>-<generator>``.
+
+    ``<root>`` is ``$INTAKE_ONC_SANDBOX_CACHE`` when set (tests and benchmarks point it at a
+    temporary folder), else the system's temporary folder.
+    """
+    root = os.environ.get("INTAKE_ONC_SANDBOX_CACHE") or tempfile.gettempdir()
+    return Path(root) / f"intake-onc-sandbox-{check_seed(seed)}-{_generator_digest()}"
 
 
 def _generate(filename: str, info: dict, seed: int) -> bytes:
