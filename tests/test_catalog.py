@@ -79,3 +79,14 @@ def test_import_intake_registers_the_readers_cheaply():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     registered, _ = out.stdout.split()
     assert registered == "True"
+
+
+def test_hydrophone_entries_read_audio_and_onc_spectrograms(catalog):
+    """The 64 kHz hydrophone of the catalog: an exact audio window and ONC's one-minute HSD."""
+    window = {"start": "2024-04-01T00:12:29", "end": "2024-04-01T00:12:31"}
+    audio = catalog.hydrophone_audio.read(**window)
+    assert audio.sizes["time"] == 2 * 64_000 and audio.attrs["sample_rate"] == 64_000
+    assert audio.chunks is not None
+    spec = catalog.hydrophone_spectrogram.read(start="2024-04-01T00:10", end="2024-04-01T00:15")
+    assert spec.dims == ("time", "frequency") and spec.attrs["downsample"] == 1
+    assert spec.sizes["time"] >= 4
