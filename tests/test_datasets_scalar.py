@@ -436,3 +436,21 @@ def test_snap_of_nothing_is_all_missing():
     out = snap(Records.empty(), Window("D", "L", 0, 4, S), [("x", "x")])
     assert np.isnan(out["x"]).all() and (out["x_qc"] == 9).all()
     assert np.isnan(out["time_offset"]).all()
+
+
+def test_netcdf_round_trip_keeps_values_flags_and_attrs(client, tmp_path):
+    """A lazily opened dataset, and its hourly resampling, survive ``to_netcdf`` unchanged:
+    CF flag attributes included, so cf_xarray still reads the flags after the round trip."""
+    import cf_xarray  # noqa: F401  (registers the .cf accessor)
+
+    ds = open_scalar(
+        "SBECTD19p6813", start="2024-04-01T00:00", end="2024-04-01T02:00", client=client
+    )
+    for name, data in (("raw", ds), ("hourly", ds.onc.resample("1h", method="minMaxAvg"))):
+        path = tmp_path / f"{name}.nc"
+        data.to_netcdf(path)
+        with xr.open_dataset(path) as back:
+            xr.testing.assert_identical(back.load(), data.compute())
+            good = back.temperature_qc.cf == "good"
+            assert good.dtype == bool and good.shape == back.temperature_qc.shape
+            assert back.temperature.attrs["ancillary_variables"].split()[0] == "temperature_qc"

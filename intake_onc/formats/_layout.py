@@ -23,15 +23,9 @@ import xarray as xr
 
 from intake_onc._dates import format_onc_date, parse_date, parse_iso_duration
 
-#: ONC QAQC flag values, in order (flag 5 is unused).
-FLAG_VALUES = np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], dtype="int8")
-#: CF ``flag_meanings`` tokens for :data:`FLAG_VALUES` (semantics.md "QAQC flags").
-FLAG_MEANINGS = (
-    "no_qc good probably_good probably_bad bad insufficient_valid_data averaged interpolated "
-    "missing"
-)
-#: Flag of a missing value (used where a file leaves a flag empty).
-MISSING_FLAG = 9
+# The QAQC flag table is the ops' (semantics.md "QAQC flags"): one definition for the package.
+from intake_onc.ops.flags import FLAG_MEANINGS, FLAG_VALUES
+from intake_onc.ops.flags import MISSING as MISSING_FLAG
 
 #: Per-sensor fields, in the order their variables appear in a Dataset, with name suffixes.
 FIELD_SUFFIXES: dict[str, str] = {
