@@ -30,9 +30,9 @@ fresh one has not (see ``_raise_malloc_thresholds`` in ``intake_onc/spectrograms
 with the warm-up disabled shows the behaviour before it (scipy and the bare FFT do not churn
 the heap: in a fresh process they take the same time with or without the warm-up).
 
-Run: ``python benchmarks/bench_spectrogram.py [--repeat 5] [--fresh 5]``. Sides alternate, and
-their order rotates by one every repetition (no side always runs first, e.g. just after the dask
-side frees its memory); medians reported, with the load average before and after. On a shared
+Run: ``python benchmarks/bench_spectrogram.py [--repeat 5] [--fresh 5]``. Sides alternate, in a
+new (seeded) random order every repetition, so that no side always follows the same one (e.g.
+the dask side, which frees much memory); medians reported, with the load average before and after. On a shared
 machine threads only help when a core is free, so each run is also tagged with the CPU other
 processes used meanwhile (``/proc/stat``), and medians over the runs during which they used
 under 0.2 core are reported too when every side has at least 3 of those.
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -229,8 +230,8 @@ def main() -> None:
     load_before = os.getloadavg()
     with dask.config.set(scheduler="threads", num_workers=2):
         for r in range(args.repeat):
-            k = r % len(names)
-            for name in names[k:] + names[:k]:
+            random.Random(r).shuffle(names)
+            for name in names:
                 cpu0 = cpu_seconds()
                 t0 = time.perf_counter()
                 sides[name]()
@@ -248,7 +249,7 @@ def main() -> None:
     near = ref > ref.max(axis=1, keepdims=True) - 80  # above the float32 round-off floor
     print(
         f"5-min {FS} Hz float32 (noise + 3 tones), 1 s Hann, 50 % overlap, {len(frames)} frames; "
-        f"{args.repeat} alternating runs (order rotating), medians; default workers = {threads}; "
+        f"{args.repeat} alternating runs (order shuffled), medians; default workers = {threads}; "
         f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
     report("all runs", {k: statistics.median(v) for k, v in times.items()}, threads)

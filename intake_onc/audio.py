@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
 from intake_onc._audio_accessor import (
     _NS,
@@ -140,6 +139,24 @@ def _file_table(files: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFra
     return table
 
 
+def _in_start_order(table: pd.DataFrame) -> bool:
+    """Whether the table is already in ``sort_values(["start", "name"])`` order (an O(n)
+    check; ``False`` when unsure)."""
+    starts = table["start"]
+    if starts.isna().any():
+        return False
+    diff = np.diff(starts.to_numpy("datetime64[ns]").view("int64"))
+    if (diff > 0).all():
+        return True
+    if (diff < 0).any():
+        return False
+    names = table["name"].to_numpy()
+    try:
+        return all(names[i] <= names[i + 1] for i in np.flatnonzero(diff == 0).tolist())
+    except TypeError:
+        return False
+
+
 def _first(table: pd.DataFrame, column: str) -> Any:
     """First non-missing value of an optional column (``None`` when absent)."""
     if column not in table.columns:
@@ -194,7 +211,10 @@ def plan_window(
             "give an end later than the start"
         )
     overlap = (file_ns < t1) & (end_ns > t0)
-    used = table[overlap].sort_values(["start", "name"], kind="stable").reset_index(drop=True)
+    used = table if overlap.all() else table[overlap]
+    if not _in_start_order(used):
+        used = used.sort_values(["start", "name"], kind="stable")
+    used = used.reset_index(drop=True)
     rates = np.unique((used if len(used) else table)["sample_rate"].to_numpy())
     if len(rates) > 1 and used.empty:
         raise ValueError(
@@ -239,27 +259,54 @@ def plan_window(
     )
 
 
-class _ChunkTask:
-    """Reads the pieces of one output chunk; the only code a dask worker runs."""
+class _WindowReader:
+    """Reads output chunk ``block_id`` of a window: the only code a dask worker runs.
 
-    def __init__(self, loader: Loader, length: int, parts: list[tuple[dict, int, int, int]]):
-        self.loader, self.length, self.parts = loader, length, parts
+    One object serves every chunk (dask's ``map_blocks`` with ``block_id``), so building the
+    graph of a year of files costs no per-task Python objects: the pieces of chunk ``i`` are
+    rows ``offsets[i]:offsets[i + 1]`` of the ``parts`` arrays (``file`` row in ``files``,
+    first ``frame`` read, ``n`` frames, written ``at`` in the chunk), and a file's row dict
+    for the loader is made when its chunk is computed.
+    """
 
-    def _load(self, row: dict, frame: int, n: int) -> np.ndarray:
+    def __init__(
+        self,
+        loader: Loader,
+        files: pd.DataFrame,
+        bounds: np.ndarray,
+        offsets: np.ndarray,
+        parts: np.ndarray,
+    ) -> None:
+        self.loader, self.files, self.bounds = loader, files, bounds
+        self.offsets, self.parts = offsets, parts
+
+    def __repr__(self) -> str:
+        return (
+            f"<onc audio reader: {len(self.bounds) - 1} chunks, {len(self.files)} files, "
+            f"loader {self.loader!r}>"
+        )
+
+    def _row(self, file: int) -> dict[str, Any]:
+        return self.files.iloc[file : file + 1].to_dict("records")[0]
+
+    def _load(self, row: Mapping[str, Any], frame: int, n: int) -> np.ndarray:
         data = np.asarray(self.loader(row, frame, n), dtype=np.float32)
         if data.ndim != 1:
             raise ValueError(f"loader returned shape {data.shape} for {row['name']}; expected mono")
         return data[:n]
 
-    def __call__(self) -> np.ndarray:
-        if len(self.parts) == 1 and self.parts[0][3] == 0 and self.parts[0][2] == self.length:
-            row, frame, n, _ = self.parts[0]
-            data = self._load(row, frame, n)
+    def __call__(self, block_id: tuple[int, ...] = (0,)) -> np.ndarray:
+        i = int(block_id[0])
+        length = int(self.bounds[i + 1] - self.bounds[i])
+        rows = self.parts[int(self.offsets[i]) : int(self.offsets[i + 1])].tolist()
+        if len(rows) == 1 and rows[0][3] == 0 and rows[0][2] == length:
+            file, frame, n, _ = rows[0]
+            data = self._load(self._row(file), frame, n)
             if len(data) == n:
                 return data
-        out = np.full(self.length, np.nan, dtype=np.float32)
-        for row, frame, n, at in self.parts:
-            data = self._load(row, frame, n)
+        out = np.full(length, np.nan, dtype=np.float32)
+        for file, frame, n, at in rows:
+            data = self._load(self._row(file), frame, n)
             out[at : at + len(data)] = data
         return out
 
@@ -272,10 +319,13 @@ def _chunk_bounds(plan: WindowPlan, chunk: str | float) -> np.ndarray:
         p = plan.pieces
         bounds = np.unique(np.concatenate([[0, n], p["sample_start"], p["sample_stop"]]))
         longest = int(plan.files["n_frames"].max()) if len(plan.files) else 300 * plan.sample_rate
-        pieces = [
-            np.arange(a, b, max(longest, 1)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-        ]
-        return np.concatenate([*pieces, [n]])
+        step = max(longest, 1)
+        # every stretch between two bounds, cut every `step` samples (np.arange per stretch)
+        a, b = bounds[:-1], bounds[1:]
+        counts = (b - a + step - 1) // step
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        cuts = np.repeat(a, counts) + (np.arange(int(counts.sum())) - first) * step
+        return np.concatenate([cuts, [n]]).astype(np.int64)
     if isinstance(chunk, bool) or not isinstance(chunk, (int, float)) or not chunk > 0:
         raise ValueError(f"chunk: expected 'file' or a positive number of seconds, got {chunk!r}")
     size = max(1, round(float(chunk) * plan.sample_rate))
@@ -284,25 +334,28 @@ def _chunk_bounds(plan: WindowPlan, chunk: str | float) -> np.ndarray:
 
 def _dask_array(plan: WindowPlan, loader: Loader, chunk: str | float) -> da.Array:
     bounds = _chunk_bounds(plan, chunk)
-    rows = plan.files.to_dict("records")
     p = plan.pieces
-    files, frames = p["file"].to_numpy(), p["frame_start"].to_numpy()
-    starts, stops = p["sample_start"].to_numpy(), p["sample_stop"].to_numpy()
-    first = np.searchsorted(stops, bounds[:-1], side="right")
+    files, frames = p["file"].to_numpy("int64"), p["frame_start"].to_numpy("int64")
+    starts, stops = p["sample_start"].to_numpy("int64"), p["sample_stop"].to_numpy("int64")
+    a, b = bounds[:-1], bounds[1:]
+    # the pieces of chunk i are first[i]:last[i] (pieces are sorted and disjoint)
+    first = np.searchsorted(stops, a, side="right")
+    counts = np.maximum(np.searchsorted(starts, b, side="left") - first, 0)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    chunk_of = np.repeat(np.arange(len(a)), counts)
+    piece = first[chunk_of] + np.arange(offsets[-1]) - offsets[chunk_of]
+    lo = np.maximum(starts[piece], a[chunk_of])
+    hi = np.minimum(stops[piece], b[chunk_of])
+    parts = np.stack([files[piece], frames[piece] + lo - starts[piece], hi - lo, lo - a[chunk_of]], 1)
+    reader = _WindowReader(loader, plan.files, bounds, offsets, parts)
     name = "onc-audio-" + tokenize(plan.files, plan.start, plan.n_samples, bounds, loader)
-    dsk = {}
-    for i, (a, b) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
-        parts = []
-        j = int(first[i])
-        while j < len(p) and starts[j] < b:
-            lo, hi = max(int(starts[j]), a), min(int(stops[j]), b)
-            frame = int(frames[j]) + lo - int(starts[j])
-            parts.append((rows[int(files[j])], frame, hi - lo, lo - a))
-            j += 1
-        dsk[(name, i)] = (_ChunkTask(loader, b - a, parts),)
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
-    chunks = (tuple(np.diff(bounds).tolist()),)
-    return da.Array(graph, name, chunks, meta=np.empty(0, dtype=np.float32))
+    return da.map_blocks(
+        reader,
+        chunks=(tuple(np.diff(bounds).tolist()),),
+        dtype=np.float32,
+        meta=np.empty(0, dtype=np.float32),
+        name=name,
+    )
 
 
 def audio_from_table(

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from intake_onc._dates import (
@@ -26,6 +27,7 @@ from intake_onc._dates import (
     parse_filename_timestamp,
     resolve_date_range,
 )
+from intake_onc.client._http import _Retryable
 from intake_onc.client._progress import DownloadSummary, run_parallel, summarize
 from intake_onc.client.discovery import onc_params
 
@@ -127,6 +129,144 @@ def _last_extension(extension: str | Iterable[str] | None) -> str | None:
     return lasts.pop() if len(lasts) == 1 and "" not in lasts else None
 
 
+_TIME_COLUMNS = ("start", "end", "archived", "modified")
+_SIZE_COLUMNS = ("size", "uncompressed_size")
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+# yyyy-MM-ddTHH:mm:ss.SSSZ: where the digits and the separators are
+_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22])
+_FIELDS = ((0, 4), (4, 2), (6, 2), (8, 2), (10, 2), (12, 2), (14, 3))  # in _DIGITS
+_SEP_AT = np.array([4, 7, 10, 13, 16, 19, 23])
+_SEP_CHARS = np.frombuffer(b"--T::.Z", dtype=np.uint8)
+
+
+def _parse_onc_times(values: list[Any]) -> np.ndarray | None:
+    """``datetime64[ns]`` of ONC's fixed-width ``yyyy-MM-ddTHH:mm:ss.SSSZ`` strings, by digit
+    arithmetic (a few ms for 100,000 values); ``None`` when any value is not exactly of that
+    form (or an unusual date), for the general parser to decide.
+
+    Examples
+    --------
+    >>> _parse_onc_times(["2024-02-29T23:59:59.999Z"])
+    array(['2024-02-29T23:59:59.999000000'], dtype='datetime64[ns]')
+    >>> _parse_onc_times(["2024-02-30T00:00:00.000Z"]) is None  # no such day
+    True
+    """
+    try:
+        if not values or set(map(len, values)) != {24}:
+            return None
+        chars = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8)
+    except (TypeError, UnicodeEncodeError):  # not all strings, or not ASCII
+        return None
+    chars = chars.reshape(len(values), 24)
+    digits = chars[:, _DIGITS] - np.uint8(48)  # wraps around for characters below "0"
+    if (digits > 9).any() or not (chars[:, _SEP_AT] == _SEP_CHARS).all():
+        return None
+    digits = digits.astype(np.int64)
+    fields = []
+    for first, width in _FIELDS:
+        value = digits[:, first]
+        for k in range(first + 1, first + width):
+            value = value * 10 + digits[:, k]
+        fields.append(value)
+    year, month, day, hour, minute, second, milli = fields
+    if not (
+        ((year > 1677) & (year < 2262)).all()  # inside datetime64[ns]
+        and ((month >= 1) & (month <= 12) & (day >= 1) & (hour < 24)).all()
+        and ((minute < 60) & (second < 60)).all()
+    ):
+        return None
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if not (day <= _DAYS_IN_MONTH[month] + ((month == 2) & leap)).all():
+        return None
+    y = year - (month <= 2)  # days from civil (H. Hinnant)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    ms = (days * 86_400 + hour * 3600 + minute * 60 + second) * 1000 + milli
+    return (ms * 1_000_000).view("datetime64[ns]")
+
+
+def _same_keys_columns(files: list[Any]) -> dict[str, list[Any]] | None:
+    """``{key: [values]}`` when every item is a dict with the first one's keys, else None."""
+    first = files[0]
+    if not isinstance(first, dict):
+        return None
+    n = len(first)
+    try:
+        if not all(len(f) == n for f in files):
+            return None
+        return {key: [f[key] for f in files] for key in first}
+    except (KeyError, TypeError):
+        return None
+
+
+def _time_column(values: Any) -> Any:
+    """A listing time column as naive UTC ``datetime64[ns]`` (unparseable values: NaT)."""
+    if isinstance(values, list):
+        fast = _parse_onc_times(values)
+        if fast is not None:
+            return fast
+        values = pd.DataFrame({"x": values})["x"]
+    parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _size_column(values: Any) -> Any:
+    """A listing size column: int64, or nullable Int64 when some are missing."""
+    if isinstance(values, list):
+        if values and set(map(type, values)) == {int}:
+            arr = np.asarray(values)
+            if arr.dtype == np.int64:
+                return arr
+        values = pd.DataFrame({"x": values})["x"]
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers.astype("int64") if numbers.notna().all() else numbers.astype("Int64")
+
+
+def _records_frame(files: list[Any]) -> pd.DataFrame:
+    """ONC's ``files`` dicts -> DataFrame with the standard column names (columnwise when
+    every dict has the same keys: 5x faster than ``DataFrame.from_records`` on a year's
+    listing; the same values and dtypes)."""
+    columns = _same_keys_columns(files) if files else None
+    names = {c: _RENAME.get(c, _snake(c)) for c in columns or ()}
+    if columns is None or len(set(names.values())) < len(names):
+        frame = pd.DataFrame.from_records(files or [])
+        frame = frame.rename(columns={c: _RENAME.get(c, _snake(c)) for c in frame.columns})
+        for col in _COLUMNS:
+            if col not in frame.columns:
+                frame[col] = pd.NA
+        for col in _TIME_COLUMNS:
+            if col in frame.columns:
+                frame[col] = _time_column(frame[col])
+        for col in _SIZE_COLUMNS:
+            frame[col] = _size_column(frame[col])
+        return frame
+    plain = {
+        names[c]: v
+        for c, v in columns.items()
+        if names[c] not in _TIME_COLUMNS + _SIZE_COLUMNS
+    }
+    frame = pd.DataFrame(plain, index=pd.RangeIndex(len(files)))
+    done: list[tuple[list[Any], Any]] = []  # archivedDate and modifyDate are often equal
+    for c, values in columns.items():
+        if names[c] in _TIME_COLUMNS:
+            same = next((parsed for seen, parsed in done if seen == values), None)
+            frame[names[c]] = _time_column(values) if same is None else same.copy()
+            done.append((values, frame[names[c]].to_numpy()))
+        elif names[c] in _SIZE_COLUMNS:
+            frame[names[c]] = _size_column(values)
+    for col in _COLUMNS:
+        if col not in frame.columns:
+            frame[col] = pd.NA
+            if col in _SIZE_COLUMNS:
+                frame[col] = _size_column(frame[col])
+            elif col in _TIME_COLUMNS:
+                frame[col] = _time_column(frame[col])
+    order = [names[c] for c in columns]
+    return frame[[*order, *(c for c in _COLUMNS if c not in order)]]
+
+
 def _files_frame(files: list[Any]) -> pd.DataFrame:
     """ONC's ``files`` list (dicts, or plain names) -> DataFrame with the standard columns."""
     if files and isinstance(files[0], str):
@@ -141,19 +281,12 @@ def _files_frame(files: list[Any]) -> pd.DataFrame:
         frame["end"] = pd.NaT
         frame["size"] = pd.NA
         frame["uncompressed_size"] = pd.NA
+        for col in ("start", "end"):
+            frame[col] = _time_column(frame[col])
+        for col in _SIZE_COLUMNS:
+            frame[col] = _size_column(frame[col])
     else:
-        frame = pd.DataFrame.from_records(files or [])
-        frame = frame.rename(columns={c: _RENAME.get(c, _snake(c)) for c in frame.columns})
-    for col in _COLUMNS:
-        if col not in frame.columns:
-            frame[col] = pd.NA
-    for col in ("start", "end", "archived", "modified"):
-        if col in frame.columns:
-            values = pd.to_datetime(frame[col], utc=True, format="ISO8601", errors="coerce")
-            frame[col] = values.dt.tz_localize(None).astype("datetime64[ns]")
-    for col in ("size", "uncompressed_size"):
-        values = pd.to_numeric(frame[col], errors="coerce")
-        frame[col] = values.astype("int64") if values.notna().all() else values.astype("Int64")
+        frame = _records_frame(files)
     rest = [c for c in frame.columns if c not in _COLUMNS]
     return frame[list(_COLUMNS) + rest]
 
@@ -174,7 +307,37 @@ def _overlapping(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
     before = frame.index[unknown & (frame["start"] < start)]
     if len(before):
         keep.loc[frame.loc[before, "start"].idxmax()] = True
+    return _take(frame, keep)
+
+
+def _take(frame: pd.DataFrame, mask: Any) -> pd.DataFrame:
+    """``frame[mask]`` for a boolean mask of its rows; no copy when every row is kept, a slice
+    when the kept rows are one run (the usual case of a listing sorted by start)."""
+    keep = np.asarray(mask, dtype=bool)
+    if keep.all():
+        return frame
+    rows = np.flatnonzero(keep)
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return frame.iloc[rows[0] : rows[-1] + 1]
     return frame[keep]
+
+
+def _sorted_by_start_and_name(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is already in ``sort_values(["start", "filename"])`` order (checked in
+    O(n) without sorting; ``False`` when unsure, e.g. missing values)."""
+    starts = frame["start"]
+    if starts.isna().any():
+        return False
+    diff = np.diff(starts.to_numpy("datetime64[ns]").view("int64"))
+    if (diff > 0).all():
+        return True
+    if (diff < 0).any():
+        return False
+    names = frame["filename"].to_numpy()
+    try:
+        return all(names[i] <= names[i + 1] for i in np.flatnonzero(diff == 0).tolist())
+    except TypeError:
+        return False
 
 
 class ArchiveMixin:
@@ -252,11 +415,12 @@ class ArchiveMixin:
                 }
                 frame = pd.concat([self._list_files(service, earlier), frame], ignore_index=True)
         if len(frame):
-            frame = frame[filter_extension(frame["filename"], extension)]
+            frame = _take(frame, filter_extension(frame["filename"], extension))
             frame = _overlapping(frame, s, e)
-            frame = frame.drop_duplicates("filename").sort_values(
-                ["start", "filename"], kind="stable"
-            )
+            if frame["filename"].duplicated().any():
+                frame = frame.drop_duplicates("filename")
+            if not _sorted_by_start_and_name(frame):
+                frame = frame.sort_values(["start", "filename"], kind="stable")
         return frame.reset_index(drop=True)
 
     # -- downloads --------------------------------------------------------------------------
@@ -283,6 +447,48 @@ class ArchiveMixin:
             path, fetch, expected_size=clean_sizes or None, overwrite=overwrite
         )
         return path, (fetched[-1] if downloaded and fetched else None)
+
+    def read_head(self, filename: str, nbytes: int = 65536) -> bytes:
+        """The first ``nbytes`` of an archive file, without downloading the rest.
+
+        A streamed ``archivefile/download`` GET that is closed once ``nbytes`` have arrived
+        (ONC has no Range support to rely on); nothing is written to disk and the cache is not
+        consulted. Like every request, it is retried as the client's policy says and its URL
+        is shown with ``token=***``. A file shorter than ``nbytes`` gives all of it.
+
+        Examples
+        --------
+        >>> head = client.read_head("ICLISTENHF6019_20230101T001001.315Z.flac", 4096)  # doctest: +SKIP
+        >>> head[:4]  # doctest: +SKIP
+        b'fLaC'
+        """
+        if not isinstance(filename, str) or not filename.strip():
+            raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
+        if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes <= 0:
+            raise ValueError(f"nbytes: expected a positive number of bytes, got {nbytes!r}")
+
+        def read(resp: Any) -> bytes:
+            out = bytearray()
+            try:
+                for chunk in resp.raw.stream(min(nbytes, 65536), decode_content=True):
+                    out += chunk
+                    if len(out) >= nbytes:
+                        break
+            except Exception as exc:  # urllib3 ProtocolError, ReadTimeoutError, ...
+                raise _Retryable(
+                    f"connection broke after {len(out)} bytes of {filename} "
+                    f"({type(exc).__name__})",
+                    download=True,
+                ) from None
+            return bytes(out[:nbytes])
+
+        return self._core.request(  # type: ignore[attr-defined]
+            "archivefile/download",
+            {"filename": filename.strip()},
+            read=read,
+            stream=True,
+            headers={"Accept-Encoding": "identity"},
+        )
 
     def download(self, filename: str, *, overwrite: bool = False) -> Path:
         """Download one archive file (through the cache) and return its local path.

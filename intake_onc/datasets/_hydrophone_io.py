@@ -3,8 +3,8 @@
 * :func:`parse_audio_header` reads sample rate, channels, bit depth and frame count from the
   first bytes of a FLAC or WAV file (no decoding, no libsndfile: a truncated file is fine).
 * :func:`probe_audio_header` gets those bytes for an archive file: from the cache when the file
-  is there, else with a streamed ``archivefile/download`` GET that reads only the first 64 KiB
-  and then closes the connection (nothing is written to disk).
+  is there, else with ``client.read_head`` (a streamed ``archivefile/download`` GET that reads
+  only the first 64 KiB and then closes the connection; nothing is written to disk).
 * :class:`RemoteAudioLoader` is the loader of :func:`intake_onc.audio.audio_from_table` for
   archive files: download through the client's cache (lock-safe across threads and processes),
   check the sample rate, then decode only the frames asked for (seek, then read).
@@ -146,21 +146,12 @@ def parse_audio_header(data: bytes) -> AudioHeader:
     raise ValueError(f"not a FLAC or WAV file (it starts with {data[:12]!r})")
 
 
-def _read_start(resp: Any) -> bytes:
-    out = bytearray()
-    for chunk in resp.raw.stream(PROBE_BYTES, decode_content=True):
-        out += chunk
-        if len(out) >= PROBE_BYTES:
-            break
-    return bytes(out[:PROBE_BYTES])
-
-
 def probe_audio_header(client: Any, filename: str) -> tuple[AudioHeader, str]:
     """The header of archive file ``filename``, and where it was read (``"cache"``/``"probe"``).
 
     A copy in the client's cache is read from disk; otherwise the first 64 KiB are fetched with
-    a streamed ``archivefile/download`` request that is closed right after (no file is written;
-    ONC has no Range support to rely on). Results are remembered per server and file name for
+    :meth:`~intake_onc.client.ONCClient.read_head` (a streamed ``archivefile/download`` request
+    closed right after; no file is written; ONC has no Range support to rely on). Results are remembered per server and file name for
     the life of the process.
 
     Examples
@@ -182,13 +173,7 @@ def probe_audio_header(client: Any, filename: str) -> tuple[AudioHeader, str]:
             data = fh.read(PROBE_BYTES)
     except (FileNotFoundError, NotADirectoryError):
         where = "probe"
-        data = core.request(
-            "archivefile/download",
-            {"filename": filename},
-            read=_read_start,
-            stream=True,
-            headers={"Accept-Encoding": "identity"},
-        )
+        data = client.read_head(filename, PROBE_BYTES)
     try:
         header = parse_audio_header(data)
     except ValueError as exc:

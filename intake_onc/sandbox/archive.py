@@ -35,7 +35,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,7 @@ import pandas as pd
 from intake_onc._dates import format_onc_date
 from intake_onc.sandbox import errors, lookups
 from intake_onc.sandbox.errors import Query, Reply
+from intake_onc.sandbox.handler import dumps
 from intake_onc.sandbox.observatory import OBSERVATORY
 
 __all__ = [
@@ -69,6 +70,7 @@ _LIST_PARAMETERS = (
     "getLatest",
 )
 _FORMAT_IDS = {"wav": 6, "flac": 156, "mat": 176, "png": 3, "fft": 41, "mp3": 183, "txt": 1}
+_JSON_TYPE = "application/json;charset=utf-8"  # what the handler sends with a JSON body
 _ARCHIVED_AFTER = pd.Timedelta(minutes=2)  # as archive_listing writes it
 _CONTENT_TYPES = {
     "flac": "audio/flac",
@@ -276,6 +278,50 @@ def _normalise(frame: pd.DataFrame, device_code: str) -> pd.DataFrame:
     return frame[_COLUMNS]
 
 
+class _Listing(NamedTuple):
+    """A cached device listing and the lower-cased last extension of each file
+    (``ext_names[ext_codes[i]]``), so that filtering by extension costs no string work."""
+
+    frame: pd.DataFrame
+    ext_codes: np.ndarray
+    ext_names: tuple[str, ...]
+
+
+def _with_extensions(frame: pd.DataFrame) -> _Listing:
+    exts = [
+        name.rsplit(".", 1)[-1].lower() if isinstance(name, str) else None
+        for name in frame["filename"].tolist()
+    ]
+    codes, names = pd.factorize(np.array(exts, dtype=object), use_na_sentinel=True)
+    return _Listing(frame, codes, tuple(names.tolist()))
+
+
+def _device_listing(
+    sandbox: Any, device_code: str, start: pd.Timestamp, end: pd.Timestamp
+) -> _Listing:
+    device = OBSERVATORY.device(device_code)
+    if device.audio is None or end <= start:
+        return _with_extensions(_empty())
+    start, end = _ms(start), _ms(end)
+    seed = int(getattr(sandbox, "seed", 0))
+    now = sandbox.now() if hasattr(sandbox, "now") else None
+
+    def build() -> _Listing:
+        _count(sandbox, "archive_listings_generated")
+        frame = _archive_listing().list_archive_files(device_code, start, end, seed=seed, now=now)
+        if frame is None or len(frame) == 0:
+            return _with_extensions(_empty())
+        frame = _normalise(frame, device_code)
+        starts = frame["start_time"]
+        frame = frame[(starts >= start) & (starts < end)]
+        if not frame["start_time"].is_monotonic_increasing:
+            frame = frame.sort_values(["start_time", "filename"], kind="stable")
+        return _with_extensions(frame.reset_index(drop=True))
+
+    listing, _ = _state(sandbox).listings.get_or_create((device_code, start, end, seed), build)
+    return listing
+
+
 def device_files(
     sandbox: Any, device_code: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
@@ -285,42 +331,35 @@ def device_files(
     ``fileSize``, ``uncompressedFileSize``, ``deviceCode``, ``start_time``/``end_time``
     (datetime64[ns]).
     """
-    device = OBSERVATORY.device(device_code)
-    if device.audio is None or end <= start:
-        return _empty()
-    start, end = _ms(start), _ms(end)
-    seed = int(getattr(sandbox, "seed", 0))
-    now = sandbox.now() if hasattr(sandbox, "now") else None
-
-    def build() -> pd.DataFrame:
-        _count(sandbox, "archive_listings_generated")
-        frame = _archive_listing().list_archive_files(device_code, start, end, seed=seed, now=now)
-        if frame is None or len(frame) == 0:
-            return _empty()
-        frame = _normalise(frame, device_code)
-        starts = frame["start_time"]
-        frame = frame[(starts >= start) & (starts < end)]
-        if not frame["start_time"].is_monotonic_increasing:
-            frame = frame.sort_values(["start_time", "filename"], kind="stable")
-        return frame.reset_index(drop=True)
-
-    frame, _ = _state(sandbox).listings.get_or_create((device_code, start, end, seed), build)
-    return frame
+    return _device_listing(sandbox, device_code, start, end).frame
 
 
-def by_device(q: Query, sandbox: Any) -> dict[str, Any]:
+def _selected(listing: _Listing, extension: str | None, product: str | None) -> np.ndarray:
+    """Mask of the listing's files with that extension (``fileExtension``: the last one, any
+    case) and data product (``dataProductCode``)."""
+    ok = np.ones(len(listing.ext_names), dtype=bool)
+    for i, ext in enumerate(listing.ext_names):
+        if extension is not None and ext != extension.lower().lstrip("."):
+            ok[i] = False
+        if product is not None and product_code_of_file("." + ext) != product:
+            ok[i] = False
+    codes = listing.ext_codes
+    return np.where(codes >= 0, ok[np.maximum(codes, 0)] if len(ok) else False, False)
+
+
+def by_device(q: Query, sandbox: Any) -> dict[str, Any] | Reply:
     """``GET /api/archivefile/device``."""
     q.allow("deviceCode", *_LIST_PARAMETERS)
     return _listing(q, sandbox, by_location=False)
 
 
-def by_location(q: Query, sandbox: Any) -> dict[str, Any]:
+def by_location(q: Query, sandbox: Any) -> dict[str, Any] | Reply:
     """``GET /api/archivefile/location``."""
     q.allow("locationCode", "deviceCategoryCode", *_LIST_PARAMETERS)
     return _listing(q, sandbox, by_location=True)
 
 
-def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
+def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any] | Reply:
     start, end = q.dates()
     row_limit = q.row_limit()
     page = int(q.integer("page", 1, lo=1))
@@ -350,24 +389,27 @@ def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
 
     parts = []
     for device, deps in sources:
-        files = device_files(sandbox, device.code, lo, hi)
+        listing = _device_listing(sandbox, device.code, lo, hi)
+        files = listing.frame
+        keep = np.ones(len(files), dtype=bool)
         if by_location and not files.empty:
-            keep = np.zeros(len(files), dtype=bool)
+            keep[:] = False
             starts = files["start_time"].to_numpy()
             for dep in deps:
                 dep_end = dep.end if dep.end is not None else hi
                 keep |= (starts >= dep.begin.to_datetime64()) & (starts < dep_end.to_datetime64())
-            files = files[keep]
-        parts.append(files)
+        # The extension and product filters are row-wise: applied to each device's files
+        # (from the cached extensions) before the merge, they give the same rows in the same
+        # order as after it.
+        if extension is not None or product is not None:
+            keep &= _selected(listing, extension, product)
+        format_ids = np.array([_FORMAT_IDS.get(e, 0) for e in listing.ext_names] + [0])
+        files = files.assign(_format_id=format_ids[listing.ext_codes])
+        parts.append(files if keep.all() else files[keep])
     files = pd.concat(parts, ignore_index=True) if parts else _empty()
     if len(parts) > 1:
         files = files.sort_values(["start_time", "filename"], kind="stable").reset_index(drop=True)
 
-    if extension is not None:
-        ext = files["filename"].str.rsplit(".", n=1).str[-1].str.lower()
-        files = files[ext == extension.lower().lstrip(".")]
-    if product is not None:
-        files = files[files["filename"].map(product_code_of_file) == product]
     if archived_from is not None or archived_to is not None:
         archived = pd.to_datetime(files["archivedDate"]).dt.tz_localize(None)
         keep = np.ones(len(files), dtype=bool)
@@ -392,14 +434,24 @@ def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
             rowLimit=row_limit,
         )
     citations = [OBSERVATORY.citation(device.code) for device, _ in sources]
-    return {
+    body = {
         "citations": citations,
-        "files": _rows(page_rows, return_option),
+        "files": [],
         "messages": [],
         "next": next_page,
         "queryUrl": q.url(),
         "returnOption": return_option,
     }
+    rows = _rows_json(page_rows, return_option)
+    if rows is None:  # names only, or values JSON must escape: the general encoder
+        body["files"] = _rows(page_rows, return_option)
+        return body
+    # ``dumps(body)`` byte for byte (compact separators, keys in order), without 100,000 dicts
+    members = [
+        dumps(key) + b":" + (rows if key == "files" else dumps(value))
+        for key, value in body.items()
+    ]
+    return Reply(b"{" + b",".join(members) + b"}", 200, {"Content-Type": _JSON_TYPE}, raw=True)
 
 
 def _archived_dates(q: Query) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -418,6 +470,46 @@ def _archived_dates(q: Query) -> tuple[pd.Timestamp | None, pd.Timestamp | None]
     if out[0] is not None and out[1] is not None and out[0] > out[1]:
         raise errors.date_after_end()
     return out[0], out[1]
+
+
+def _plain(values: list[Any]) -> bool:
+    """Whether every value is a string JSON writes as it is (printable ASCII, no quote or
+    backslash): then ``'"' + value + '"'`` is exactly ``json.dumps(value)``."""
+    try:
+        text = "".join(values)
+    except TypeError:
+        return False
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+
+
+def _rows_json(files: pd.DataFrame, return_option: str) -> bytes | None:
+    """The ``files`` array of a ``returnOptions=all|archiveLocation`` page as JSON bytes,
+    exactly as :func:`~intake_onc.sandbox.handler.dumps` writes :func:`_rows` (one f-string
+    per file instead of a dict per file: ~10x faster on a 100,000-row page); ``None`` for
+    ``default`` or when a value would need escaping."""
+    if return_option == "default" or "_format_id" not in files.columns:
+        return None
+    names = files["filename"].tolist()
+    archived = files["archivedDate"].tolist()
+    date_from = files["dateFrom"].tolist()
+    date_to = files["dateTo"].tolist()
+    devices = files["deviceCode"].tolist()
+    if not all(_plain(v) for v in (names, archived, date_from, date_to, devices)):
+        return None
+    sizes = files["fileSize"].astype("int64").tolist()
+    usizes = files["uncompressedFileSize"].astype("int64").tolist()
+    formats = files["_format_id"].astype("int64").tolist()
+    location = return_option == "archiveLocation"
+    rows = [
+        f'{{"archivedDate":"{a}","compression":null,"dataProductFormatId":{k},'
+        f'"dateFrom":"{f}","dateTo":"{t}","deviceCode":"{d}","fileSize":{z},'
+        f'"filename":"{n}","modifyDate":"{a}","uncompressedFileSize":{u}'
+        + (f',"archiveLocation":"/archive/{d}/{f[:4]}/{f[5:7]}"}}' if location else "}")
+        for a, k, f, t, d, z, n, u in zip(
+            archived, formats, date_from, date_to, devices, sizes, names, usizes, strict=True
+        )
+    ]
+    return ("[" + ",".join(rows) + "]").encode("ascii")
 
 
 def _rows(files: pd.DataFrame, return_option: str) -> list[Any]:
