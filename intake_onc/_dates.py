@@ -171,12 +171,18 @@ def _is_duration(text: object) -> bool:
 
 
 def resolve_date_range(
-    date_from: object, date_to: object, *, now: pd.Timestamp | None = None
+    date_from: object,
+    date_to: object,
+    *,
+    now: pd.Timestamp | None = None,
+    names: tuple[str, str] = ("dateFrom", "dateTo"),
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Resolve ONC's ``dateFrom``/``dateTo`` pair, durations included.
 
     ``dateFrom`` may be a duration relative to *now* (``-P1DT1H``); ``dateTo`` may be a
     duration relative to ``dateFrom`` (``PT12H30M``). Only one of the two may be a duration.
+    ``names`` are the argument names used in error messages (``("start", "end")`` in the
+    package's own functions).
 
     Examples
     --------
@@ -184,17 +190,17 @@ def resolve_date_range(
     (Timestamp('2024-04-01 00:00:00'), Timestamp('2024-04-01 12:00:00'))
     """
     if _is_duration(date_from) and _is_duration(date_to):
-        raise DateParseError("only one of dateFrom and dateTo may be a duration")
+        raise DateParseError(f"only one of {names[0]} and {names[1]} may be a duration")
     if now is None:
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     if _is_duration(date_from):
         start = (now + parse_iso_duration(date_from)).as_unit("ns")
     else:
-        start = parse_date(date_from, argument="dateFrom")
+        start = parse_date(date_from, argument=names[0])
     if _is_duration(date_to):
         end = (start + parse_iso_duration(date_to)).as_unit("ns")
     else:
-        end = parse_date(date_to, argument="dateTo")
+        end = parse_date(date_to, argument=names[1])
     return start, end
 
 

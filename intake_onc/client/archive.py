@@ -394,7 +394,7 @@ class ArchiveMixin:
         kind, params = source_params(
             device_code, location_code, device_category, what="archive_files"
         )
-        s, e = resolve_date_range(start, end)
+        s, e = resolve_date_range(start, end, names=("start", "end"))
         if e <= s:
             raise ValueError(f"archive_files: end ({e}) must be after start ({s})")
         back = pd.Timedelta(lookback)

@@ -133,7 +133,7 @@ class OrdersMixin:
         _, params = source_params(
             device_code, location_code, device_category, what="order", property_code=property_code
         )
-        s, e = resolve_date_range(start, end)
+        s, e = resolve_date_range(start, end, names=("start", "end"))
         if e <= s:
             raise ValueError(f"order: end ({e}) must be after start ({s})")
         params = {

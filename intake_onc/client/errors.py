@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 TOKEN_HELP = (
-    "give it as ONCClient(token=...), set the ONC_TOKEN environment variable, or put a line "
+    "pass it as the token argument of ONCClient, set the ONC_TOKEN environment variable, or put a line "
     "ONC_TOKEN=<your token> in a .env file in the working directory; get a token from your "
     "profile at https://data.oceannetworks.ca/Profile (Web Services API tab)"
 )

@@ -130,7 +130,7 @@ class ScalarMixin:
         kind, params = source_params(
             device_code, location_code, device_category, what="scalar_data", property_code=prop
         )
-        s, e = resolve_date_range(start, end)
+        s, e = resolve_date_range(start, end, names=("start", "end"))
         if e <= s:
             raise ValueError(f"scalar_data: end ({e}) must be after start ({s})")
         if quality_control is not None and quality_control not in _QC:
