@@ -63,7 +63,7 @@ def _coverage_attrs(pieces: pd.DataFrame, fs: int) -> dict[str, Any]:
     covered = int((pieces["sample_stop"] - pieces["sample_start"]).sum())
     return {
         "coverage_seconds": covered / fs,
-        "coverage_files": [str(x) for x in pieces["name"]],
+        "coverage_files": [str(x) for x in pieces["name"].to_numpy(dtype=object).tolist()],
         "coverage_frame_starts": pieces["frame_start"].to_numpy(dtype="int64"),
         "coverage_sample_starts": pieces["sample_start"].to_numpy(dtype="int64"),
         "coverage_sample_stops": pieces["sample_stop"].to_numpy(dtype="int64"),

@@ -139,6 +139,18 @@ def _file_table(files: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFra
     return table
 
 
+#: The dtype pandas gives a column of Python strings ("str" in pandas 3, object before).
+_STR_DTYPE = pd.Series(["x"]).dtype
+
+
+def _column_values(column: pd.Series, rows: np.ndarray) -> Any:
+    """``column.to_numpy()[rows]`` for a new DataFrame column, without the round trip through
+    Python objects when the column already has the dtype pandas would infer again."""
+    if column.dtype == _STR_DTYPE:
+        return column.array.take(rows)
+    return column.to_numpy()[rows]
+
+
 def _in_start_order(table: pd.DataFrame) -> bool:
     """Whether the table is already in ``sort_values(["start", "name"])`` order (an O(n)
     check; ``False`` when unsure)."""
@@ -241,7 +253,7 @@ def plan_window(
     pieces = pd.DataFrame(
         {
             "file": keep,
-            "name": used["name"].to_numpy()[keep],
+            "name": _column_values(used["name"], keep),
             "frame_start": (p_start - offsets)[keep],
             "sample_start": p_start[keep],
             "sample_stop": p_stop[keep],
@@ -317,7 +329,14 @@ def _chunk_bounds(plan: WindowPlan, chunk: str | float) -> np.ndarray:
         if chunk != "file":
             raise ValueError(f"chunk: expected 'file' or a number of seconds, got {chunk!r}")
         p = plan.pieces
-        bounds = np.unique(np.concatenate([[0, n], p["sample_start"], p["sample_stop"]]))
+        # pieces are sorted and disjoint, so 0, start, stop, start, stop..., n never decreases:
+        # dropping repeats gives np.unique of them in O(n)
+        edges = np.empty(2 * len(p) + 2, dtype=np.int64)
+        edges[0], edges[-1] = 0, n
+        edges[1:-1:2], edges[2:-1:2] = p["sample_start"].to_numpy(), p["sample_stop"].to_numpy()
+        if (edges[1:] < edges[:-1]).any():  # not from plan_window: sort them
+            edges = np.sort(edges)
+        bounds = edges[np.concatenate([[True], edges[1:] != edges[:-1]])]
         longest = int(plan.files["n_frames"].max()) if len(plan.files) else 300 * plan.sample_rate
         step = max(longest, 1)
         # every stretch between two bounds, cut every `step` samples (np.arange per stretch)
@@ -346,7 +365,9 @@ def _dask_array(plan: WindowPlan, loader: Loader, chunk: str | float) -> da.Arra
     piece = first[chunk_of] + np.arange(offsets[-1]) - offsets[chunk_of]
     lo = np.maximum(starts[piece], a[chunk_of])
     hi = np.minimum(stops[piece], b[chunk_of])
-    parts = np.stack([files[piece], frames[piece] + lo - starts[piece], hi - lo, lo - a[chunk_of]], 1)
+    parts = np.stack(
+        [files[piece], frames[piece] + lo - starts[piece], hi - lo, lo - a[chunk_of]], 1
+    )
     reader = _WindowReader(loader, plan.files, bounds, offsets, parts)
     name = "onc-audio-" + tokenize(plan.files, plan.start, plan.n_samples, bounds, loader)
     return da.map_blocks(

@@ -32,6 +32,8 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 import xarray as xr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from intake_onc._dates import parse_date
 
@@ -283,36 +285,96 @@ def _make_frames(
     )
 
 
+# Dask-backed audio is computed on a regular grid of output blocks, whatever its chunking: block
+# ``i`` holds frames ``i·K ... i·K + K - 1``, about this many seconds of audio (60 s: one-minute
+# averages of 1 s frames with 50 % overlap are whole blocks, so xarray's coarsen needs no rechunk).
+_DASK_BLOCK_SECONDS = 60.0
+
+
+def _frames_per_block(frames: _Frames) -> int:
+    """Frames per output block: ``_DASK_BLOCK_SECONDS`` of hops, at least one."""
+    return max(1, round(_DASK_BLOCK_SECONDS * frames.fs / frames.hop))
+
+
 def _dask_spectra(data: da.Array, frames: _Frames) -> da.Array:
-    """Re-cut chunks on frame starts, overlap them by ``nperseg - hop``, map the kernel."""
+    """The spectra of dask-backed audio: one task per block of the regular frame grid.
+
+    Block ``i`` needs samples ``[start_i, stop_i)``, its first frame's start to its last frame's
+    end (its own stretch plus ``nperseg - hop`` samples of the next). Its task takes the input
+    chunks under those samples (one, or two or three where a file boundary, a gap or a chunk
+    edge falls inside), slices and joins the pieces and computes the frames: no intermediate
+    array, so a decoded chunk is freed once the blocks over it are done, and every frame is
+    computed from the same samples as with numpy (the result is bit-identical for any chunking).
+
+    The order of the blocks is fixed too. dask's threaded and synchronous schedulers run tasks
+    in the order of ``dask.order``, which takes the outputs by their count of upstream tasks
+    (``total_dependencies``), largest first (and, between outputs that need the same number of
+    inputs not loaded yet, smallest first). Blocks over a file boundary or a gap have more
+    inputs than blocks inside a file, so with ONC's 300 ± 2 s files they all came first, each
+    loading the two files around it, which then waited for the blocks inside them: every file
+    of the window was decoded before most were released (6 GB peak for 24 h of 64 kHz audio).
+    So each block also depends on *rank* tasks (no data): ``(rank, q)`` has exactly ``2**q``
+    upstream tasks, and block ``i`` takes the bits of ``weight_i = m - 1 - i`` plus what evens
+    out its count of input chunks, so that its upstream count is ``1 + max inputs + m - 1 - i``:
+    one less for each next block, and ``dask.order`` takes the blocks in time order (or the
+    reverse), each loading only the chunks its predecessor did not.
+    """
     n = data.shape[0]
     count = frames.n_frames(n)
-    bounds = np.cumsum((0, *data.chunks[0]))
-    cuts = np.unique(np.clip(np.round(bounds / frames.hop).astype("int64"), 0, count))
-    cuts = np.union1d(cuts, [0, count])
-    min_frames = -(-frames.depth // frames.hop)  # every chunk must hold the overlap
-    kept = [0]
-    for c in cuts[1:-1]:
-        if c - kept[-1] >= min_frames:
-            kept.append(int(c))
-    kept.append(count)
-    frame_chunks = tuple(np.diff(kept).tolist())
-    sample_chunks = [k * frames.hop for k in frame_chunks]
-    sample_chunks[-1] = n - sum(sample_chunks[:-1])
-    nb = frames.bins.stop - frames.bins.start
-    return da.map_overlap(
-        # one thread per task: dask already runs the chunks in parallel
-        functools.partial(frames.compute, workers=1),
-        data.rechunk((tuple(sample_chunks),)),
-        depth={0: (0, frames.depth)},
-        boundary="none",
-        trim=False,
-        allow_rechunk=False,
-        chunks=(frame_chunks, (nb,)),
-        new_axis=[1],
-        dtype=np.float32,
-        meta=np.empty((0, 0), dtype=np.float32),
+    per_block = _frames_per_block(frames)
+    sizes = (per_block,) * (count // per_block) + (
+        (count % per_block,) if count % per_block else ()
     )
+    first = np.cumsum((0, *sizes[:-1]), dtype=np.int64)
+    start = first * frames.hop
+    stop = (first + np.asarray(sizes, dtype=np.int64) - 1) * frames.hop + frames.nperseg
+    bounds = np.cumsum((0, *data.chunks[0]), dtype=np.int64)
+    lo = np.searchsorted(bounds, start, side="right") - 1  # the chunk holding `start`
+    hi = np.searchsorted(bounds, stop, side="left")  # past the last chunk starting before `stop`
+    inputs = []
+    for i in range(len(sizes)):
+        keys, pieces = [], []
+        for j in range(int(lo[i]), int(hi[i])):
+            a, b = max(start[i], bounds[j]), min(stop[i], bounds[j + 1])
+            if b > a:
+                keys.append((data.name, j))
+                pieces.append((int(a - bounds[j]), int(b - bounds[j])))
+        inputs.append((keys, tuple(pieces)))
+    n_in = np.array([len(keys) for keys, _ in inputs])
+    weight = np.arange(len(sizes))[::-1] + (n_in.max() - n_in)
+    token = tokenize(
+        data.name,
+        frames.fs,
+        frames.nperseg,
+        frames.hop,
+        frames.window,
+        (frames.bins.start, frames.bins.stop),
+        frames.db,
+        frames.detrend,
+        per_block,
+    )
+    name, rank = f"spectrogram-{token}", f"spectrogram-rank-{token}"
+    bits = int(weight.max()).bit_length()
+    # (rank, q) depends on (rank, 0) ... (rank, q - 1): 1 + (2**q - 1) upstream tasks
+    layer: dict = {(rank, q): (_rank, *[(rank, p) for p in range(q)]) for q in range(bits)}
+    for i, (keys, pieces) in enumerate(inputs):
+        ranks = [(rank, q) for q in range(bits) if int(weight[i]) >> q & 1]
+        layer[(name, i, 0)] = (functools.partial(_block_spectra, frames, pieces), *keys, *ranks)
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[data])
+    nb = frames.bins.stop - frames.bins.start
+    return da.Array(graph, name, (sizes, (nb,)), meta=np.empty((0, 0), dtype=np.float32))
+
+
+def _rank(*_: None) -> None:
+    """A rank task (see :func:`_dask_spectra`): no data, only a place in dask's order."""
+
+
+def _block_spectra(frames: _Frames, pieces: tuple, *chunks: np.ndarray) -> np.ndarray:
+    """One output block: ``chunks[k][pieces[k]]`` joined, framed and transformed (the rank
+    tasks' ``None`` after the chunks are ignored)."""
+    parts = [c[a:b] for c, (a, b) in zip(chunks[: len(pieces)], pieces, strict=True)]
+    x = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return frames.compute(x, workers=1)
 
 
 def _frame_times(audio: xr.DataArray, frames: _Frames, count: int) -> tuple[np.ndarray, dict]:

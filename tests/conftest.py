@@ -31,6 +31,7 @@ Keep tests small and fast: the 8 kHz hydrophone ``ICLISTENHF6019`` and hours (no
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -41,7 +42,15 @@ try:  # a checkout that is not pip-installed: make the package importable
 except ImportError:  # pragma: no cover
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hypothesis import settings  # noqa: E402
+
 from intake_onc.sandbox import SANDBOX_TOKEN  # noqa: E402
+
+# CI runs property tests with a fixed seed (a failure there is reproducible, never flaky);
+# developers' runs stay random and keep finding new examples.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 class _SandboxFactory:

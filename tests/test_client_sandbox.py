@@ -397,3 +397,20 @@ def test_an_order_that_fails_is_submitted_again_up_to_max_attempts(url, tmp_path
         again = c.order_many([tssd_order(c, end="2024-04-01T00:50")], max_attempts=2)
         [(_, error)] = again.failures
         assert type(error).__name__ == "ServerError" and again.results == []
+
+
+def test_read_head_gives_the_first_bytes_without_caching_anything(client, url):
+    """Enough of a file to read its audio header (rate, bit depth), nothing stored on disk."""
+    files = client.archive_files(
+        HYDROPHONE, "2023-01-01T00:00", "2023-01-01T00:06", extension="flac"
+    )
+    name = files["filename"].iloc[0]
+    head = client.read_head(name, 4096)
+    assert len(head) == 4096 and head[:4] == b"fLaC"
+    assert client.download(name).read_bytes()[:4096] == head
+    before = path_count(url, "/api/archivefile/download")
+    tiny = client.read_head(name, 10)
+    assert tiny == head[:10]
+    assert path_count(url, "/api/archivefile/download") == before + 1
+    with pytest.raises(ValueError, match="nbytes: expected a positive number"):
+        client.read_head(name, 0)

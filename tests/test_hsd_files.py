@@ -54,7 +54,7 @@ def test_orientation_times_and_attrs(tmp_path):
     # value at (time j, frequency i) is the file's PSD[i, j]
     assert float(psd.sel(frequency=1000.0).isel(time=3)) == pytest.approx(50 + 10 + 0.003)
     assert psd.attrs["units"] == "dB"
-    assert "dB re 1 µPa²/Hz" in psd.attrs["long_name"]
+    assert psd.attrs["long_name"] == "power per frequency bin (dB re 1 µPa² per 10 Hz bin)"
     assert psd["frequency"].attrs == {
         "units": "Hz",
         "standard_name": "sound_frequency",
@@ -74,6 +74,30 @@ def test_bin_width_correction(tmp_path):
     corrected = read_hsd_mat(path, bin_width_correction=True)
     np.testing.assert_allclose(corrected.values, raw.values - 10.0)  # 10·log10(1/10 Hz)
     assert corrected.attrs["bin_width_correction"] == "applied"
+
+
+def test_long_name_says_density_only_when_corrected(tmp_path):
+    path = tmp_path / name("2024-04-01")
+    freqs = np.arange(0.0, 4000.0, 1.953125)  # 2048 bins of 64000/32768 Hz
+    write_onc_mat(path, minute_times("2024-04-01", 2), freqs=freqs)
+    raw = read_hsd_mat(path)  # ONC's values: power per bin, not a density
+    assert raw.attrs["bin_width_correction"] == "not applied"
+    assert raw.attrs["long_name"] == "power per frequency bin (dB re 1 µPa² per 1.953125 Hz bin)"
+    assert "/Hz" not in raw.attrs["long_name"]
+    corrected = read_hsd_mat(path, bin_width_correction=True)
+    assert corrected.attrs["long_name"] == "power spectral density (dB re 1 µPa²/Hz)"
+    meta = tmp_path / "density-spect.mat"  # the file says it is a density already
+    write_onc_mat(meta, minute_times("2024-04-01", 2), meta={"binWidthCorrected": 1.0})
+    in_file = read_hsd_mat(meta)
+    assert in_file.attrs["bin_width_correction"] == "applied in the file"
+    assert in_file.attrs["long_name"] == "power spectral density (dB re 1 µPa²/Hz)"
+    joined = open_hsd_files([path])  # the reader of many files keeps the first file's
+    assert joined.attrs["long_name"] == raw.attrs["long_name"]
+    one_bin = tmp_path / "one-bin-spect.mat"  # a single frequency: no bin width to name
+    write_onc_mat(one_bin, minute_times("2024-04-01", 2), freqs=np.array([1000.0]))
+    assert read_hsd_mat(one_bin).attrs["long_name"] == (
+        "power per frequency bin (dB re 1 µPa² per bin)"
+    )
 
 
 def test_meta_struct_and_explicit_downsample(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pandas as pd
 import pytest
 import requests
 
@@ -341,3 +342,35 @@ def test_download_errors(sandbox_url):
         get(sandbox_url, "archivefile/download", filenames="x").json()["errors"][0]["errorCode"]
         == 129
     )
+
+
+@pytest.mark.parametrize("return_option", ["all", "archiveLocation"])
+def test_the_fast_listing_page_is_byte_for_byte_the_plain_json(return_option):
+    """Big listing pages are written column by column (a year is ~100,000 rows); the bytes
+    must be exactly what the general JSON encoder writes for the same rows."""
+    import types
+
+    from intake_onc.sandbox import archive as archive_endpoint
+    from intake_onc.sandbox.handler import dumps
+
+    sandbox = types.SimpleNamespace(seed=0, now=lambda: pd.Timestamp("2024-06-01"))
+    frame = archive_endpoint.device_files(
+        sandbox, "ICLISTENHF6020", pd.Timestamp("2020-08-09"), pd.Timestamp("2020-08-11")
+    )  # the WAV → FLAC switch: two extensions, three kinds of file
+    frame = frame.assign(
+        _format_id=[
+            archive_endpoint._FORMAT_IDS.get(n.rsplit(".", 1)[-1], 0) for n in frame.filename
+        ]
+    )
+    assert len(frame) > 500
+    body = {
+        "citations": [{"citation": "c", "doi": "d"}],
+        "files": [],
+        "messages": [],
+        "next": {"parameters": {"page": "2"}, "url": "u"},
+        "queryUrl": "http://127.0.0.1/api/archivefile/device?token=***",
+        "returnOption": return_option,
+    }
+    fast = archive_endpoint._page_json(body, frame, return_option)
+    plain = dumps({**body, "files": archive_endpoint._rows(frame, return_option)})
+    assert fast is not None and bytes(fast) == bytes(plain)

@@ -212,6 +212,141 @@ def test_chunking_does_not_change_frames(chunks):
     np.testing.assert_array_equal(lazy.values, expected)
 
 
+def jittered_chunks(n: int, mean: int, seed: int) -> tuple[int, ...]:
+    """Irregular chunks of about ``mean`` samples with tiny ones (1-40 samples) between them,
+    like ONC's files with jittered starts and the gap or overlap pieces between them."""
+    rng = np.random.default_rng(seed)
+    sizes: list[int] = []
+    while sum(sizes) < n:
+        sizes += [int(rng.integers(mean // 2, mean * 3 // 2)), int(rng.integers(1, 40))]
+    sizes[-1] -= sum(sizes) - n
+    return tuple(c for c in sizes if c)
+
+
+DASK_CHUNKINGS = [
+    96_000,  # one chunk
+    997,  # chunks shorter than a frame
+    (40_000, 1, 1, 3, 0, 55_995),  # one-sample and empty chunks
+    jittered_chunks(96_000, 9_000, 1),
+    jittered_chunks(96_000, 30_000, 2),
+]
+
+
+@pytest.mark.parametrize("block_seconds", [0.7, 3.0, 60.0])
+@pytest.mark.parametrize(
+    "chunks", DASK_CHUNKINGS, ids=["one", "997", "tiny", "jitter9k", "jitter30k"]
+)
+@pytest.mark.parametrize(
+    ("win_dur", "overlap", "kwargs"),
+    [
+        (0.5, 0.75, {}),
+        (0.25, 0.5, {"detrend": "linear", "db": False}),
+        (0.1251, 0.3, {"freq_lims": (100, 3000), "scaling": "spectrum"}),
+    ],
+)
+def test_dask_blocks_are_bit_identical_for_any_chunking(
+    monkeypatch, block_seconds, chunks, win_dur, overlap, kwargs
+):
+    import intake_onc.spectrograms as module
+
+    monkeypatch.setattr(module, "_DASK_BLOCK_SECONDS", block_seconds)
+    x = NOISE.copy()
+    x[50_000:50_003] = np.nan
+    expected = spectrogram(as_audio(x), win_dur=win_dur, overlap=overlap, **kwargs)
+    lazy = spectrogram(as_audio(x).chunk(time=chunks), win_dur=win_dur, overlap=overlap, **kwargs)
+    # a regular grid of output blocks whatever the input chunks (the last one shorter)
+    per_block = module._frames_per_block(
+        module._make_frames(
+            FS, win_dur, overlap, kwargs.get("freq_lims"), "hann", "density", True, False
+        )
+    )
+    blocks = lazy.chunks[0]
+    assert set(blocks[:-1]) <= {per_block} and 0 < blocks[-1] <= per_block
+    np.testing.assert_array_equal(lazy.values, expected.values)  # NaN where numpy has NaN
+
+
+def test_each_dask_block_reads_only_the_chunks_under_it(monkeypatch):
+    import dask
+    from dask.core import get_dependencies
+
+    import intake_onc.spectrograms as module
+
+    monkeypatch.setattr(module, "_DASK_BLOCK_SECONDS", 1.0)
+    chunks = jittered_chunks(len(NOISE), 16_000, 3)
+    audio = as_audio(NOISE).chunk(time=chunks)
+    spec = spectrogram(audio, win_dur=0.5, overlap=0.5)  # hop 2000, nperseg 4000
+    graph = dict(spec.data.__dask_graph__())
+    bounds = np.cumsum((0, *chunks))
+    first = 0
+    for i, size in enumerate(spec.chunks[0]):
+        deps = get_dependencies(graph, (spec.data.name, i, 0))
+        inputs = {k[1] for k in deps if k[0] == audio.data.name}
+        a, b = first * 2000, (first + size - 1) * 2000 + 4000  # the samples of its frames
+        under = {j for j in range(len(chunks)) if bounds[j] < b and bounds[j + 1] > a}
+        assert inputs == under  # nothing else: no task depends on far or all input chunks
+        first += size
+    # and the result: still the numpy one, also with the threaded scheduler
+    with dask.config.set(scheduler="threads"):
+        np.testing.assert_array_equal(spec.values, spectrogram(as_audio(NOISE), 0.5, 0.5).values)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("jitter", [0.0, 0.2])
+def test_dask_memory_does_not_grow_with_the_number_of_files(monkeypatch, scheduler, jitter):
+    """Files with jittered starts (gaps and overlaps between them, so irregular chunks and tiny
+    gap chunks): the decoded files alive at once stay a handful, however many files (before:
+    all those next to a gap stayed alive until the end)."""
+    import threading
+    import weakref
+
+    import dask
+
+    import intake_onc.spectrograms as module
+    from intake_onc.audio import audio_from_table
+
+    # proportions of the real case: 300-s files, 60-s blocks -> 10-s files, 2-s blocks
+    monkeypatch.setattr(module, "_DASK_BLOCK_SECONDS", 2.0)
+    rng = np.random.default_rng(11)
+    n_files, length = 150, 10 * FS
+    offsets = 10.0 * np.arange(n_files) + np.r_[0, rng.uniform(-jitter, jitter, n_files - 1)]
+    rows = [
+        {
+            "name": f"f{k}",
+            "start": T0 + pd.Timedelta(seconds=round(o, 3)),
+            "sample_rate": FS,
+            "n_frames": length,
+        }
+        for k, o in enumerate(offsets)
+    ]
+    live, peak, calls, lock = set(), [0], [0], threading.Lock()
+
+    def forget(ident):
+        with lock:
+            live.discard(ident)
+
+    def loader(row, frame, n):
+        out = np.random.default_rng(int(row["name"][1:])).standard_normal(length, "float32")
+        out = out[frame : frame + n].copy()
+        with lock:
+            calls[0] += 1
+            live.add(id(out))
+            peak[0] = max(peak[0], len(live))
+        weakref.finalize(out, forget, id(out))
+        return out
+
+    audio = audio_from_table(
+        rows, loader, T0, T0 + pd.Timedelta(seconds=10 * n_files), chunk="file"
+    )
+    spec = spectrogram(audio, win_dur=0.5, overlap=0.5, freq_lims=(0, 1000), db=False)
+    minutes = spec.coarsen(time=8, boundary="trim").mean()  # 2-s means: one per block
+    assert calls == [0]  # lazy
+    with dask.config.set(scheduler=scheduler):
+        result = minutes.compute()
+    assert calls[0] >= n_files and result.sizes["time"] == 10 * n_files // 2 - 1
+    assert np.isfinite(result.values).mean() > 0.9
+    assert peak[0] <= 6, f"{peak[0]} decoded file pieces alive at once"
+
+
 def test_nan_audio_gives_nan_frames_only_where_touched():
     x = NOISE.copy()
     x[20_000:20_010] = np.nan  # 2.5 s

@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -161,18 +162,17 @@ def _parse_onc_times(values: list[Any]) -> np.ndarray | None:
     digits = chars[:, _DIGITS] - np.uint8(48)  # wraps around for characters below "0"
     if (digits > 9).any() or not (chars[:, _SEP_AT] == _SEP_CHARS).all():
         return None
-    digits = digits.astype(np.int64)
     fields = []
     for first, width in _FIELDS:
-        value = digits[:, first]
+        value = digits[:, first].astype(np.int64)
         for k in range(first + 1, first + width):
-            value = value * 10 + digits[:, k]
+            value *= 10
+            value += digits[:, k]
         fields.append(value)
     year, month, day, hour, minute, second, milli = fields
     if not (
-        ((year > 1677) & (year < 2262)).all()  # inside datetime64[ns]
-        and ((month >= 1) & (month <= 12) & (day >= 1) & (hour < 24)).all()
-        and ((minute < 60) & (second < 60)).all()
+        ((year > 1677) & (year < 2262) & (month >= 1) & (month <= 12) & (day >= 1)).all()
+        and ((hour < 24) & (minute < 60) & (second < 60)).all()
     ):
         return None
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
@@ -196,7 +196,7 @@ def _same_keys_columns(files: list[Any]) -> dict[str, list[Any]] | None:
     try:
         if not all(len(f) == n for f in files):
             return None
-        return {key: [f[key] for f in files] for key in first}
+        return {key: list(map(itemgetter(key), files)) for key in first}
     except (KeyError, TypeError):
         return None
 
@@ -212,13 +212,22 @@ def _time_column(values: Any) -> Any:
     return parsed.dt.tz_localize(None).astype("datetime64[ns]")
 
 
+def _int64_or_list(values: list[Any]) -> Any:
+    """``values`` as an int64 array when they are all Python ints that fit (what pandas would
+    infer, 5x faster), else the list as it is."""
+    if values and type(values[0]) is int and set(map(type, values)) == {int}:
+        arr = np.asarray(values)
+        if arr.dtype == np.int64:
+            return arr
+    return values
+
+
 def _size_column(values: Any) -> Any:
     """A listing size column: int64, or nullable Int64 when some are missing."""
     if isinstance(values, list):
-        if values and set(map(type, values)) == {int}:
-            arr = np.asarray(values)
-            if arr.dtype == np.int64:
-                return arr
+        arr = _int64_or_list(values)
+        if isinstance(arr, np.ndarray):
+            return arr
         values = pd.DataFrame({"x": values})["x"]
     numbers = pd.to_numeric(values, errors="coerce")
     return numbers.astype("int64") if numbers.notna().all() else numbers.astype("Int64")
@@ -243,7 +252,7 @@ def _records_frame(files: list[Any]) -> pd.DataFrame:
             frame[col] = _size_column(frame[col])
         return frame
     plain = {
-        names[c]: v
+        names[c]: _int64_or_list(v)
         for c, v in columns.items()
         if names[c] not in _TIME_COLUMNS + _SIZE_COLUMNS
     }
@@ -476,8 +485,7 @@ class ArchiveMixin:
                         break
             except Exception as exc:  # urllib3 ProtocolError, ReadTimeoutError, ...
                 raise _Retryable(
-                    f"connection broke after {len(out)} bytes of {filename} "
-                    f"({type(exc).__name__})",
+                    f"connection broke after {len(out)} bytes of {filename} ({type(exc).__name__})",
                     download=True,
                 ) from None
             return bytes(out[:nbytes])

@@ -238,8 +238,8 @@ def _phase(t: np.ndarray, period: int) -> int:
     """The window's phase ``φ`` (integer ns): the circular median of ``t mod period``.
 
     Folded into ``[0, period)``, except when it lies *within the timing jitter* just below a
-    slot (samples at ``k·T ± jitter``, e.g. an instrument synced to whole seconds): then it is
-    kept slightly negative, so that every such sample goes to slot ``k`` in every window (folding
+    slot and the samples straddle that slot's boundary (samples at ``k·T ± jitter``, e.g. an
+    instrument synced to whole seconds): then it is kept slightly negative, so that every such sample goes to slot ``k`` in every window (folding
     would shift some windows by one slot and lose or repeat a sample where they meet).
     """
     half = period // 2
@@ -247,9 +247,14 @@ def _phase(t: np.ndarray, period: int) -> int:
     r0 = int(np.median(r))
     centred = int(round(r0 + float(np.median(np.mod(r - r0 + half, period) - half))))
     centred = (centred + half) % period - half  # in [-T/2, T/2)
-    spread = float(np.percentile(np.abs(np.mod(r - centred + half, period) - half), 90))
+    deviation = np.mod(r - centred + half, period) - half
+    spread = float(np.percentile(np.abs(deviation), 90))
     guard = min(2 * spread + NS_PER_MS, period / 8)
-    return centred if -guard < centred < 0 else centred % period
+    # Keep φ negative only when the samples really straddle a slot boundary (some just below
+    # k·T, some at or above it); samples that all sit below it fold safely into [0, T).
+    positions = centred + deviation
+    straddles = bool(positions.min() < 0 <= positions.max())
+    return centred if (-guard < centred < 0 and straddles) else centred % period
 
 
 def snap(

@@ -151,8 +151,8 @@ def probe_audio_header(client: Any, filename: str) -> tuple[AudioHeader, str]:
 
     A copy in the client's cache is read from disk; otherwise the first 64 KiB are fetched with
     :meth:`~intake_onc.client.ONCClient.read_head` (a streamed ``archivefile/download`` request
-    closed right after; no file is written; ONC has no Range support to rely on). Results are remembered per server and file name for
-    the life of the process.
+    closed right after; no file is written; ONC has no Range support to rely on). Results are
+    remembered per server and file name for the life of the process.
 
     Examples
     --------

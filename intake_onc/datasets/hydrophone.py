@@ -67,6 +67,7 @@ FILE_SECONDS = 300
 _NS = 10**9
 _CATEGORY = "HYDROPHONE"
 _SOURCES = ("archive", "product")
+_STR_DTYPE = pd.Series(["x"]).dtype  # what pandas infers for Python strings
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -277,9 +278,10 @@ def open_audio(
         n_frames = (dur_ns * fs + _NS // 2) // _NS
         for i, n in exact.items():
             n_frames[i] = n
+        names = files["filename"]
         table = pd.DataFrame(
             {
-                "name": files["filename"].to_numpy(),
+                "name": names.array if names.dtype == _STR_DTYPE else names.to_numpy(),
                 "start": starts,
                 "sample_rate": fs,
                 "n_frames": n_frames,

@@ -35,7 +35,26 @@ __all__ = ["DOWNSAMPLE_MODES", "open_hsd_files", "read_hsd_mat", "write_hsd_mat"
 DOWNSAMPLE_MODES = {0: "full resolution", 1: "one-minute averages", 2: "plot resolution"}
 
 _MS = 1_000_000
-_LONG_NAME = "power spectral density (dB re 1 µPa²/Hz)"
+_LONG_NAME = "power spectral density (dB re 1 µPa²/Hz)"  # once divided by the bin width
+
+
+def _long_name(corrected: bool, bin_width_hz: float) -> str:
+    """What the values are: a density (dB re 1 µPa²/Hz) once the bin-width correction is
+    applied, else ONC's power per frequency bin (dB re 1 µPa² per Δf-Hz bin).
+
+    Examples
+    --------
+    >>> _long_name(False, 1.953125)
+    'power per frequency bin (dB re 1 µPa² per 1.953125 Hz bin)'
+    >>> _long_name(True, 10.0)
+    'power spectral density (dB re 1 µPa²/Hz)'
+    """
+    if corrected:
+        return _LONG_NAME
+    if not np.isfinite(bin_width_hz):
+        return "power per frequency bin (dB re 1 µPa² per bin)"
+    width = np.format_float_positional(bin_width_hz, trim="-")
+    return f"power per frequency bin (dB re 1 µPa² per {width} Hz bin)"
 
 
 def _text(value: Any) -> str:
@@ -101,9 +120,11 @@ def read_hsd_mat(
     -------
     xarray.DataArray
         dims ``("time", "frequency")``, ``time`` UTC datetime64 (to the millisecond),
-        ``frequency`` in Hz; attrs ``units``, ``long_name``, ``processing_comment``,
-        ``bin_width_correction``, ``bin_width_hz``, ``spectral_data_downsample`` (if known),
-        ``device_code`` (from an ONC name), ``source_files``.
+        ``frequency`` in Hz; attrs ``units``, ``long_name`` (``"power spectral density (dB
+        re 1 µPa²/Hz)"`` when corrected, else ``"power per frequency bin (dB re 1 µPa² per
+        <Δf> Hz bin)"``), ``processing_comment``, ``bin_width_correction``,
+        ``bin_width_hz``, ``spectral_data_downsample`` (if known), ``device_code`` (from an
+        ONC name), ``source_files``.
 
     Raises
     ------
@@ -169,7 +190,7 @@ def read_hsd_mat(
         )
     attrs: dict[str, Any] = {
         "units": "dB",
-        "long_name": _LONG_NAME,
+        "long_name": _long_name(correction != "not applied", float(np.median(widths))),
         "processing_comment": _text(spect.get("processingComment", "")),
         "processing": "ONC: Welch, Hann window, 50 % overlap, calibrated (as documented)",
         "window": str(meta.get("windowFunction", "hann")),

@@ -279,21 +279,25 @@ def _normalise(frame: pd.DataFrame, device_code: str) -> pd.DataFrame:
 
 
 class _Listing(NamedTuple):
-    """A cached device listing and the lower-cased last extension of each file
-    (``ext_names[ext_codes[i]]``), so that filtering by extension costs no string work."""
+    """A cached device listing with what the listing pages need of it: the lower-cased last
+    extension of each file (``ext_names[ext_codes[i]]``), so that filtering by extension
+    costs no string work, and whether all its strings are :func:`_plain` for JSON."""
 
     frame: pd.DataFrame
     ext_codes: np.ndarray
     ext_names: tuple[str, ...]
+    plain: bool
 
 
 def _with_extensions(frame: pd.DataFrame) -> _Listing:
-    exts = [
-        name.rsplit(".", 1)[-1].lower() if isinstance(name, str) else None
-        for name in frame["filename"].tolist()
-    ]
-    codes, names = pd.factorize(np.array(exts, dtype=object), use_na_sentinel=True)
-    return _Listing(frame, codes, tuple(names.tolist()))
+    names = frame["filename"].tolist()
+    exts = [name.rsplit(".", 1)[-1].lower() if isinstance(name, str) else None for name in names]
+    codes, uniques = pd.factorize(np.array(exts, dtype=object), use_na_sentinel=True)
+    plain = all(
+        _plain(frame[c].tolist() if c != "filename" else names)
+        for c in ("filename", "archivedDate", "dateFrom", "dateTo", "deviceCode")
+    )
+    return _Listing(frame, codes, tuple(uniques.tolist()), plain)
 
 
 def _device_listing(
@@ -388,8 +392,10 @@ def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any] | R
     lo, hi = _ms(lo), _ms(hi)
 
     parts = []
+    plain = True
     for device, deps in sources:
         listing = _device_listing(sandbox, device.code, lo, hi)
+        plain &= listing.plain
         files = listing.frame
         keep = np.ones(len(files), dtype=bool)
         if by_location and not files.empty:
@@ -442,16 +448,11 @@ def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any] | R
         "queryUrl": q.url(),
         "returnOption": return_option,
     }
-    rows = _rows_json(page_rows, return_option)
-    if rows is None:  # names only, or values JSON must escape: the general encoder
+    text = _page_json(body, page_rows, return_option) if plain else None
+    if text is None:  # names only, or values JSON must escape: the general encoder
         body["files"] = _rows(page_rows, return_option)
         return body
-    # ``dumps(body)`` byte for byte (compact separators, keys in order), without 100,000 dicts
-    members = [
-        dumps(key) + b":" + (rows if key == "files" else dumps(value))
-        for key, value in body.items()
-    ]
-    return Reply(b"{" + b",".join(members) + b"}", 200, {"Content-Type": _JSON_TYPE}, raw=True)
+    return Reply(text, 200, {"Content-Type": _JSON_TYPE}, raw=True)
 
 
 def _archived_dates(q: Query) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -476,40 +477,129 @@ def _plain(values: list[Any]) -> bool:
     """Whether every value is a string JSON writes as it is (printable ASCII, no quote or
     backslash): then ``'"' + value + '"'`` is exactly ``json.dumps(value)``."""
     try:
-        text = "".join(values)
-    except TypeError:
+        text = "".join(values).encode("ascii")
+    except (TypeError, UnicodeEncodeError):
         return False
-    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    return not text.translate(None, _PLAIN_BYTES)
 
 
-def _rows_json(files: pd.DataFrame, return_option: str) -> bytes | None:
-    """The ``files`` array of a ``returnOptions=all|archiveLocation`` page as JSON bytes,
-    exactly as :func:`~intake_onc.sandbox.handler.dumps` writes :func:`_rows` (one f-string
-    per file instead of a dict per file: ~10x faster on a 100,000-row page); ``None`` for
-    ``default`` or when a value would need escaping."""
+_PLAIN_BYTES = bytes(c for c in range(0x20, 0x7F) if chr(c) not in '"\\')
+
+
+def _ascii_matrix(values: list[str]) -> tuple[np.ndarray, bool]:
+    """``(matrix, padded)``: :func:`_plain` strings as an ``(n, width)`` uint8 matrix, NUL-padded
+    on the right (``padded``: some are shorter than the longest)."""
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    width = int(lengths.max()) if len(values) else 0
+    if width == 0:
+        return np.zeros((len(values), 0), dtype=np.uint8), False
+    if (lengths == width).all():
+        text = "".join(values).encode("ascii")
+        return np.frombuffer(text, dtype=np.uint8).reshape(len(values), width), False
+    matrix = np.array(values, dtype=f"S{width}").view(np.uint8).reshape(len(values), width)
+    return matrix, True
+
+
+def _digits_matrix(values: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """``(matrix, padded)``: non-negative integers in decimal (as ``json.dumps`` writes them)
+    as an ``(n, width)`` uint8 matrix, NUL-padded on the left; ``None`` for negative ones."""
+    v = np.asarray(values, dtype=np.int64)
+    if not len(v):
+        return np.zeros((0, 1), dtype=np.uint8), False
+    low, high = int(v.min()), int(v.max())
+    if low < 0:
+        return None
+    if low == high:  # one number: one row, broadcast
+        return np.frombuffer(str(low).encode("ascii"), dtype=np.uint8)[None, :], False
+    width = len(str(high))
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    matrix = ((v[:, None] // powers) % 10 + 48).astype(np.uint8)
+    if low >= powers[0]:  # all have `width` digits
+        return matrix, False
+    lead = v[:, None] < powers  # zeros before the first digit
+    lead[:, -1] = False
+    matrix[lead] = 0
+    return matrix, True
+
+
+_BLOCK_ROWS = 2048
+
+
+def _page_json(body: dict[str, Any], files: pd.DataFrame, return_option: str) -> bytearray | None:
+    """``dumps(body)`` byte for byte, ``body["files"]`` being :func:`_rows` of ``files`` for
+    ``returnOptions=all|archiveLocation``, built column by column with numpy instead of one
+    dict per file (a 100,000-row page in ~0.1 s instead of ~0.7 s): every row is the same
+    template with each column's text in its slot, variable-width texts are NUL-padded, and
+    the NULs (which no :func:`_plain` text holds) are dropped at the end. Only for pages whose
+    strings are all :func:`_plain` (the caller knows); ``None`` for ``default``."""
     if return_option == "default" or "_format_id" not in files.columns:
         return None
-    names = files["filename"].tolist()
-    archived = files["archivedDate"].tolist()
-    date_from = files["dateFrom"].tolist()
-    date_to = files["dateTo"].tolist()
-    devices = files["deviceCode"].tolist()
-    if not all(_plain(v) for v in (names, archived, date_from, date_to, devices)):
-        return None
-    sizes = files["fileSize"].astype("int64").tolist()
-    usizes = files["uncompressedFileSize"].astype("int64").tolist()
-    formats = files["_format_id"].astype("int64").tolist()
-    location = return_option == "archiveLocation"
-    rows = [
-        f'{{"archivedDate":"{a}","compression":null,"dataProductFormatId":{k},'
-        f'"dateFrom":"{f}","dateTo":"{t}","deviceCode":"{d}","fileSize":{z},'
-        f'"filename":"{n}","modifyDate":"{a}","uncompressedFileSize":{u}'
-        + (f',"archiveLocation":"/archive/{d}/{f[:4]}/{f[5:7]}"}}' if location else "}")
-        for a, k, f, t, d, z, n, u in zip(
-            archived, formats, date_from, date_to, devices, sizes, names, usizes, strict=True
-        )
+    members = [
+        dumps(key).decode("ascii") + ":" + ("[" if key == "files" else dumps(value).decode())
+        for key, value in body.items()
     ]
-    return ("[" + ",".join(rows) + "]").encode("ascii")
+    at = list(body).index("files")
+    head = ("{" + ",".join(members[: at + 1])).encode("ascii")
+    tail = ("]" + "".join("," + m for m in members[at + 1 :]) + "}").encode("ascii")
+    n = len(files)
+    if n == 0:
+        return bytearray(head + tail)
+    text = {
+        c: _ascii_matrix(files[c].tolist())
+        for c in ("archivedDate", "dateFrom", "dateTo", "deviceCode", "filename")
+    }
+    numbers = {
+        c: _digits_matrix(files[c].to_numpy())
+        for c in ("_format_id", "fileSize", "uncompressedFileSize")
+    }
+    if any(v is None for v in numbers.values()):
+        return None
+    columns = {**text, **numbers}
+    template: list[Any] = [
+        '{"archivedDate":"', "archivedDate", '","compression":null,"dataProductFormatId":',
+        "_format_id", ',"dateFrom":"', "dateFrom", '","dateTo":"', "dateTo",
+        '","deviceCode":"', "deviceCode", '","fileSize":', "fileSize", ',"filename":"',
+        "filename", '","modifyDate":"', "archivedDate", '","uncompressedFileSize":',
+        "uncompressedFileSize",
+    ]  # fmt: skip
+    date_from = columns["dateFrom"][0]
+    if return_option == "archiveLocation":  # /archive/<device>/<yyyy>/<mm>, as str slices do
+        columns["year"] = (date_from[:, :4], False)
+        columns["month"] = (date_from[:, 5:7], False)
+        template += [',"archiveLocation":"/archive/', "deviceCode", "/", "year", "/", "month", '"']
+    template.append("},")
+    parts = [
+        np.frombuffer(p.encode("ascii"), dtype=np.uint8)[None, :]
+        if p not in columns
+        else columns[p][0]
+        for p in template
+    ]
+    width = sum(part.shape[-1] for part in parts)
+    padded = any(columns[p][1] for p in template if p in columns)
+    # One big allocation when nothing is padded: the rows are written straight into the
+    # answer (the last row's "," is then overwritten by the tail).
+    size = len(head) + n * width - 1 + len(tail)
+    rows = np.empty((n, width), dtype=np.uint8) if padded else None
+    if rows is None:
+        answer = bytearray(size)
+        out = np.frombuffer(answer, dtype=np.uint8)
+        rows = out[len(head) : len(head) + n * width].reshape(n, width)
+    for first in range(0, n, _BLOCK_ROWS):  # a block of rows at a time: stays in the cache
+        block = slice(first, first + _BLOCK_ROWS)
+        col = 0
+        for part in parts:
+            rows[block, col : col + part.shape[-1]] = part if len(part) == 1 else part[block]
+            col += part.shape[-1]
+    if padded:
+        flat = rows.reshape(-1)
+        flat = flat[flat != 0]
+        size = len(head) + len(flat) - 1 + len(tail)
+        answer = bytearray(size)
+        out = np.frombuffer(answer, dtype=np.uint8)
+        out[len(head) : len(head) + len(flat) - 1] = flat[:-1]
+    out[: len(head)] = np.frombuffer(head, dtype=np.uint8)
+    out[size - len(tail) :] = np.frombuffer(tail, dtype=np.uint8)
+    return answer
 
 
 def _rows(files: pd.DataFrame, return_option: str) -> list[Any]:
