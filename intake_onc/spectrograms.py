@@ -5,11 +5,12 @@ Parameters as ONC's users know them (semantics.md, "Custom spectrograms from aud
 window, one-sided PSD density, no detrending unless asked. Results equal
 ``scipy.signal.spectrogram(x, fs, window="hann", nperseg, noverlap, detrend=False,
 scaling="density")``; frames are float32, windowed and FFT'd in small blocks (no per-frame
-Python loop). With dask, chunks are re-cut on frame starts and overlapped by
-``nperseg - hop`` samples, so a frame that straddles two chunks (or two files) is computed from
-both and the result does not depend on the chunking. Numpy-backed audio is spread over a few
-threads (``workers``), block by block; the blocks are the same whatever the thread count, so
-the result is bit-identical.
+Python loop). With dask, frames are computed in blocks of about a minute on a regular grid,
+whatever the audio's chunking: a block's task reads the pieces of the chunks under it, so a
+frame that straddles two chunks (or two files) is computed from both, the result does not
+depend on the chunking, and the decoded chunks alive at once stay a few. Numpy-backed audio
+is spread over a few threads (``workers``), block by block; the blocks are the same whatever
+the thread count, so the result is bit-identical.
 
 Examples
 --------
@@ -306,18 +307,18 @@ def _dask_spectra(data: da.Array, frames: _Frames) -> da.Array:
     array, so a decoded chunk is freed once the blocks over it are done, and every frame is
     computed from the same samples as with numpy (the result is bit-identical for any chunking).
 
-    The order of the blocks is fixed too. dask's threaded and synchronous schedulers run tasks
-    in the order of ``dask.order``, which takes the outputs by their count of upstream tasks
-    (``total_dependencies``), largest first (and, between outputs that need the same number of
-    inputs not loaded yet, smallest first). Blocks over a file boundary or a gap have more
-    inputs than blocks inside a file, so with ONC's 300 ± 2 s files they all came first, each
-    loading the two files around it, which then waited for the blocks inside them: every file
-    of the window was decoded before most were released (6 GB peak for 24 h of 64 kHz audio).
-    So each block also depends on *rank* tasks (no data): ``(rank, q)`` has exactly ``2**q``
-    upstream tasks, and block ``i`` takes the bits of ``weight_i = m - 1 - i`` plus what evens
-    out its count of input chunks, so that its upstream count is ``1 + max inputs + m - 1 - i``:
-    one less for each next block, and ``dask.order`` takes the blocks in time order (or the
-    reverse), each loading only the chunks its predecessor did not.
+    The order of the blocks is set too. dask's threaded and synchronous schedulers start the
+    input tasks in the order of ``dask.order``, which, among outputs otherwise alike, goes by
+    their count of upstream tasks (``total_dependencies``): largest first when one task gathers
+    every output (``.compute()``), smallest first otherwise. Blocks over a file boundary or a
+    gap have more inputs than blocks inside a file, so with ONC's 300 ± 2 s files (tiny gap
+    chunks between them) those blocks came first, each decoding the two files around it, which
+    then waited for the blocks inside them: most files of the window were decoded before any
+    was freed (6 GB peak for 24 h of 64 kHz audio). So each block also depends on *rank* tasks
+    (no data): ``(rank, q)`` has exactly ``2**q`` upstream tasks and block ``i`` takes those of
+    the bits of ``m - 1 - i`` plus what evens out its count of input chunks, so that its upstream
+    count is ``1 + max inputs + m - 1 - i``, one less for each next block: ``dask.order`` takes
+    the blocks in time order (or the reverse), each decoding only what its predecessor did not.
     """
     n = data.shape[0]
     count = frames.n_frames(n)
@@ -331,17 +332,24 @@ def _dask_spectra(data: da.Array, frames: _Frames) -> da.Array:
     bounds = np.cumsum((0, *data.chunks[0]), dtype=np.int64)
     lo = np.searchsorted(bounds, start, side="right") - 1  # the chunk holding `start`
     hi = np.searchsorted(bounds, stop, side="left")  # past the last chunk starting before `stop`
-    inputs = []
-    for i in range(len(sizes)):
-        keys, pieces = [], []
-        for j in range(int(lo[i]), int(hi[i])):
-            a, b = max(start[i], bounds[j]), min(stop[i], bounds[j + 1])
-            if b > a:
-                keys.append((data.name, j))
-                pieces.append((int(a - bounds[j]), int(b - bounds[j])))
-        inputs.append((keys, tuple(pieces)))
-    n_in = np.array([len(keys) for keys, _ in inputs])
-    weight = np.arange(len(sizes))[::-1] + (n_in.max() - n_in)
+    # the input chunks under each block (`chunk[k]` for k in `offsets[i]:offsets[i + 1]`, empty
+    # chunks left out) and the piece of each (`spans[k]`, in chunk offsets)
+    lengths = np.diff(bounds)
+    counts = hi - lo
+    block = np.repeat(np.arange(len(sizes)), counts)
+    chunk = lo[block] + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = lengths[chunk] > 0
+    block, chunk = block[keep], chunk[keep]
+    spans = np.stack(
+        [
+            np.maximum(start[block], bounds[chunk]) - bounds[chunk],
+            np.minimum(stop[block], bounds[chunk + 1]) - bounds[chunk],
+        ],
+        axis=1,
+    )
+    n_in = np.bincount(block, minlength=len(sizes))
+    offsets = np.concatenate([[0], np.cumsum(n_in)])
+    weight = (np.arange(len(sizes))[::-1] + (n_in.max() - n_in)).tolist()
     token = tokenize(
         data.name,
         frames.fs,
@@ -354,12 +362,28 @@ def _dask_spectra(data: da.Array, frames: _Frames) -> da.Array:
         per_block,
     )
     name, rank = f"spectrogram-{token}", f"spectrogram-rank-{token}"
-    bits = int(weight.max()).bit_length()
+    bits = max(weight).bit_length()
     # (rank, q) depends on (rank, 0) ... (rank, q - 1): 1 + (2**q - 1) upstream tasks
     layer: dict = {(rank, q): (_rank, *[(rank, p) for p in range(q)]) for q in range(bits)}
-    for i, (keys, pieces) in enumerate(inputs):
-        ranks = [(rank, q) for q in range(bits) if int(weight[i]) >> q & 1]
-        layer[(name, i, 0)] = (functools.partial(_block_spectra, frames, pieces), *keys, *ranks)
+    # the rank keys of each value of 10 bits, per group of 10 bits (a year of blocks: 2 groups)
+    tables = [
+        [
+            tuple((rank, g + q) for q in range(10) if v >> q & 1)
+            for v in range(1 << min(10, bits - g))
+        ]
+        for g in range(0, bits, 10)
+    ]
+    # one object computes every block (no per-task Python objects but the task tuples)
+    reader = _BlockReader(frames, offsets, spans)
+    chunk_keys = [(data.name, j) for j in range(len(lengths))]
+    chunks_l, offsets_l = chunk.tolist(), offsets.tolist()
+    for i, w in enumerate(weight):
+        a, b = offsets_l[i], offsets_l[i + 1]
+        keys = [chunk_keys[j] for j in chunks_l[a:b]]
+        ranks = tables[0][w & 1023] if tables else ()
+        for g in range(1, len(tables)):
+            ranks += tables[g][w >> 10 * g & 1023]
+        layer[(name, i, 0)] = (reader, i, *keys, *ranks)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[data])
     nb = frames.bins.stop - frames.bins.start
     return da.Array(graph, name, (sizes, (nb,)), meta=np.empty((0, 0), dtype=np.float32))
@@ -369,12 +393,25 @@ def _rank(*_: None) -> None:
     """A rank task (see :func:`_dask_spectra`): no data, only a place in dask's order."""
 
 
-def _block_spectra(frames: _Frames, pieces: tuple, *chunks: np.ndarray) -> np.ndarray:
-    """One output block: ``chunks[k][pieces[k]]`` joined, framed and transformed (the rank
-    tasks' ``None`` after the chunks are ignored)."""
-    parts = [c[a:b] for c, (a, b) in zip(chunks[: len(pieces)], pieces, strict=True)]
-    x = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    return frames.compute(x, workers=1)
+class _BlockReader:
+    """Computes output block ``i`` from the input chunks under it: one object for every block.
+
+    The task of block ``i`` is ``(reader, i, *chunks, *ranks)``; its chunks' pieces are rows
+    ``offsets[i]:offsets[i + 1]`` of ``spans`` (start and stop in each chunk); the ranks'
+    ``None`` after the chunks are ignored.
+    """
+
+    def __init__(self, frames: _Frames, offsets: np.ndarray, spans: np.ndarray) -> None:
+        self.frames, self.offsets, self.spans = frames, offsets, spans
+
+    def __repr__(self) -> str:
+        return f"<spectrogram blocks: {len(self.offsets) - 1}, nperseg {self.frames.nperseg}>"
+
+    def __call__(self, i: int, *chunks: np.ndarray) -> np.ndarray:
+        spans = self.spans[self.offsets[i] : self.offsets[i + 1]].tolist()
+        parts = [c[a:b] for c, (a, b) in zip(chunks[: len(spans)], spans, strict=True)]
+        x = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return self.frames.compute(x, workers=1)
 
 
 def _frame_times(audio: xr.DataArray, frames: _Frames, count: int) -> tuple[np.ndarray, dict]:
@@ -422,13 +459,14 @@ def spectrogram(
         (at most 8), ``1`` computes serially. Short audio (under ~0.5 M samples of frames per
         thread) and short frames (under ~1600 samples) are computed serially, where threads
         would not pay. The result is bit-identical whatever the number. Dask-backed audio uses
-        one thread per chunk (dask's scheduler already runs chunks in parallel).
+        one thread per block (dask's scheduler already runs blocks in parallel).
 
     Returns
     -------
     xarray.DataArray
         dims ``("time", "frequency")``: frame centres (UTC datetime64) and Hz; lazy when the
-        audio is dask-backed.
+        audio is dask-backed, in chunks of about 60 s of frames (1 s frames, 50 % overlap: 120)
+        whatever the audio's chunks.
 
     Examples
     --------

@@ -347,6 +347,35 @@ def test_dask_memory_does_not_grow_with_the_number_of_files(monkeypatch, schedul
     assert peak[0] <= 6, f"{peak[0]} decoded file pieces alive at once"
 
 
+def test_a_slice_of_a_dask_spectrogram_reads_only_the_files_under_it(monkeypatch):
+    import intake_onc.spectrograms as module
+    from intake_onc.audio import audio_from_table
+
+    monkeypatch.setattr(module, "_DASK_BLOCK_SECONDS", 2.0)
+    rows = [
+        {
+            "name": f"f{k}",
+            "start": T0 + pd.Timedelta(seconds=10 * k),
+            "sample_rate": FS,
+            "n_frames": 10 * FS,
+        }
+        for k in range(20)
+    ]
+    read = []
+
+    def loader(row, frame, n):
+        read.append(row["name"])
+        return np.full(n, 0.1, "float32")
+
+    audio = audio_from_table(rows, loader, T0, T0 + pd.Timedelta(seconds=200))
+    spec = spectrogram(audio, win_dur=0.5, overlap=0.5)
+    assert read == []
+    spec.isel(time=slice(4 * 50, 4 * 50 + 8)).compute()  # frames starting in 50-52 s: in f5
+    assert read == ["f5"]
+    spec.isel(time=slice(4 * 60 - 2, 4 * 60 + 2)).compute()  # across the f5/f6 boundary
+    assert sorted(read) == ["f5", "f5", "f6"]
+
+
 def test_nan_audio_gives_nan_frames_only_where_touched():
     x = NOISE.copy()
     x[20_000:20_010] = np.nan  # 2.5 s
