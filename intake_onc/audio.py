@@ -43,6 +43,7 @@ from intake_onc._audio_accessor import (
     coverage,
 )
 from intake_onc._dates import parse_date
+from intake_onc._tables import sorted_by_time_then_name
 from intake_onc.formats.audio import (
     AUDIO_EXTENSIONS,
     AudioFileInfo,
@@ -151,24 +152,6 @@ def _column_values(column: pd.Series, rows: np.ndarray) -> Any:
     return column.to_numpy()[rows]
 
 
-def _in_start_order(table: pd.DataFrame) -> bool:
-    """Whether the table is already in ``sort_values(["start", "name"])`` order (an O(n)
-    check; ``False`` when unsure)."""
-    starts = table["start"]
-    if starts.isna().any():
-        return False
-    diff = np.diff(starts.to_numpy("datetime64[ns]").view("int64"))
-    if (diff > 0).all():
-        return True
-    if (diff < 0).any():
-        return False
-    names = table["name"].to_numpy()
-    try:
-        return all(names[i] <= names[i + 1] for i in np.flatnonzero(diff == 0).tolist())
-    except TypeError:
-        return False
-
-
 def _first(table: pd.DataFrame, column: str) -> Any:
     """First non-missing value of an optional column (``None`` when absent)."""
     if column not in table.columns:
@@ -224,7 +207,7 @@ def plan_window(
         )
     overlap = (file_ns < t1) & (end_ns > t0)
     used = table if overlap.all() else table[overlap]
-    if not _in_start_order(used):
+    if not sorted_by_time_then_name(used, "start", "name"):
         used = used.sort_values(["start", "name"], kind="stable")
     used = used.reset_index(drop=True)
     rates = np.unique((used if len(used) else table)["sample_rate"].to_numpy())

@@ -28,6 +28,7 @@ from intake_onc._dates import (
     parse_filename_timestamp,
     resolve_date_range,
 )
+from intake_onc._tables import sorted_by_time_then_name
 from intake_onc.client._http import _Retryable
 from intake_onc.client._progress import DownloadSummary, run_parallel, summarize
 from intake_onc.client.discovery import onc_params
@@ -331,24 +332,6 @@ def _take(frame: pd.DataFrame, mask: Any) -> pd.DataFrame:
     return frame[keep]
 
 
-def _sorted_by_start_and_name(frame: pd.DataFrame) -> bool:
-    """Whether ``frame`` is already in ``sort_values(["start", "filename"])`` order (checked in
-    O(n) without sorting; ``False`` when unsure, e.g. missing values)."""
-    starts = frame["start"]
-    if starts.isna().any():
-        return False
-    diff = np.diff(starts.to_numpy("datetime64[ns]").view("int64"))
-    if (diff > 0).all():
-        return True
-    if (diff < 0).any():
-        return False
-    names = frame["filename"].to_numpy()
-    try:
-        return all(names[i] <= names[i + 1] for i in np.flatnonzero(diff == 0).tolist())
-    except TypeError:
-        return False
-
-
 class ArchiveMixin:
     """Archive-file methods of :class:`~intake_onc.client.ONCClient`."""
 
@@ -428,7 +411,7 @@ class ArchiveMixin:
             frame = _overlapping(frame, s, e)
             if frame["filename"].duplicated().any():
                 frame = frame.drop_duplicates("filename")
-            if not _sorted_by_start_and_name(frame):
+            if not sorted_by_time_then_name(frame, "start", "filename"):
                 frame = frame.sort_values(["start", "filename"], kind="stable")
         return frame.reset_index(drop=True)
 
