@@ -18,6 +18,11 @@ stretch; the peak should not grow with the length (the computation streams file 
 the printed per-hour table shows when several lengths are given.
 
 Run: ``python benchmarks/bench_spectrogram_memory.py --hours 1 6 24 [--write-results]``.
+
+``--synthetic`` runs the same pipeline without a server, in seconds per hour of audio: the
+window is assembled by ``audio_from_table`` from a table of 300-s files starting every
+300 ± 2 s (so with a gap or an overlap between each two, as in the archive) and a loader that
+generates the samples (deterministic per file and frame); it prints, and writes nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +53,34 @@ def _rss_mb() -> float:
     return float("nan")
 
 
+def synthetic_audio(hours: float, chunk: str | float):
+    """The window without a server: jittered 300-s files, samples made by the loader."""
+    import numpy as np
+    import pandas as pd
+
+    from intake_onc.audio import audio_from_table
+
+    fs, t0 = 64000, pd.Timestamp(START)
+    rng = np.random.default_rng(0)
+    rows = []
+    for k in range(int(np.ceil(hours * 12)) + 1):
+        start = t0 + pd.Timedelta(seconds=300 * k + (rng.uniform(-2, 2) if k else 0))
+        start = start.round("ms")
+        name = f"{DEVICE}_{start:%Y%m%dT%H%M%S}.{start.microsecond // 1000:03d}Z.flac"
+        rows.append({"name": name, "start": start, "sample_rate": fs, "n_frames": 300 * fs})
+
+    def loader(row, frame, n):  # a multiplicative hash of the sample index: cheap, not constant
+        idx = np.arange(frame, frame + n, dtype=np.uint32)
+        idx += np.uint32(row["start"].value // 10**9 * 977 % 2**32)
+        idx *= np.uint32(2654435761)
+        out = idx.astype(np.float32)
+        out *= np.float32(2**-32)
+        out -= np.float32(0.5)
+        return out
+
+    return audio_from_table(rows, loader, t0, t0 + pd.Timedelta(hours=hours), chunk=chunk)
+
+
 def child(url: str, cache: str, hours: float, chunk: str | float) -> None:
     """The measured process: open, spectrogram, reduce, compute; print a JSON line."""
     import numpy as np
@@ -58,10 +91,14 @@ def child(url: str, cache: str, hours: float, chunk: str | float) -> None:
     from intake_onc.sandbox import SANDBOX_TOKEN
     from intake_onc.spectrograms import spectrogram
 
-    client = ONCClient(token=SANDBOX_TOKEN, base_url=url, cache_dir=cache, workers=4)
     end = pd.Timestamp(START) + pd.Timedelta(hours=hours)
     t0 = time.perf_counter()
-    audio = open_audio(DEVICE, START, end, client=client, chunk=chunk)
+    if url == "synthetic":
+        client = None
+        audio = synthetic_audio(hours, chunk)
+    else:
+        client = ONCClient(token=SANDBOX_TOKEN, base_url=url, cache_dir=cache, workers=4)
+        audio = open_audio(DEVICE, START, end, client=client, chunk=chunk)
     spec = spectrogram(audio, win_dur=1.0, overlap=0.5, freq_lims=(0, 2000), db=False)
     minute = spec.coarsen(time=120, boundary="trim").mean()
     opened = time.perf_counter() - t0
@@ -73,7 +110,9 @@ def child(url: str, cache: str, hours: float, chunk: str | float) -> None:
     level = 10 * np.log10(result.sel(frequency=1000).values)
     whole = len(level) // 60 * 60  # the hourly tone at HH:12:30 is in minute 12 of each hour
     hours_ok = (
-        float(np.mean(np.argmax(level[:whole].reshape(-1, 60), axis=1) == 12)) if whole else 0.0
+        float(np.mean(np.argmax(level[:whole].reshape(-1, 60), axis=1) == 12))
+        if whole and client
+        else None  # (no tone in synthetic audio)
     )
     print(
         json.dumps(
@@ -89,7 +128,7 @@ def child(url: str, cache: str, hours: float, chunk: str | float) -> None:
                 "rss_open_mb": rss_open,
                 "peak_mb": peak,
                 "tone_hours": hours_ok,
-                "downloaded_mb": client.stats["bytes"] / 1e6,
+                "downloaded_mb": client.stats["bytes"] / 1e6 if client else 0.0,
             }
         ),
         flush=True,
@@ -118,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--write-results", action="store_true")
     parser.add_argument(
+        "--synthetic", action="store_true", help="no server: generated samples (prints only)"
+    )
+    parser.add_argument(
         "--child", nargs=4, metavar=("URL", "CACHE", "HOURS", "CHUNK"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -133,18 +175,26 @@ def main(argv: list[str] | None = None) -> int:
     from _sandbox_proc import spawn, stop, write_section
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        url, proc = spawn(os.path.join(tmp, "sandbox-files"))
-        try:
-            # one client cache for all runs: later runs reuse the downloaded files
-            for hours, chunk in [(h, c) for h in args.hours for c in args.chunk]:
-                t0 = time.perf_counter()
-                row = run(hours, chunk, url, os.path.join(tmp, "cache"))
-                row["wall_s"] = time.perf_counter() - t0
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-        finally:
-            stop(proc)
+    if args.synthetic:
+        for hours, chunk in [(h, c) for h in args.hours for c in args.chunk]:
+            t0 = time.perf_counter()
+            row = run(hours, chunk, "synthetic", "-")
+            row["wall_s"] = time.perf_counter() - t0
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            url, proc = spawn(os.path.join(tmp, "sandbox-files"))
+            try:
+                # one client cache for all runs: later runs reuse the downloaded files
+                for hours, chunk in [(h, c) for h in args.hours for c in args.chunk]:
+                    t0 = time.perf_counter()
+                    row = run(hours, chunk, url, os.path.join(tmp, "cache"))
+                    row["wall_s"] = time.perf_counter() - t0
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+            finally:
+                stop(proc)
     head = (
         "| hours | chunk | files | samples | dask tasks | result | open s | compute s (wall) | "
         "RSS after open MB | peak RSS MB | vs 2 GB target | hours with the tone at HH:12 |\n"
@@ -155,12 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{r['out_shape'][0]}×{r['out_shape'][1]} | {r['open_s']:.2f} | {r['compute_s']:.0f} | "
         f"{r['rss_open_mb']:.0f} | {r['peak_mb']:.0f} | "
         f"{'met' if r['peak_mb'] < TARGET_MB else 'NOT met'} ({r['peak_mb'] / TARGET_MB:.0%}) | "
-        f"{r['tone_hours']:.0%} |"
+        f"{'—' if r['tone_hours'] is None else format(r['tone_hours'], '.0%')} |"
         for r in rows
     ]
     text = "\n".join([head, *lines])
     print(text)
-    if args.write_results:
+    if args.write_results and not args.synthetic:
         command = "python benchmarks/bench_spectrogram_memory.py " + " ".join(argv or sys.argv[1:])
         body = (
             "## Spectrogram memory over hours of 64 kHz audio "

@@ -259,21 +259,20 @@ class Handler(BaseHTTPRequestHandler):
         if truncate:
             self.send_header("Connection", "close")
             self.close_connection = True
+        payload = b"" if head or not body else body[: len(body) // 2] if truncate else body
+        if count:
+            # Counted before the answer leaves: a client that reads /_sandbox/stats right after
+            # its answer arrives must find it counted (bytes are those handed to the socket).
+            self.server.sandbox.stats.answered(reply.status, len(payload))
         self.end_headers()
-        sent = 0
-        if not head and body:
-            if truncate:
-                body = body[: len(body) // 2]
+        if payload:
             try:
-                self.wfile.write(body)
-                sent = len(body)
+                self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
         if truncate:
             with contextlib.suppress(OSError):
                 self.wfile.flush()
-        if count:
-            self.server.sandbox.stats.answered(reply.status, sent)
 
     def _reset_connection(self) -> None:
         """Abort the TCP connection (RST), without sending a byte."""
