@@ -54,7 +54,8 @@ import scipy.fft
 import scipy.signal
 import xarray as xr
 
-from intake_onc.spectrograms import _resolve_workers, spectrogram
+from intake_onc._stft import resolve_workers as _resolve_workers
+from intake_onc.spectrograms import spectrogram
 
 FS = 64_000
 SECONDS = 300

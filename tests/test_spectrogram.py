@@ -119,7 +119,7 @@ def test_linear_psd_and_freq_lims():
 
 def record_thread_pools(monkeypatch) -> list[int]:
     """Sizes of the thread pools spectrogram starts (the calling thread is one more worker)."""
-    import intake_onc.spectrograms as module
+    import intake_onc._stft as module
 
     pools: list[int] = []
 
@@ -143,7 +143,7 @@ def record_thread_pools(monkeypatch) -> list[int]:
     ],
 )
 def test_workers_do_not_change_a_bit(monkeypatch, win_dur, overlap, kwargs):
-    import intake_onc.spectrograms as module
+    import intake_onc._stft as module
 
     # thread even this small audio (many small blocks), which the defaults compute serially
     monkeypatch.setattr(module, "_THREAD_MIN_BLOCK_SAMPLES", 0)
@@ -179,7 +179,7 @@ def test_workers_thread_long_audio_only(monkeypatch):
 
 
 def test_workers_errors_propagate_and_bad_values_are_refused(monkeypatch):
-    import intake_onc.spectrograms as module
+    import intake_onc._stft as module
 
     calls = []
     rfft = module.scipy.fft.rfft
@@ -256,7 +256,7 @@ def test_dask_blocks_are_bit_identical_for_any_chunking(
     lazy = spectrogram(as_audio(x).chunk(time=chunks), win_dur=win_dur, overlap=overlap, **kwargs)
     # a regular grid of output blocks whatever the input chunks (the last one shorter)
     per_block = module._frames_per_block(
-        module._make_frames(
+        module.make_frames(
             FS, win_dur, overlap, kwargs.get("freq_lims"), "hann", "density", True, False
         )
     )
