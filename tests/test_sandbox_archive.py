@@ -351,6 +351,7 @@ def test_the_fast_listing_page_is_byte_for_byte_the_plain_json(return_option):
     import types
 
     from intake_onc.sandbox import archive as archive_endpoint
+    from intake_onc.sandbox import archive_json
     from intake_onc.sandbox.handler import dumps
 
     sandbox = types.SimpleNamespace(seed=0, now=lambda: pd.Timestamp("2024-06-01"))
@@ -358,9 +359,7 @@ def test_the_fast_listing_page_is_byte_for_byte_the_plain_json(return_option):
         sandbox, "ICLISTENHF6020", pd.Timestamp("2020-08-09"), pd.Timestamp("2020-08-11")
     )  # the WAV → FLAC switch: two extensions, three kinds of file
     frame = frame.assign(
-        _format_id=[
-            archive_endpoint._FORMAT_IDS.get(n.rsplit(".", 1)[-1], 0) for n in frame.filename
-        ]
+        _format_id=[archive_json.FORMAT_IDS.get(n.rsplit(".", 1)[-1], 0) for n in frame.filename]
     )
     assert len(frame) > 500
     body = {
@@ -371,6 +370,6 @@ def test_the_fast_listing_page_is_byte_for_byte_the_plain_json(return_option):
         "queryUrl": "http://127.0.0.1/api/archivefile/device?token=***",
         "returnOption": return_option,
     }
-    fast = archive_endpoint._page_json(body, frame, return_option)
-    plain = dumps({**body, "files": archive_endpoint._rows(frame, return_option)})
+    fast = archive_json.page_json(body, frame, return_option)
+    plain = dumps({**body, "files": archive_json.listing_rows(frame, return_option)})
     assert fast is not None and bytes(fast) == bytes(plain)
