@@ -308,6 +308,54 @@ def test_not_deployed_errors_list_the_deployments(stub, client):
     assert "2022-09-01 – ongoing" in str(err)
 
 
+# -- listing pages read column by column ------------------------------------------------------
+def listing(n, *, token_in=None, compact=True):
+    """An archivefile page as ONC writes it (compact JSON, the token echoed in next/queryUrl)."""
+    files = [
+        {
+            "archivedDate": f"2024-01-01T{i // 12:02d}:{i % 12 * 5:02d}:01.709Z",
+            "compression": None,
+            "dateFrom": f"2024-01-01T{i // 12:02d}:{i % 12 * 5:02d}:00.000Z",
+            "dateTo": f"2024-01-01T{i // 12:02d}:{i % 12 * 5 + 5 - 1:02d}:59.999Z",
+            "fileSize": 10**6 + i * 999 if i % 4 else 99_999 + i,
+            "filename": f"D_20240101T{i // 12:02d}{i % 12 * 5:02d}00.000Z.flac",
+            "uncompressedFileSize": 10**6,
+        }
+        for i in range(n)
+    ]
+    if token_in is not None:
+        files[token_in]["filename"] = f"D_{TOKEN}.flac"
+    doc = {"files": files, "next": None, "queryUrl": f"x?token={TOKEN}"}
+    return reply(200, json.dumps(doc, separators=(",", ":") if compact else None))
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_a_listing_read_by_columns_is_the_listing_read_by_json(stub, client, monkeypatch, compact):
+    stub.script("/api/archivefile/device", listing(200, compact=compact))
+    by_columns = client.archive_files("D", "2024-01-01", "2024-01-02")
+    monkeypatch.setattr(_http, "loads_with_columns", lambda *args, **kwargs: None)
+    by_json = client.archive_files("D", "2024-01-01", "2024-01-02")
+    pd.testing.assert_frame_equal(by_columns, by_json)
+    assert len(by_columns) == 200 and by_columns["size"].dtype == "int64"
+
+
+def test_a_listing_cut_short_is_retried(stub, client, delays):
+    stub.script("/api/archivefile/device", listing(300), listing(300))
+    whole = client.archive_files("D", "2024-01-01", "2024-01-02")
+    short = listing(300)
+    short["action"] = "short"
+    stub.script("/api/archivefile/device", short, listing(300))
+    pd.testing.assert_frame_equal(client.archive_files("D", "2024-01-01", "2024-01-02"), whole)
+    assert len(delays) == 1
+
+
+def test_a_token_inside_the_listed_files_is_scrubbed_too(stub, client):
+    stub.script("/api/archivefile/device", listing(50, token_in=3))
+    files = client.archive_files("D", "2024-01-01", "2024-01-02")
+    assert files["filename"].iloc[3] == "D_***.flac"
+    assert TOKEN not in files.to_csv()
+
+
 # -- pagination --------------------------------------------------------------------------------
 def test_pagination_follows_next_and_returns_everything(stub, client):
     def page(files, page_no=None):

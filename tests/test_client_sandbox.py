@@ -164,6 +164,18 @@ def test_archive_files_include_the_file_running_into_the_range(client):
     assert files["size"].gt(0).all() and files["start"].is_monotonic_increasing
 
 
+@pytest.mark.parametrize("extension", [None, "flac"])
+def test_listings_read_by_columns_match_json_loads(client, monkeypatch, extension):
+    """Mixed file types (names of several lengths) and one type (every record alike)."""
+    from intake_onc.client import _http
+
+    args = (HYDROPHONE, "2024-04-01", "2024-04-01T06:00")
+    by_columns = client.archive_files(*args, extension=extension)
+    monkeypatch.setattr(_http, "loads_with_columns", lambda *a, **k: None)
+    pd.testing.assert_frame_equal(by_columns, client.archive_files(*args, extension=extension))
+    assert len(by_columns) > 60
+
+
 def test_archive_files_by_location_and_category(client):
     by_device = client.archive_files(HYDROPHONE, "2024-04-01", "2024-04-01T00:30", extension="flac")
     by_location = client.archive_files(
