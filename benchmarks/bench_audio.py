@@ -7,14 +7,21 @@ Target (performance.md): opening + computing a window >= 0.9x the speed of plain
 * intake_onc: ``open_audio_files(folder, start, end).values`` over the 20 minutes the files
   cover (the default threaded dask scheduler; a task per file), and with ``chunk=60`` s;
 * for information: a 7-minute window across three files (ours reads only the frames needed)
-  vs reading those three files whole.
+  vs reading those three files whole; and the plain loop keeping its 4 arrays, or reading into
+  one preallocated window array (``out=``): what a user who wants the window as data pays for
+  fresh memory, which the headline loop (each array dropped at once) does not.
 
-Run: ``python benchmarks/bench_audio.py [--repeat 5]``. Sides alternate; medians reported.
+Run: ``python benchmarks/bench_audio.py [--repeat 9]``. Sides run in a new (seeded) random
+order every repetition, so that none always follows the same one (memory freed by the previous
+side changes what the next one pays to fault fresh pages in); medians reported, with the range
+and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import random
 import statistics
 import tempfile
 import time
@@ -46,7 +53,7 @@ def write_files(folder: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -57,6 +64,15 @@ def main() -> None:
         def plain() -> None:
             for p in paths:
                 sf.read(p, dtype="float32")
+
+        def kept() -> list:
+            return [sf.read(p, dtype="float32")[0] for p in paths]
+
+        def into_one() -> np.ndarray:
+            out = np.empty(4 * FS * SECONDS, dtype=np.float32)
+            for i, p in enumerate(paths):
+                sf.read(p, dtype="float32", out=out[i * FS * SECONDS : (i + 1) * FS * SECONDS])
+            return out
 
         def plain_three() -> None:
             for p in paths[:3]:
@@ -70,22 +86,36 @@ def main() -> None:
             "open_audio_files + .values (chunk=60 s)": lambda: (
                 open_audio_files(folder, T0, end, chunk=60).values
             ),
+            "info: soundfile.read, the 4 arrays kept": kept,
+            "info: soundfile.read into one window array": into_one,
             "soundfile.read, 3 files (info)": plain_three,
             "7-min window over 3 files (info)": lambda: open_audio_files(folder, *part).values,
         }
         times: dict[str, list[float]] = {k: [] for k in sides}
+        load_before = os.getloadavg()[0]
+        rng = random.Random(0)
         for _ in range(args.repeat):
-            for name, fn in sides.items():
+            order = list(sides)
+            rng.shuffle(order)
+            for name in order:
                 t0 = time.perf_counter()
-                fn()
+                sides[name]()
                 times[name].append(time.perf_counter() - t0)
+        load_after = os.getloadavg()[0]
         check = open_audio_files(folder, T0, end).values
         assert np.array_equal(check[: FS * SECONDS], sf.read(paths[0], dtype="float32")[0])
 
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"4 FLAC files, {SECONDS} s at {FS} Hz, 24-bit; {args.repeat} alternating runs, medians")
+    print(
+        f"4 FLAC files, {SECONDS} s at {FS} Hz, 24-bit; {args.repeat} runs in shuffled order, "
+        f"medians (range); load average {load_before:.2f} before, {load_after:.2f} after"
+    )
     for name, m in med.items():
-        print(f"  {name:45s} {m * 1e3:8.1f} ms   ({4 * SECONDS / m:6.0f}x real time for 20 min)")
+        lo, hi = min(times[name]), max(times[name])
+        print(
+            f"  {name:45s} {m * 1e3:8.1f} ms ({lo * 1e3:.0f}–{hi * 1e3:.0f})"
+            f"   ({4 * SECONDS / m:6.0f}x real time for 20 min)"
+        )
     base = med["soundfile.read, 4 files"]
     for name in list(med)[1:3]:
         print(
