@@ -384,7 +384,8 @@ def audio_from_table(
         Window ``[start, end)``; ``None``: from the first file's start / to the last's end.
     chunk
         ``"file"``: one dask chunk per file piece (and per uncovered stretch); a number: chunks
-        of that many seconds (a chunk may read slices of two files).
+        of that many seconds (a chunk may read slices of two files; lighter on memory when a
+        long window is loaded at once, see :func:`intake_onc.open_audio`).
 
     Returns
     -------

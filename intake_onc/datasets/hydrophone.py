@@ -208,10 +208,11 @@ def open_audio(
         durations (``start="-PT1H"`` before now, ``end="PT10M"`` after ``start``).
     chunk
         ``"file"``: one dask chunk per file piece (and per uncovered stretch); a number: chunks
-        of that many seconds (a chunk may read slices of two files). For spectrograms of many
-        hours prefer a number such as ``60``: regular chunks keep dask's memory flat
-        (benchmarks/RESULTS.md: 24 h at 64 kHz peaks at 0.5 GB with ``60``, 6 GB with
-        ``"file"``, whose jittered boundaries the spectrogram must re-cut).
+        of that many seconds (a chunk may read slices of two files). Both keep a spectrogram
+        of many hours streaming (benchmarks/RESULTS.md: 24 h at 64 kHz peaks at 0.54 GB with
+        ``"file"``, 0.40 GB with ``60``). To load a long window into memory (``.values``),
+        ``60`` is lighter: with ``"file"`` every decoded file (77 MB at 64 kHz) and the result
+        are alive at once before dask joins them.
     sample_rate
         Samples per second, when known: saves the header probe (and allows a window no file
         covers, which is all NaN). Files with another rate fail at compute.
