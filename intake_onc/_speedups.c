@@ -89,22 +89,25 @@ NOINLINE void power_baseline(const float *RESTRICT z, float *RESTRICT o, Py_ssiz
     }
 }
 
-/* o[j] = scale * ln o[j] over a strip; redone carefully from z if the strip holds an odd value */
-#define LN_STRIP(power, z, o, n, scale)                                                   \
+/* o[j] = scale * ln o[j] + offset over a strip; redone carefully from z if the strip holds an odd
+ * value */
+#define LN_STRIP(power, z, o, n, scale, offset)                                           \
     do {                                                                                  \
         uint32_t bad = 0;                                                                 \
         for (Py_ssize_t j = 0; j < (n); j++) {                                            \
             uint32_t ix = as_bits((o)[j]);                                                \
             bad |= (uint32_t)(ix - 0x00800000u >= 0x7f000000u);                           \
-            (o)[j] = (scale) * ln_normal(ix);                                             \
+            (o)[j] = (scale) * ln_normal(ix) + (offset);                                  \
         }                                                                                 \
         if (bad) {                                                                        \
             power((z), (o), (n));                                                         \
-            for (Py_ssize_t j = 0; j < (n); j++) (o)[j] = (scale) * ln_nonneg((o)[j]);     \
+            for (Py_ssize_t j = 0; j < (n); j++)                                          \
+                (o)[j] = (scale) * ln_nonneg((o)[j]) + (offset);                          \
         }                                                                                 \
     } while (0)
 
-/* out[i, j] = |z[i, first + j]|^2, or scale * ln of it; rows of z hold zrow complex values */
+/* out[i, j] = scale * |z[i, first + j]|^2, or scale * ln |z|^2 + offset (db); rows of z hold
+ * zrow complex values */
 #define POWER_ROWS(power)                                                                 \
     for (Py_ssize_t i = 0; i < rows; i++) {                                               \
         const float *zr = z + 2 * (i * zrow + first);                                     \
@@ -112,15 +115,20 @@ NOINLINE void power_baseline(const float *RESTRICT z, float *RESTRICT o, Py_ssiz
         for (Py_ssize_t s = 0; s < cols; s += STRIP) {                                    \
             Py_ssize_t n = cols - s < STRIP ? cols - s : STRIP;                           \
             power(zr + 2 * s, o + s, n);                                                  \
-            if (db) LN_STRIP(power, zr + 2 * s, o + s, n, scale);                         \
+            if (db) {                                                                     \
+                LN_STRIP(power, zr + 2 * s, o + s, n, scale, offset);                     \
+            } else {                                                                      \
+                for (Py_ssize_t j = s; j < s + n; j++) o[j] *= scale;                     \
+            }                                                                             \
         }                                                                                 \
     }
 
 typedef void (*power_rows_fn)(const float *, Py_ssize_t, Py_ssize_t, float *, Py_ssize_t,
-                              Py_ssize_t, int, float);
+                              Py_ssize_t, int, float, float);
 
 static void power_rows_baseline(const float *z, Py_ssize_t zrow, Py_ssize_t first, float *out,
-                                Py_ssize_t rows, Py_ssize_t cols, int db, float scale) {
+                                Py_ssize_t rows, Py_ssize_t cols, int db, float scale,
+                                float offset) {
     POWER_ROWS(power_baseline)
 }
 
@@ -141,7 +149,7 @@ __attribute__((target("avx2,fma"))) static void power_avx2(const float *z, float
 
 __attribute__((target("avx2,fma"))) static void power_rows_avx2(
     const float *z, Py_ssize_t zrow, Py_ssize_t first, float *out, Py_ssize_t rows,
-    Py_ssize_t cols, int db, float scale) {
+    Py_ssize_t cols, int db, float scale, float offset) {
     POWER_ROWS(power_avx2)
 }
 #endif
@@ -150,9 +158,10 @@ static power_rows_fn power_rows = power_rows_baseline;
 static const char *simd_name = "baseline";
 
 PyDoc_STRVAR(power_doc,
-"power(spectra, out, first, db, scale)\n"
+"power(spectra, out, first, db, scale, offset=0.0)\n"
 "\n"
-"out[i, j] = |spectra[i, first + j]|**2, or scale * ln of it when db is true.\n"
+"out[i, j] = scale * |spectra[i, first + j]|**2, or scale * ln |...|**2 + offset when db\n"
+"is true (dB: scale = 10 / ln 10, offset = 10 log10 of the PSD scaling).\n"
 "\n"
 "spectra: C-contiguous complex64 buffer of shape (rows, n); out: C-contiguous float32\n"
 "buffer of shape (rows, cols), with first + cols <= n. Releases the GIL.");
@@ -162,9 +171,9 @@ static PyObject *py_power(PyObject *self, PyObject *args) {
     Py_buffer zb, ob;
     Py_ssize_t first;
     int db;
-    float scale;
+    float scale, offset = 0.0f;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOnpf", &zo, &oo, &first, &db, &scale)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOnpf|f", &zo, &oo, &first, &db, &scale, &offset)) return NULL;
     if (PyObject_GetBuffer(zo, &zb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
     if (PyObject_GetBuffer(oo, &ob, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
         PyBuffer_Release(&zb);
@@ -183,7 +192,8 @@ static PyObject *py_power(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
-    power_rows((const float *)zb.buf, zrow, first, (float *)ob.buf, rows, cols, db, scale);
+    power_rows((const float *)zb.buf, zrow, first, (float *)ob.buf, rows, cols, db, scale,
+               offset);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);

@@ -115,6 +115,8 @@ def _dask_spectra(data: da.Array, frames: Frames) -> da.Array:
         frames.nperseg,
         frames.hop,
         frames.window,
+        frames.psd_scale,
+        frames.db_offset,
         (frames.bins.start, frames.bins.stop),
         frames.db,
         frames.detrend,

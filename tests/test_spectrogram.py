@@ -89,7 +89,10 @@ def test_equals_scipy(win_dur, overlap, kwargs):
     nperseg = round(win_dur * FS)
     f, t, ref = scipy_db(NOISE, FS, nperseg, round(overlap * nperseg), **kwargs)
     assert spec.shape == ref.shape and spec.dtype == np.float32
-    np.testing.assert_allclose(spec.values, ref, atol=0.01, rtol=0)
+    # the same float32 FFTs as scipy's (same window values, scaling after |X|²): every bin;
+    # linear detrending is a float64 fit here (scipy's LAPACK one differs in the last bits)
+    atol = 0.01 if kwargs.get("detrend") == "linear" else 1e-3
+    np.testing.assert_allclose(spec.values, ref, atol=atol, rtol=0)
     np.testing.assert_allclose(spec["frequency"].values, f)
     offsets = (spec["time"].values - np.datetime64("2024-04-01")) / np.timedelta64(1, "s")
     np.testing.assert_allclose(offsets, t, atol=1e-9)
@@ -100,10 +103,11 @@ def test_equals_scipy_with_strong_tones():
     x = (NOISE * 0.1 + 0.5 * np.sin(2 * np.pi * 1234.5 * t)).astype(np.float32)
     spec = spectrogram(as_audio(x)).values
     _, _, ref = scipy_db(x, FS, FS, FS // 2)
-    # float32 round-off (scipy's own) reaches ~0.01 dB only >100 dB below a frame's peak
-    relevant = ref > ref.max(axis=1, keepdims=True) - 80
-    assert np.abs(spec - ref)[relevant].max() < 0.01
-    assert np.median(np.abs(spec - ref)) < 1e-3
+    # deep fades > 100 dB below a frame's peak included: there float32 round-off makes scipy's
+    # own result ~0.08 dB off the float64 one, and ours follows scipy's, not its own
+    assert (ref < ref.max(axis=1, keepdims=True) - 100).any()
+    assert np.abs(spec - ref).max() < 1e-3
+    assert np.median(np.abs(spec - ref)) < 1e-5
 
 
 def test_linear_psd_and_freq_lims():
@@ -111,10 +115,10 @@ def test_linear_psd_and_freq_lims():
     f, _, ref = scipy_db(NOISE, FS, FS, FS // 2)
     keep = (f >= 100) & (f <= 2000)
     np.testing.assert_allclose(lin["frequency"], f[keep])
-    np.testing.assert_allclose(10 * np.log10(lin.values), ref[:, keep], atol=0.01)
+    np.testing.assert_allclose(10 * np.log10(lin.values), ref[:, keep], atol=1e-3)
     assert lin.attrs["units"] == "1/Hz"
     edge = spectrogram(as_audio(NOISE), db=False, freq_lims=(0, 4000))  # DC and Nyquist kept
-    np.testing.assert_allclose(10 * np.log10(edge.values), ref, atol=0.01)
+    np.testing.assert_allclose(10 * np.log10(edge.values), ref, atol=1e-3)
 
 
 def record_thread_pools(monkeypatch) -> list[int]:
