@@ -153,7 +153,7 @@ def test_tssd_csv_lifecycle(sandbox_url, sandbox_stats):
 
 
 def test_running_answers_202_with_onc_messages_in_order(make_sandbox):
-    url = make_sandbox(processing_scale=0.3, ready_wait_s=0)
+    url = make_sandbox(processing_scale=1.0, ready_wait_s=0)
     request_id = call(url, "request", **HSD).json()["dpRequestId"]
     run = call(url, "run", dpRequestId=request_id)
     assert run.status_code == 202
