@@ -33,6 +33,7 @@ _LAZY: dict[str, str] = {
     "clip": "intake_onc.audio:clip",
     "spectrogram": "intake_onc.spectrograms:spectrogram",
     "SpectrogramGenerator": "intake_onc.spectrograms:SpectrogramGenerator",
+    "speedups": "intake_onc._stft:speedups",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
