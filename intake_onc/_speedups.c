@@ -89,9 +89,17 @@ NOINLINE void power_baseline(const float *RESTRICT z, float *RESTRICT o, Py_ssiz
     }
 }
 
+/* halve the powers of bins `dc` and `nyq` (not doubled in a one-sided spectrum: the scale doubles
+ * every bin) where they fall in the strip o[0 .. n) of bins k0 .. k0 + n - 1; -1: no such bin */
+#define HALVE_EDGES(o, k0, n, dc, nyq)                                                    \
+    do {                                                                                  \
+        if ((dc) >= (k0) && (dc) < (k0) + (n)) (o)[(dc) - (k0)] *= 0.5f;                  \
+        if ((nyq) >= (k0) && (nyq) < (k0) + (n)) (o)[(nyq) - (k0)] *= 0.5f;               \
+    } while (0)
+
 /* o[j] = scale * ln o[j] + offset over a strip; redone carefully from z if the strip holds an odd
  * value */
-#define LN_STRIP(power, z, o, n, scale, offset)                                           \
+#define LN_STRIP(power, z, o, n, scale, offset, k0, dc, nyq)                              \
     do {                                                                                  \
         uint32_t bad = 0;                                                                 \
         for (Py_ssize_t j = 0; j < (n); j++) {                                            \
@@ -101,22 +109,27 @@ NOINLINE void power_baseline(const float *RESTRICT z, float *RESTRICT o, Py_ssiz
         }                                                                                 \
         if (bad) {                                                                        \
             power((z), (o), (n));                                                         \
+            HALVE_EDGES((o), (k0), (n), (dc), (nyq));                                     \
             for (Py_ssize_t j = 0; j < (n); j++)                                          \
                 (o)[j] = (scale) * ln_nonneg((o)[j]) + (offset);                          \
         }                                                                                 \
     } while (0)
 
-/* out[i, j] = scale * |z[i, first + j]|^2, or scale * ln |z|^2 + offset (db); rows of z hold
- * zrow complex values */
+/* out[i, j] = scale * |z[i, first + j]|^2, or scale * ln |z|^2 + offset (db), the DC and Nyquist
+ * bins of a one-sided spectrum of nfft-sample frames halved first (nfft = 0: none); rows of z
+ * hold zrow complex values */
 #define POWER_ROWS(power)                                                                 \
+    Py_ssize_t dc = nfft > 0 ? 0 : -1;                                                    \
+    Py_ssize_t nyq = nfft > 0 && nfft % 2 == 0 ? nfft / 2 : -1;                           \
     for (Py_ssize_t i = 0; i < rows; i++) {                                               \
         const float *zr = z + 2 * (i * zrow + first);                                     \
         float *o = out + i * cols;                                                        \
         for (Py_ssize_t s = 0; s < cols; s += STRIP) {                                    \
             Py_ssize_t n = cols - s < STRIP ? cols - s : STRIP;                           \
             power(zr + 2 * s, o + s, n);                                                  \
+            HALVE_EDGES(o + s, first + s, n, dc, nyq);                                    \
             if (db) {                                                                     \
-                LN_STRIP(power, zr + 2 * s, o + s, n, scale, offset);                     \
+                LN_STRIP(power, zr + 2 * s, o + s, n, scale, offset, first + s, dc, nyq); \
             } else {                                                                      \
                 for (Py_ssize_t j = s; j < s + n; j++) o[j] *= scale;                     \
             }                                                                             \
@@ -124,11 +137,11 @@ NOINLINE void power_baseline(const float *RESTRICT z, float *RESTRICT o, Py_ssiz
     }
 
 typedef void (*power_rows_fn)(const float *, Py_ssize_t, Py_ssize_t, float *, Py_ssize_t,
-                              Py_ssize_t, int, float, float);
+                              Py_ssize_t, int, float, float, Py_ssize_t);
 
 static void power_rows_baseline(const float *z, Py_ssize_t zrow, Py_ssize_t first, float *out,
                                 Py_ssize_t rows, Py_ssize_t cols, int db, float scale,
-                                float offset) {
+                                float offset, Py_ssize_t nfft) {
     POWER_ROWS(power_baseline)
 }
 
@@ -149,7 +162,7 @@ __attribute__((target("avx2,fma"))) static void power_avx2(const float *z, float
 
 __attribute__((target("avx2,fma"))) static void power_rows_avx2(
     const float *z, Py_ssize_t zrow, Py_ssize_t first, float *out, Py_ssize_t rows,
-    Py_ssize_t cols, int db, float scale, float offset) {
+    Py_ssize_t cols, int db, float scale, float offset, Py_ssize_t nfft) {
     POWER_ROWS(power_avx2)
 }
 #endif
@@ -158,10 +171,12 @@ static power_rows_fn power_rows = power_rows_baseline;
 static const char *simd_name = "baseline";
 
 PyDoc_STRVAR(power_doc,
-"power(spectra, out, first, db, scale, offset=0.0)\n"
+"power(spectra, out, first, db, scale, offset=0.0, nfft=0)\n"
 "\n"
 "out[i, j] = scale * |spectra[i, first + j]|**2, or scale * ln |...|**2 + offset when db\n"
-"is true (dB: scale = 10 / ln 10, offset = 10 log10 of the PSD scaling).\n"
+"is true (dB: scale = 10 / ln 10, offset = 10 log10 of the PSD scaling). With nfft > 0\n"
+"(spectra = rfft of nfft-sample frames) the powers of the DC and Nyquist bins are halved\n"
+"first: the scale doubles every bin of a one-sided spectrum but those.\n"
 "\n"
 "spectra: C-contiguous complex64 buffer of shape (rows, n); out: C-contiguous float32\n"
 "buffer of shape (rows, cols), with first + cols <= n. Releases the GIL.");
@@ -172,8 +187,10 @@ static PyObject *py_power(PyObject *self, PyObject *args) {
     Py_ssize_t first;
     int db;
     float scale, offset = 0.0f;
+    Py_ssize_t nfft = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOnpf|f", &zo, &oo, &first, &db, &scale, &offset)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOnpf|fn", &zo, &oo, &first, &db, &scale, &offset, &nfft))
+        return NULL;
     if (PyObject_GetBuffer(zo, &zb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
     if (PyObject_GetBuffer(oo, &ob, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
         PyBuffer_Release(&zb);
@@ -191,9 +208,13 @@ static PyObject *py_power(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "power: out's shape does not fit the spectra");
         goto done;
     }
+    if (nfft < 0 || (nfft > 0 && nfft / 2 + 1 != zrow)) {
+        PyErr_SetString(PyExc_ValueError, "power: nfft does not match the spectra's length");
+        goto done;
+    }
     Py_BEGIN_ALLOW_THREADS
     power_rows((const float *)zb.buf, zrow, first, (float *)ob.buf, rows, cols, db, scale,
-               offset);
+               offset, nfft);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);

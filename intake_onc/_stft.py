@@ -247,13 +247,15 @@ class Frames:
                 np.multiply(src, self.window, out=b)
                 spec = scipy.fft.rfft(b, axis=-1, overwrite_x=True)
                 if _power_kernel is not None:
+                    # the kernel also halves the DC and Nyquist bins (``edges``)
+                    first, nfft = self.bins.start, self.nperseg
                     if self.db:
-                        _power_kernel(spec, o, self.bins.start, True, _DB, self.db_offset)
+                        _power_kernel(spec, o, first, True, _DB, self.db_offset, nfft)
                     else:
-                        _power_kernel(spec, o, self.bins.start, False, self.psd_scale)
+                        _power_kernel(spec, o, first, False, self.psd_scale, 0.0, nfft)
                 else:
                     _power_numpy(spec[:, self.bins], o, self)
-                self._fix_edges(o, edges)
+                    self._fix_edges(o, edges)
 
     def _fix_edges(self, o: np.ndarray, edges: list[int]) -> None:
         """Undo the one-sided doubling (folded into the scale) on the DC and Nyquist columns."""

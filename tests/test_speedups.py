@@ -122,3 +122,23 @@ def test_the_environment_can_turn_the_kernel_off(monkeypatch):
     assert stft._load_speedups() is None
     monkeypatch.setenv("INTAKE_ONC_NO_SPEEDUPS", "0")
     assert stft._load_speedups() is speedups.power
+
+
+@pytest.mark.parametrize("nfft", [16, 17])  # even: DC and Nyquist bins; odd: DC only
+def test_dc_and_nyquist_bins_are_halved_when_nfft_is_given(nfft):
+    rng = np.random.default_rng(nfft)
+    z = (rng.standard_normal((2, nfft // 2 + 1)) + 1j).astype(np.complex64)
+    plain = np.empty(z.shape, np.float32)
+    speedups.power(z, plain, 0, False, 2.0)
+    halved = np.empty(z.shape, np.float32)
+    speedups.power(z, halved, 0, False, 2.0, 0.0, nfft)
+    edges = [0, nfft // 2] if nfft % 2 == 0 else [0]
+    inner = np.setdiff1d(np.arange(z.shape[1]), edges)
+    np.testing.assert_array_equal(halved[:, edges], plain[:, edges] / 2)
+    np.testing.assert_array_equal(halved[:, inner], plain[:, inner])
+    # a band without the edges, and dB (ln of the halved power)
+    band = np.empty((2, 3), np.float32)
+    speedups.power(z, band, 2, True, 1.0, 0.5, nfft)
+    np.testing.assert_allclose(band, np.log(plain[:, 2:5] / 2) + 0.5, rtol=1e-6)
+    with pytest.raises(ValueError, match="nfft"):
+        speedups.power(z, halved, 0, False, 1.0, 0.0, nfft + 2)
