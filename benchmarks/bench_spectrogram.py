@@ -26,7 +26,7 @@ bins sit at float32 round-off, where scipy's own float32 result is as far from t
 ``--fresh N`` also times scipy (dB), the bare FFT and ours in N new interpreters apiece
 (alternating; median of 3 calls in each), which is what a script processing a file sees: a
 long-running process that already freed a 2–32 MB buffer has raised glibc's malloc thresholds, a
-fresh one has not (see ``_raise_malloc_thresholds`` in ``intake_onc/spectrograms.py``); the row
+fresh one has not (see ``_raise_malloc_thresholds`` in ``intake_onc/_stft.py``); the row
 with the warm-up disabled shows the behaviour before it (scipy and the bare FFT do not churn
 the heap: in a fresh process they take the same time with or without the warm-up).
 
@@ -84,7 +84,7 @@ FRESH_SIDES = (
 
 def fresh_side(name: str) -> None:
     """In a new interpreter: median of 3 calls of one side, printed in seconds."""
-    import intake_onc.spectrograms as module
+    import intake_onc._stft as module  # the frame engine, where the warm-up lives
 
     if name.endswith("no malloc warm-up"):
         module._malloc_warmed = 1 << 62  # as if already done: no warm-up
