@@ -36,6 +36,7 @@ __all__ = [
     "datetime64_to_datenum",
     "filename_timestamp",
     "format_onc_date",
+    "is_duration",
     "parse_date",
     "parse_filename_timestamp",
     "parse_iso_duration",
@@ -166,7 +167,15 @@ def parse_iso_duration(text: str) -> pd.Timedelta:
     return -delta if match.group("sign") == "-" else delta
 
 
-def _is_duration(text: object) -> bool:
+def is_duration(text: object) -> bool:
+    """True for an ONC duration string (``"-P1D"``, ``"PT12H"``): it starts with ``P`` after an
+    optional sign.
+
+    Examples
+    --------
+    >>> is_duration("-P1D"), is_duration("2024-04-01"), is_duration(None)
+    (True, False, False)
+    """
     return isinstance(text, str) and text.strip().lstrip("+-").startswith("P")
 
 
@@ -189,15 +198,15 @@ def resolve_date_range(
     >>> resolve_date_range("2024-04-01", "PT12H")
     (Timestamp('2024-04-01 00:00:00'), Timestamp('2024-04-01 12:00:00'))
     """
-    if _is_duration(date_from) and _is_duration(date_to):
+    if is_duration(date_from) and is_duration(date_to):
         raise DateParseError(f"only one of {names[0]} and {names[1]} may be a duration")
     if now is None:
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-    if _is_duration(date_from):
+    if is_duration(date_from):
         start = (now + parse_iso_duration(date_from)).as_unit("ns")
     else:
         start = parse_date(date_from, argument=names[0])
-    if _is_duration(date_to):
+    if is_duration(date_to):
         end = (start + parse_iso_duration(date_to)).as_unit("ns")
     else:
         end = parse_date(date_to, argument=names[1])

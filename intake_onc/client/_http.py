@@ -36,9 +36,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from intake_onc.client._json_columns import loads_with_columns
-from intake_onc.client._redact import MASK, Secret, redact
+from intake_onc.client._redact import _MIN_LITERAL, MASK, Secret, redact
 from intake_onc.client._retry import RetryPolicy, parse_retry_after
-from intake_onc.client.cache import atomic_path
+from intake_onc.client.cache import _sizes, atomic_path
 from intake_onc.client.errors import (
     DownloadError,
     NotDeployedError,
@@ -195,7 +195,6 @@ class HTTPCore:
         read: Callable[[requests.Response], Any] | None = None,
         accept: Iterable[int] = (200,),
         stream: bool = False,
-        method: str = "GET",
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request, retrying as the policy says, and return ``read(response)``.
@@ -222,7 +221,7 @@ class HTTPCore:
             try:
                 self._count("requests")
                 resp = self.session.request(
-                    method,
+                    "GET",
                     url,
                     params=query,
                     timeout=self.timeout,
@@ -231,9 +230,7 @@ class HTTPCore:
                     allow_redirects=True,
                 )
                 status = resp.status_code
-                log.debug(
-                    "%s %s -> %s (%.3f s)", method, shown, status, time.perf_counter() - started
-                )
+                log.debug("GET %s -> %s (%.3f s)", shown, status, time.perf_counter() - started)
                 if status in accept:
                     try:
                         return read(resp) if read is not None else resp
@@ -241,7 +238,7 @@ class HTTPCore:
                         if stream:
                             resp.close()
                 if status not in policy.statuses:
-                    body = resp.content if method != "HEAD" else b""
+                    body = resp.content
                     resp.close()
                     error = error_from_response(status, self._scrub(body), shown)
                     if self.on_not_deployed is not None and isinstance(error, NotDeployedError):
@@ -297,7 +294,7 @@ class HTTPCore:
         token (never a real one) falls back to the pattern-based :func:`redact`."""
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         secret = self._token.reveal()
-        if len(secret) >= 8:
+        if len(secret) >= _MIN_LITERAL:
             return text.replace(secret, MASK) if secret in text else text
         return redact(text)
 
@@ -333,7 +330,8 @@ class HTTPCore:
         """:func:`~intake_onc.client._json_columns.loads_with_columns`, or None (parse the
         usual way) when the token is too short to be scrubbed literally."""
         secret = self._token.reveal()
-        if len(secret) < 8:  # _scrub falls back to the pattern-based redact() on all the text
+        # _scrub falls back to the pattern-based redact() on all the text
+        if len(secret) < _MIN_LITERAL:
             return None
         return loads_with_columns(body, member, scrub=self._scrub, secret=secret)
 
@@ -400,7 +398,7 @@ class HTTPCore:
         than 200 returns ``on_other(response)`` instead. With ``atomic=False`` the body is
         written straight to ``dest`` (which the caller already made a temporary name).
         """
-        expected = {int(s) for s in expected_sizes if s is not None and int(s) >= 0}
+        expected = _sizes(expected_sizes)
         if dest is None and dest_dir is None:
             raise ValueError("download: give dest (a file path) or dest_dir (a folder)")
 

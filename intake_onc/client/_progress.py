@@ -17,7 +17,6 @@ Examples
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -78,7 +77,6 @@ class Outcome(Generic[T, R]):
     item: T
     result: R | None = None
     error: BaseException | None = None
-    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -107,12 +105,10 @@ def run_parallel(
         return outcomes
 
     def call(i: int) -> int:
-        started = time.perf_counter()
         try:
             outcomes[i].result = func(items[i])
         except Exception as exc:  # reported per item, never fatal to the batch
             outcomes[i].error = exc
-        outcomes[i].seconds = time.perf_counter() - started
         return i
 
     with progress_bar(len(items), desc, progress=progress, unit=unit) as bar:

@@ -28,7 +28,7 @@ from intake_onc.client._listing import files_frame, merge_files
 from intake_onc.client._progress import DownloadSummary, run_parallel, summarize
 from intake_onc.client.discovery import onc_params
 
-__all__ = ["ArchiveMixin", "filter_extension", "source_params"]
+__all__ = ["ArchiveMixin", "filter_extension", "source_and_range", "source_params"]
 
 log = logging.getLogger("intake_onc.client")
 
@@ -72,6 +72,51 @@ def source_params(
         f"{what}: say which data — device_code='ICLISTENHF6019', or location_code='SGHA.H3' "
         "with device_category='HYDROPHONE'"
     )
+
+
+def source_and_range(
+    what: str,
+    device_code: str | None,
+    location_code: str | None,
+    device_category: str | None,
+    start: Any,
+    end: Any,
+    *,
+    property_code: str | Iterable[str] | None = None,
+    join_property: bool = False,
+) -> tuple[str, dict[str, Any], pd.Timestamp, pd.Timestamp]:
+    """Check the time range and the data source of ``what``; ``(kind, params, start, end)``.
+
+    ``start`` and ``end`` are both required (dates or ONC durations) and ``end`` must come
+    after ``start``; the source is checked by :func:`source_params`. With ``join_property``
+    a list or tuple ``property_code`` is joined with commas first (``scalar_data`` takes
+    several properties).
+
+    Examples
+    --------
+    >>> kind, params, s, e = source_and_range(
+    ...     "x", "ICLISTENHF6019", None, None, "2024-04-01", "PT1H")
+    >>> kind, params, str(e)
+    ('device', {'deviceCode': 'ICLISTENHF6019'}, '2024-04-01 01:00:00')
+    """
+    if start is None or end is None:
+        raise ValueError(f"{what}: give start and end (e.g. '2024-04-01', '2024-04-02')")
+    if join_property and isinstance(property_code, (list, tuple)):
+        property_code = ",".join(property_code)
+    kind, params = source_params(
+        device_code, location_code, device_category, what=what, property_code=property_code
+    )
+    s, e = resolve_date_range(start, end, names=("start", "end"))
+    if e <= s:
+        raise ValueError(f"{what}: end ({e}) must be after start ({s})")
+    return kind, params, s, e
+
+
+def _check_filename(filename: Any) -> str:
+    """Check ``filename`` is a non-blank string; return it stripped."""
+    if not isinstance(filename, str) or not filename.strip():
+        raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
+    return filename.strip()
 
 
 def filter_extension(names: pd.Series, extension: str | Iterable[str] | None) -> pd.Series:
@@ -200,14 +245,9 @@ class ArchiveMixin:
         ...                              "2024-04-01T01:00", extension="flac")  # doctest: +SKIP
         >>> files[["filename", "start", "size"]].head(2)  # doctest: +SKIP
         """
-        if start is None or end is None:
-            raise ValueError("archive_files: give start and end (e.g. '2024-04-01', '2024-04-02')")
-        kind, params = source_params(
-            device_code, location_code, device_category, what="archive_files"
+        kind, params, s, e = source_and_range(
+            "archive_files", device_code, location_code, device_category, start, end
         )
-        s, e = resolve_date_range(start, end, names=("start", "end"))
-        if e <= s:
-            raise ValueError(f"archive_files: end ({e}) must be after start ({s})")
         back = pd.Timedelta(lookback)
         service = f"archivefile/{kind}"
         base = {**params, **onc_params(filters), "returnOptions": "all"}
@@ -242,18 +282,18 @@ class ArchiveMixin:
         cache = self.cache  # type: ignore[attr-defined]
         path = cache.archive_path(core.host_key, filename)
         fetched: list[int] = []
+        clean_sizes = [int(s) for s in sizes if s is not None and not pd.isna(s)]
 
         def fetch(tmp: Path) -> None:
             _, size = core.download(
                 "archivefile/download",
                 {"filename": filename},
                 dest=tmp,
-                expected_sizes=[s for s in sizes if s is not None and not pd.isna(s)],
+                expected_sizes=clean_sizes,
                 atomic=False,
             )
             fetched.append(size)
 
-        clean_sizes = [int(s) for s in sizes if s is not None and not pd.isna(s)]
         path, downloaded = cache.fetch(
             path, fetch, expected_size=clean_sizes or None, overwrite=overwrite
         )
@@ -273,8 +313,7 @@ class ArchiveMixin:
         >>> head[:4]  # doctest: +SKIP
         b'fLaC'
         """
-        if not isinstance(filename, str) or not filename.strip():
-            raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
+        name = _check_filename(filename)
         if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes <= 0:
             raise ValueError(f"nbytes: expected a positive number of bytes, got {nbytes!r}")
 
@@ -294,7 +333,7 @@ class ArchiveMixin:
 
         return self._core.request(  # type: ignore[attr-defined]
             "archivefile/download",
-            {"filename": filename.strip()},
+            {"filename": name},
             read=read,
             stream=True,
             headers={"Accept-Encoding": "identity"},
@@ -309,9 +348,7 @@ class ArchiveMixin:
         --------
         >>> path = client.download("ICLISTENHF6019_20240401T000000.000Z.flac")  # doctest: +SKIP
         """
-        if not isinstance(filename, str) or not filename.strip():
-            raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
-        return self._download_one(filename.strip(), overwrite=overwrite)[0]
+        return self._download_one(_check_filename(filename), overwrite=overwrite)[0]
 
     def download_files(
         self,

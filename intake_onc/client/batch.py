@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intake_onc._dates import format_onc_date, resolve_date_range
+from intake_onc._dates import format_onc_date
 from intake_onc.client._dpo import dpo_options
 from intake_onc.client._progress import run_parallel
-from intake_onc.client.archive import source_params
+from intake_onc.client.archive import source_and_range
 from intake_onc.client.errors import (
     AuthError,
     BadRequestError,
@@ -128,14 +128,15 @@ class OrdersMixin:
         """
         if not product or not extension:
             raise ValueError("order: give product (e.g. 'TSSD') and extension (e.g. 'csv')")
-        if start is None or end is None:
-            raise ValueError("order: give start and end (e.g. '2024-04-01', '2024-04-02')")
-        _, params = source_params(
-            device_code, location_code, device_category, what="order", property_code=property_code
+        _, params, s, e = source_and_range(
+            "order",
+            device_code,
+            location_code,
+            device_category,
+            start,
+            end,
+            property_code=property_code,
         )
-        s, e = resolve_date_range(start, end, names=("start", "end"))
-        if e <= s:
-            raise ValueError(f"order: end ({e}) must be after start ({s})")
         params = {
             "dataProductCode": product,
             "extension": extension.lstrip("."),

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from intake_onc._dates import format_onc_date, parse_date
+from intake_onc._dates import format_onc_date, is_duration, parse_date
 from intake_onc.client.errors import NotDeployedError, NotFoundError
 
 __all__ = ["DeploymentRange", "DiscoveryMixin", "onc_params", "to_frame"]
@@ -69,9 +69,7 @@ def onc_params(filters: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         name = _ALIASES.get(key) or (_camel(key) if "_" in key else key)
-        if name in _DATE_PARAMS and not (
-            isinstance(value, str) and value.strip().lstrip("+-").startswith("P")
-        ):
+        if name in _DATE_PARAMS and not is_duration(value):
             value = format_onc_date(parse_date(value, argument=key))
         out[name] = value
     return out
@@ -306,7 +304,7 @@ class DiscoveryMixin:
         if not filters:
             return
         try:
-            error.deployments = _ranges(to_frame(self._discover("deployments", filters)))
+            error.deployments = _ranges(self.deployments(**filters))
         except Exception:  # enrichment must never hide the original error
             return
         error.device_code = params.get("deviceCode") or " ".join(
@@ -315,9 +313,9 @@ class DiscoveryMixin:
 
 
 def _ranges(frame: pd.DataFrame) -> list[DeploymentRange]:
+    """The deployments of a :meth:`~DiscoveryMixin.deployments` frame (sorted by ``begin``)."""
     if frame.empty or "begin" not in frame.columns:
         return []
-    frame = frame.sort_values("begin", kind="stable")
     out = []
     for row in frame.itertuples(index=False):
         end = getattr(row, "end", pd.NaT)

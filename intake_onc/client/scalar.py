@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from intake_onc._dates import format_onc_date, resolve_date_range
-from intake_onc.client.archive import source_params
+from intake_onc._dates import format_onc_date
+from intake_onc.client.archive import source_and_range
 from intake_onc.client.discovery import onc_params
 
 __all__ = ["ScalarMixin", "merge_scalar_pages"]
@@ -122,17 +122,16 @@ class ScalarMixin:
         >>> [s["sensorCode"] for s in data["sensorData"]]  # doctest: +SKIP
         ['conductivity', 'pressure', 'salinity', 'temperature']
         """
-        if start is None or end is None:
-            raise ValueError("scalar_data: give start and end (e.g. '2024-04-01', '2024-04-02')")
-        prop = (
-            ",".join(property_code) if isinstance(property_code, (list, tuple)) else property_code
+        kind, params, s, e = source_and_range(
+            "scalar_data",
+            device_code,
+            location_code,
+            device_category,
+            start,
+            end,
+            property_code=property_code,
+            join_property=True,
         )
-        kind, params = source_params(
-            device_code, location_code, device_category, what="scalar_data", property_code=prop
-        )
-        s, e = resolve_date_range(start, end, names=("start", "end"))
-        if e <= s:
-            raise ValueError(f"scalar_data: end ({e}) must be after start ({s})")
         if quality_control is not None and quality_control not in _QC:
             raise ValueError(
                 f"quality_control: expected True/'clean' or False/'raw', got {quality_control!r}"
