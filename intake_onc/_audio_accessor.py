@@ -26,7 +26,7 @@ from xarray.indexes import RangeIndex
 
 from intake_onc._dates import parse_date
 
-__all__ = ["AudioAccessorMixin", "clip", "coverage", "write_audio"]
+__all__ = ["AudioAccessor", "clip", "coverage", "write_audio"]
 
 _NS = 10**9
 _COVERAGE_KEYS = ("coverage_files", "coverage_frame_starts", "coverage_sample_starts")
@@ -44,6 +44,11 @@ def _samples_to_ns(k: np.ndarray | int, fs: int) -> np.ndarray:
     """Nanoseconds from sample 0 to sample ``k``, rounded to the nanosecond."""
     q, r = np.divmod(np.asarray(k, dtype="int64"), fs)
     return q * _NS + (2 * r * _NS + fs) // (2 * fs)
+
+
+def _sample_time(t0: pd.Timestamp, k: int, fs: int) -> pd.Timestamp:
+    """Time of sample ``k`` of a window whose sample 0 is at ``t0``."""
+    return t0 + pd.Timedelta(int(_samples_to_ns(k, fs)), "ns")
 
 
 def _iso(ts: object) -> str:
@@ -172,7 +177,7 @@ def coverage(audio: xr.DataArray, by: str = "file") -> pd.DataFrame:
         raise ValueError(
             f"by: expected 'file', 'gap', 'minute' or a fixed frequency such as '10s', got {by!r}"
         ) from None
-    t_end = t0 + pd.Timedelta(int(_samples_to_ns(n, fs)), "ns")
+    t_end = _sample_time(t0, n, fs)
     bins = pd.date_range(t0.floor(freq), t_end, freq=freq)
     if bins[-1] < t_end:
         bins = bins.append(pd.DatetimeIndex([bins[-1] + freq]))
@@ -277,7 +282,7 @@ def clip(
         raise ValueError(
             f"start/end: the clip {_iso(t0 + pd.Timedelta(s, 'ns'))} – "
             f"{_iso(t0 + pd.Timedelta(e, 'ns'))} reaches outside the window "
-            f"{audio.attrs['start_time']} – {_iso(t0 + pd.Timedelta(int(_samples_to_ns(n, fs)), 'ns'))}; "
+            f"{audio.attrs['start_time']} – {_iso(_sample_time(t0, n, fs))}; "
             "open a wider window first"
         )
     out = audio.drop_vars("time").isel(time=slice(k0, k1))
@@ -291,8 +296,8 @@ def clip(
         sample_stop=hi - k0,
     )[hi > lo]
     out.attrs.update(_coverage_attrs(p, fs))
-    out.attrs["start_time"] = _iso(t0 + pd.Timedelta(int(_samples_to_ns(k0, fs)), "ns"))
-    out.attrs["end_time"] = _iso(t0 + pd.Timedelta(int(_samples_to_ns(k1, fs)), "ns"))
+    out.attrs["start_time"] = _iso(_sample_time(t0, k0, fs))
+    out.attrs["end_time"] = _iso(_sample_time(t0, k1, fs))
     return out
 
 
@@ -351,10 +356,11 @@ def write_audio(
     return target
 
 
-class AudioAccessorMixin:
-    """The audio methods of ``DataArray.onc`` (mixed into another ``.onc`` accessor if any)."""
+class AudioAccessor:
+    """``DataArray.onc`` for audio windows: ``to_wav``, ``to_flac``, ``clip``, ``coverage``."""
 
-    _audio: xr.DataArray
+    def __init__(self, obj: xr.DataArray) -> None:
+        self._audio = obj
 
     def to_wav(self, path: str | os.PathLike, subtype: str = "PCM_24") -> Path:
         """Write the window to a WAV file (24-bit by default); see :func:`write_audio`."""
@@ -379,31 +385,7 @@ class AudioAccessorMixin:
         return spectrogram(self._audio, **kwargs)
 
 
-class AudioAccessor(AudioAccessorMixin):
-    """``DataArray.onc`` for audio windows: ``to_wav``, ``to_flac``, ``clip``, ``coverage``."""
-
-    def __init__(self, obj: xr.DataArray) -> None:
-        self._audio = obj
-
-
-def _register() -> None:
-    """Register ``DataArray.onc``, keeping the methods of an ``.onc`` accessor already there."""
-    existing = getattr(xr.DataArray, "onc", None)
-    if isinstance(existing, type) and issubclass(existing, AudioAccessorMixin):
-        return
-    accessor: type = AudioAccessor
-    if isinstance(existing, type):  # e.g. intake_onc.ops registered first: combine both
-
-        def __init__(self: Any, obj: xr.DataArray) -> None:
-            existing.__init__(self, obj)
-            self._audio = obj
-
-        accessor = type(
-            "OncDataArrayAccessor", (AudioAccessorMixin, existing), {"__init__": __init__}
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        xr.register_dataarray_accessor("onc")(accessor)
-
-
-_register()
+# ``intake_onc.ops`` registers the Dataset ``.onc`` accessor only; this is the DataArray one.
+with warnings.catch_warnings():  # a second registration (module reloaded) replaces it quietly
+    warnings.simplefilter("ignore")
+    xr.register_dataarray_accessor("onc")(AudioAccessor)

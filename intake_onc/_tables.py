@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["sorted_by_time_then_name"]
+__all__ = ["STR_DTYPE", "column_array", "sorted_by_time_then_name"]
+
+#: The dtype pandas gives a column of Python strings ("str" in pandas 3, object before).
+STR_DTYPE = pd.Series(["x"]).dtype
+
+
+def column_array(column: pd.Series) -> Any:
+    """The values of ``column`` for a new DataFrame column, without the round trip through
+    Python objects when the column already has the dtype pandas would infer again.
+
+    Examples
+    --------
+    >>> column_array(pd.Series(["a", "b"]))[[1]].tolist()
+    ['b']
+    """
+    if column.dtype == STR_DTYPE:
+        return column.array
+    return column.to_numpy()
 
 
 def sorted_by_time_then_name(table: pd.DataFrame, time_column: str, name_column: str) -> bool:

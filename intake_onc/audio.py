@@ -37,13 +37,13 @@ from intake_onc._audio_accessor import (
     _coverage_attrs,
     _iso,
     _ns_to_samples,
-    _samples_to_ns,
+    _sample_time,
     _time_coords,
     clip,
     coverage,
 )
 from intake_onc._dates import parse_date
-from intake_onc._tables import sorted_by_time_then_name
+from intake_onc._tables import column_array, sorted_by_time_then_name
 from intake_onc.formats.audio import (
     AUDIO_EXTENSIONS,
     AudioFileInfo,
@@ -108,9 +108,7 @@ class WindowPlan:
     @property
     def end(self) -> pd.Timestamp:
         """Time just after the last sample of the window."""
-        return self.start + pd.Timedelta(
-            int(_samples_to_ns(self.n_samples, self.sample_rate)), "ns"
-        )
+        return _sample_time(self.start, self.n_samples, self.sample_rate)
 
     @property
     def coverage_seconds(self) -> float:
@@ -138,18 +136,6 @@ def _file_table(files: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFra
         names = list(table.loc[table["channels"] > 1, "name"][:3])
         raise ValueError(f"files: only mono audio is supported; {names} have several channels")
     return table
-
-
-#: The dtype pandas gives a column of Python strings ("str" in pandas 3, object before).
-_STR_DTYPE = pd.Series(["x"]).dtype
-
-
-def _column_values(column: pd.Series, rows: np.ndarray) -> Any:
-    """``column.to_numpy()[rows]`` for a new DataFrame column, without the round trip through
-    Python objects when the column already has the dtype pandas would infer again."""
-    if column.dtype == _STR_DTYPE:
-        return column.array.take(rows)
-    return column.to_numpy()[rows]
 
 
 def _first(table: pd.DataFrame, column: str) -> Any:
@@ -236,7 +222,7 @@ def plan_window(
     pieces = pd.DataFrame(
         {
             "file": keep,
-            "name": _column_values(used["name"], keep),
+            "name": column_array(used["name"])[keep],
             "frame_start": (p_start - offsets)[keep],
             "sample_start": p_start[keep],
             "sample_stop": p_stop[keep],
@@ -294,23 +280,40 @@ class _WindowReader:
         i = int(block_id[0])
         length = int(self.bounds[i + 1] - self.bounds[i])
         rows = self.parts[int(self.offsets[i]) : int(self.offsets[i + 1])].tolist()
-        if len(rows) == 1 and rows[0][3] == 0 and rows[0][2] == length:
-            file, frame, n, _ = rows[0]
-            data = self._load(self._row(file), frame, n)
-            if len(data) == n:
-                return data
-        out = np.full(length, np.nan, dtype=np.float32)
+        # one piece filling the whole chunk is returned as loaded (no copy) unless it is short
+        whole = len(rows) == 1 and rows[0][3] == 0 and rows[0][2] == length
+        out = None if whole else np.full(length, np.nan, dtype=np.float32)
         for file, frame, n, at in rows:
             data = self._load(self._row(file), frame, n)
+            if out is None:
+                if len(data) == n:
+                    return data
+                out = np.full(length, np.nan, dtype=np.float32)
             out[at : at + len(data)] = data
         return out
 
 
-def _chunk_bounds(plan: WindowPlan, chunk: str | float) -> np.ndarray:
-    n = plan.n_samples
+def check_chunk(chunk: object) -> str | float:
+    """``chunk`` checked: ``"file"``, or a positive number of seconds (as a float).
+
+    Examples
+    --------
+    >>> check_chunk(60)
+    60.0
+    """
     if isinstance(chunk, str):
         if chunk != "file":
             raise ValueError(f"chunk: expected 'file' or a number of seconds, got {chunk!r}")
+        return chunk
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, float)) or not chunk > 0:
+        raise ValueError(f"chunk: expected 'file' or a positive number of seconds, got {chunk!r}")
+    return float(chunk)
+
+
+def _chunk_bounds(plan: WindowPlan, chunk: str | float) -> np.ndarray:
+    n = plan.n_samples
+    chunk = check_chunk(chunk)
+    if isinstance(chunk, str):
         p = plan.pieces
         # pieces are sorted and disjoint, so 0, start, stop, start, stop..., n never decreases:
         # dropping repeats gives np.unique of them in O(n)
@@ -328,9 +331,7 @@ def _chunk_bounds(plan: WindowPlan, chunk: str | float) -> np.ndarray:
         first = np.repeat(np.cumsum(counts) - counts, counts)
         cuts = np.repeat(a, counts) + (np.arange(int(counts.sum())) - first) * step
         return np.concatenate([cuts, [n]]).astype(np.int64)
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, float)) or not chunk > 0:
-        raise ValueError(f"chunk: expected 'file' or a positive number of seconds, got {chunk!r}")
-    size = max(1, round(float(chunk) * plan.sample_rate))
+    size = max(1, round(chunk * plan.sample_rate))
     return np.concatenate([np.arange(0, n, size), [n]])
 
 

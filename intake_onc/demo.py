@@ -105,7 +105,7 @@ def run_demo(output: str | os.PathLike[str] = "demo-output", *, seed: int = 0) -
         written["hsd"] = _step("5. An ONC spectrogram product (HSD), ordered asynchronously")(
             lambda: _hsd_order(client, out)
         )
-        stats = client.stats if hasattr(client, "stats") else {}
+        stats = client.stats
         client.close()
     print("\nWrote:")
     for name, path in written.items():

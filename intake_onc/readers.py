@@ -173,11 +173,11 @@ class ONCLocationReader(BaseReader):
         client = client if client is not None else ONCClient()
         deployments = client.deployments(location_code=data.location_code)
         cat = Catalog(metadata={"location_code": data.location_code})
+        times = {k: v for k, v in (("start", start), ("end", end)) if v is not None}
         for code, category in sorted(
             set(zip(deployments["deviceCode"], deployments["deviceCategoryCode"], strict=True))
         ):
             meta = {"device_code": code, "device_category": category}
-            times = {k: v for k, v in (("start", start), ("end", end)) if v is not None}
             if category == "HYDROPHONE":
                 device = ONCHydrophone(code, metadata=meta)
                 entries = {

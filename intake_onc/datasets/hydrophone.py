@@ -49,6 +49,7 @@ import pandas as pd
 import xarray as xr
 
 from intake_onc._dates import DateParseError, format_onc_date, resolve_date_range
+from intake_onc._tables import column_array
 from intake_onc.datasets._hydrophone_io import (
     ArchiveFetch,
     RemoteAudioLoader,
@@ -57,17 +58,15 @@ from intake_onc.datasets._hydrophone_io import (
     probe_audio_header,
     spectrogram_array,
 )
+from intake_onc.formats.audio import AUDIO_EXTENSIONS
 
 __all__ = ["AUDIO_EXTENSIONS", "FILE_SECONDS", "open_audio", "open_spectrogram"]
 
-#: Archive audio extensions listed by :func:`open_audio`.
-AUDIO_EXTENSIONS = ("flac", "wav")
 #: Length of a file whose listing has no ``dateTo`` (ONC's hydrophone files are 300 s).
 FILE_SECONDS = 300
 _NS = 10**9
 _CATEGORY = "HYDROPHONE"
 _SOURCES = ("archive", "product")
-_STR_DTYPE = pd.Series(["x"]).dtype  # what pandas infers for Python strings
 
 
 # --------------------------------------------------------------------------- shared checks
@@ -77,7 +76,7 @@ def _range(start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
     if start is None or end is None:
         raise ValueError("start, end: give both (e.g. '2023-01-01T00:10Z', '2023-01-01T00:20Z')")
     try:
-        s, e = resolve_date_range(start, end)
+        s, e = resolve_date_range(start, end, names=("start", "end"))
     except DateParseError as exc:
         raise ValueError(f"start/end: {exc}") from None
     if e <= s:
@@ -130,16 +129,6 @@ def _deployments(client: Any, device_code: str, s: pd.Timestamp, e: pd.Timestamp
 
 
 # --------------------------------------------------------------------------- audio
-
-
-def _check_chunk(chunk: object) -> str | float:
-    if isinstance(chunk, str):
-        if chunk != "file":
-            raise ValueError(f"chunk: expected 'file' or a number of seconds, got {chunk!r}")
-        return chunk
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, float)) or not chunk > 0:
-        raise ValueError(f"chunk: expected 'file' or a positive number of seconds, got {chunk!r}")
-    return float(chunk)
 
 
 def _audio_listing(client: Any, device_code: str, s: pd.Timestamp, e: pd.Timestamp):
@@ -246,11 +235,12 @@ def open_audio(
     (4800000, 8000)
     >>> audio.onc.coverage(by="gap")  # doctest: +SKIP
     """
-    from intake_onc.audio import audio_from_table
+    from intake_onc._audio_accessor import _ns_to_samples
+    from intake_onc.audio import audio_from_table, check_chunk
 
     device_code = _check_code(device_code)
     s, e = _range(start, end)
-    chunk = _check_chunk(chunk)
+    chunk = check_chunk(chunk)
     if sample_rate is not None and (
         isinstance(sample_rate, bool)
         or not isinstance(sample_rate, (int, np.integer))
@@ -276,13 +266,12 @@ def open_audio(
         ends = files["end"].to_numpy("datetime64[ns]")
         dur_ns = (ends - starts).astype("int64")
         dur_ns = np.where(np.isnat(ends), FILE_SECONDS * _NS, dur_ns)
-        n_frames = (dur_ns * fs + _NS // 2) // _NS
+        n_frames = _ns_to_samples(dur_ns, fs)
         for i, n in exact.items():
             n_frames[i] = n
-        names = files["filename"]
         table = pd.DataFrame(
             {
-                "name": names.array if names.dtype == _STR_DTYPE else names.to_numpy(),
+                "name": column_array(files["filename"]),
                 "start": starts,
                 "sample_rate": fs,
                 "n_frames": n_frames,

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from intake_onc._dates import format_onc_date, parse_date, parse_iso_duration
+from intake_onc._dates import format_onc_date, parse_date, resolve_date_range
 from intake_onc.datasets._grid import (
     NS_PER_MS,
     NS_PER_S,
@@ -65,24 +65,6 @@ _TIME_AXIS_SAMPLE = "time is the actual sample time (whole ms, as ONC sends it)"
 
 
 # --------------------------------------------------------------------------- metadata
-
-
-def _is_duration(value: object) -> bool:
-    return isinstance(value, str) and value.strip().lstrip("+-")[:1] in ("P", "p")
-
-
-def _date_range(start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Dates, or ONC durations: ``start="-P1D"`` (before now), ``end="PT6H"`` (after start)."""
-    if _is_duration(start):
-        if _is_duration(end):
-            raise ValueError("end: only one of start and end may be a duration such as 'PT6H'")
-        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        s = (now + parse_iso_duration(str(start))).as_unit("ns")
-    else:
-        s = parse_date(start, argument="start")
-    if _is_duration(end):
-        return s, (s + parse_iso_duration(str(end))).as_unit("ns")
-    return s, parse_date(end, argument="end")
 
 
 def _choice(value: object, allowed: tuple[str, ...], argument: str, hint: str) -> str:
@@ -409,7 +391,8 @@ def open_scalar(
     quality = _choice(quality, QUALITIES, "quality", "'clean' drops values flagged 3, 4, 6")
     gaps = _choice(gaps, GAPS, "gaps", "'fill' keeps the lazy nominal grid")
     chunk_ns = parse_chunk(chunk)
-    s, e = _date_range(start, end)
+    now_ts = pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
+    s, e = resolve_date_range(start, end, names=("start", "end"), now=now_ts)
     if e <= s:
         raise ValueError(f"end: expected a date after start ({s}), got {e}")
     if device_code is not None and (location_code is not None or device_category is not None):
@@ -432,7 +415,6 @@ def open_scalar(
         not isinstance(sensors, str) and not all(isinstance(x, str) for x in sensors)  # type: ignore[union-attr]
     ):
         raise ValueError(f"sensors: expected sensorCodes (strings), got {sensors!r}")
-    now_ts = pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
     if s >= now_ts:
         raise ValueError(f"start: {format_onc_date(s)} is in the future; ONC has no data yet")
     if client is None:
