@@ -53,6 +53,7 @@ __all__ = [
     "by_location",
     "content_type",
     "device_files",
+    "device_files_by_kind",
     "download",
     "product_code_of_file",
 ]
@@ -70,7 +71,6 @@ _LIST_PARAMETERS = (
     "getLatest",
 )
 _JSON_TYPE = "application/json;charset=utf-8"  # what the handler sends with a JSON body
-_ARCHIVED_AFTER = pd.Timedelta(minutes=2)  # as archive_listing writes it
 _CONTENT_TYPES = {
     "flac": "audio/flac",
     "wav": "audio/wav",
@@ -125,14 +125,11 @@ class LRUCache:
         self._size = 0
         self._lock = threading.Lock()
         self._inflight: dict[Any, threading.Lock] = {}
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Any) -> Any:
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
-                self.hits += 1
                 return self._data[key][0]
         return None
 
@@ -163,18 +160,11 @@ class LRUCache:
             value = self.get(key)
             if value is not None:
                 return value, False
-            with self._lock:
-                self.misses += 1
             value = factory()
             self.put(key, value)
         with self._lock:
             self._inflight.pop(key, None)
         return value, True
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._size = 0
 
 
 class ArchiveState:
@@ -235,11 +225,6 @@ _COLUMNS = [
 ]
 
 
-def _iso_ns(values: np.ndarray) -> np.ndarray:
-    text = np.datetime_as_string(np.asarray(values, dtype="datetime64[ms]"), unit="ms")
-    return np.char.add(text.astype(str), "Z").astype(object)
-
-
 def _empty() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -254,27 +239,6 @@ def _empty() -> pd.DataFrame:
             "end_time": pd.Series([], dtype="datetime64[ns]"),
         }
     )
-
-
-def _normalise(frame: pd.DataFrame, device_code: str) -> pd.DataFrame:
-    """The archive listing with the columns this module uses (tolerant of extras)."""
-    frame = frame.copy()
-    if "start_time" not in frame:
-        frame["start_time"] = pd.to_datetime(frame["dateFrom"]).astype("datetime64[ns]")
-    if "end_time" not in frame:
-        frame["end_time"] = pd.to_datetime(frame["dateTo"]).astype("datetime64[ns]")
-    frame["start_time"] = frame["start_time"].astype("datetime64[ns]")
-    frame["end_time"] = frame["end_time"].astype("datetime64[ns]")
-    for column, source in (("dateFrom", "start_time"), ("dateTo", "end_time")):
-        if column not in frame or not isinstance(frame[column].iloc[0], str):
-            frame[column] = _iso_ns(frame[source].to_numpy())
-    if "archivedDate" not in frame:
-        frame["archivedDate"] = _iso_ns((frame["end_time"] + _ARCHIVED_AFTER).to_numpy())
-    if "uncompressedFileSize" not in frame:
-        frame["uncompressedFileSize"] = frame["fileSize"]
-    if "deviceCode" not in frame:
-        frame["deviceCode"] = device_code
-    return frame[_COLUMNS]
 
 
 class _Listing(NamedTuple):
@@ -311,15 +275,12 @@ def _device_listing(
 
     def build() -> _Listing:
         _count(sandbox, "archive_listings_generated")
+        # Already as the pages need it: files with start in [start, end) (ms bounds), sorted
+        # by start then filename, string dates, int64 sizes, datetime64[ns] times.
         frame = _archive_listing().list_archive_files(device_code, start, end, seed=seed, now=now)
-        if frame is None or len(frame) == 0:
+        if len(frame) == 0:
             return _with_extensions(_empty())
-        frame = _normalise(frame, device_code)
-        starts = frame["start_time"]
-        frame = frame[(starts >= start) & (starts < end)]
-        if not frame["start_time"].is_monotonic_increasing:
-            frame = frame.sort_values(["start_time", "filename"], kind="stable")
-        return _with_extensions(frame.reset_index(drop=True))
+        return _with_extensions(frame[_COLUMNS])
 
     listing, _ = _state(sandbox).listings.get_or_create((device_code, start, end, seed), build)
     return listing
@@ -335,6 +296,18 @@ def device_files(
     (datetime64[ns]).
     """
     return _device_listing(sandbox, device_code, start, end).frame
+
+
+def device_files_by_kind(
+    sandbox: Any, device_code: str, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """:func:`device_files` with each file's last extension (lower case) and data product code
+    (:func:`product_code_of_file`): object arrays taken from the cached listing's extension
+    codes (one product look-up per distinct extension, no string work per file)."""
+    listing = _device_listing(sandbox, device_code, start, end)
+    extensions = np.array(listing.ext_names, dtype=object)
+    products = np.array([product_code_of_file("." + e) for e in listing.ext_names], dtype=object)
+    return listing.frame, extensions[listing.ext_codes], products[listing.ext_codes]
 
 
 def _selected(listing: _Listing, extension: str | None, product: str | None) -> np.ndarray:

@@ -30,7 +30,7 @@ from intake_onc._dates import parse_date
 from intake_onc.sandbox.audio_encoding import flac_target_size, wav_size
 from intake_onc.sandbox.audio_synth import check_seed, file_samples, hash_ints, hydrophone, parse_ns
 from intake_onc.sandbox.hsd_encoding import archive_spect_mat_size, archive_spect_png_size
-from intake_onc.sandbox.observatory import OBSERVATORY, Device
+from intake_onc.sandbox.observatory import OBSERVATORY, Device, resolve_now
 
 __all__ = [
     "LISTING_COLUMNS",
@@ -71,12 +71,6 @@ class ArchiveFileNotFound(KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else "archive file not found"
-
-
-def _now(now: object) -> pd.Timestamp:
-    if now is None:
-        return pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
-    return parse_date(now, argument="now")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -220,7 +214,7 @@ def list_archive_files(
         raise
     if device.audio is None:
         return _empty_listing()
-    now_ts = _now(now)
+    now_ts = resolve_now(now)
     # start_ms >= date_from_ns / 1e6 and start_ms < date_to_ns / 1e6, for integer start_ms:
     lo = -(2**62) if date_from is None else -(-parse_ns(date_from, "dateFrom") // 10**6)
     hi = 2**62 if date_to is None else -(-parse_ns(date_to, "dateTo") // 10**6)
@@ -346,7 +340,7 @@ def archive_file_info(filename: str, *, seed: int = 0, now: object = None) -> di
         listed = near.loc[near["kind"] == "audio", "filename"].iloc[0]
         reason = f"the file of that 5-minute slot is {listed!r}"
     else:
-        intervals = OBSERVATORY.deployed_intervals(device_code, now=_now(now))
+        intervals = OBSERVATORY.deployed_intervals(device_code, now=resolve_now(now))
         deployed = any(b <= start < e for b, e in intervals)
         reason = (
             "that 5-minute slot has no file (a gap in the archive)"

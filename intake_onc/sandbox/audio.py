@@ -93,6 +93,7 @@ __all__ = [
     "cache_dir",
     "encode_flac",
     "encode_wav",
+    "estimate_audio_size",
     "file_samples",
     "flac_target_size",
     "iter_audio_product_files",
@@ -115,6 +116,43 @@ def _option(options: dict | None, name: str, default: str) -> str:
     return default if value is None else str(value).strip()
 
 
+def _audio_options(options: dict | None) -> tuple[int, bool]:
+    """``(dpo_audioDownsample as an int, dpo_audioFormatConversion == "1")``, checked."""
+    rate_opt = _option(options, "dpo_audioDownsample", "-1")
+    conv_opt = _option(options, "dpo_audioFormatConversion", "0")
+    try:
+        rate = int(float(rate_opt))
+    except ValueError:
+        raise ValueError(
+            f"dpo_audioDownsample: expected -1 or a rate in Hz, got {rate_opt!r}"
+        ) from None
+    if conv_opt not in ("0", "1"):
+        raise ValueError(f"dpo_audioFormatConversion: expected 0 or 1, got {conv_opt!r}")
+    return rate, conv_opt == "1"
+
+
+def estimate_audio_size(
+    device_code: str,
+    start: object,
+    end: object,
+    extension: str,
+    options: dict | None = None,
+    *,
+    seed: int = 0,
+    now: object = None,
+) -> int:
+    """Approximate total bytes of an ``AD`` request (cheap: only the listing): the listed sizes
+    of the audio files overlapping ``[start, end)`` (only those archived as ``extension``
+    without ``dpo_audioFormatConversion=1``), scaled by the resampling ratio."""
+    spec = hydrophone(device_code).audio
+    rate, convert = _audio_options(options)
+    files = overlapping_audio(device_code, start, end, seed, now)
+    if not convert:
+        files = files[files["filename"].str.endswith("." + extension)]
+    scale = rate / spec.sample_rate if 0 < rate < spec.sample_rate else 1.0
+    return int(files["fileSize"].sum() * scale)
+
+
 def iter_audio_product_files(
     device_code: str,
     start: object,
@@ -131,21 +169,12 @@ def iter_audio_product_files(
     extension = str(extension).lower().lstrip(".")
     if extension not in ("flac", "wav"):
         raise ValueError(f"extension: AD files here are 'flac' or 'wav', got {extension!r}")
-    rate_opt = _option(options, "dpo_audioDownsample", "-1")
-    conv_opt = _option(options, "dpo_audioFormatConversion", "0")
-    try:
-        rate = int(float(rate_opt))
-    except ValueError:
-        raise ValueError(
-            f"dpo_audioDownsample: expected -1 or a rate in Hz, got {rate_opt!r}"
-        ) from None
-    if conv_opt not in ("0", "1"):
-        raise ValueError(f"dpo_audioFormatConversion: expected 0 or 1, got {conv_opt!r}")
+    rate, convert = _audio_options(options)
     resample = 0 < rate < spec.sample_rate
     for row in overlapping_audio(device_code, start, end, seed, now).itertuples():
         name = row.filename
         archived = name.rsplit(".", 1)[1]
-        if archived != extension and conv_opt == "0":
+        if archived != extension and not convert:
             continue  # ONC serves only files archived in that format without conversion
         if not resample and archived == extension:
             yield name, archive_file_bytes(name, seed=seed, now=now)

@@ -1,13 +1,15 @@
 """``dataAvailability/dataproducts`` (onc-api.md §2): archived products per device and extension.
 
-Computed from the archive listing (:func:`intake_onc.sandbox.archive.device_files`: hydrophones'
-audio and spectrogram files; scalar devices have no archived products in the sandbox).
+Computed from the archive listing (:func:`intake_onc.sandbox.archive.device_files_by_kind`:
+hydrophones' audio and spectrogram files; scalar devices have no archived products in the
+sandbox).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from intake_onc._dates import format_onc_date
@@ -72,17 +74,21 @@ def data_availability(q: Query, sandbox: Any) -> dict[str, Any]:
             else min(d.begin for d in deps if d.device_code == device_code)
         )
         hi = end if end is not None else q.now
-        files = archive.device_files(sandbox, device_code, lo, hi)
+        files, file_extensions, file_products = archive.device_files_by_kind(
+            sandbox, device_code, lo, hi
+        )
         if files.empty:
             continue
-        files = files.assign(
-            extension=files["filename"].str.rsplit(".", n=1).str[-1],
-            product=files["filename"].map(archive.product_code_of_file),
-        )
+        # The listing's file names end in lower-case extensions, so the lower-cased extensions
+        # are the files' own.
+        files = files.assign(extension=file_extensions, product=file_products)
+        keep = np.ones(len(files), dtype=bool)
         if filters.product is not None:
-            files = files[files["product"] == filters.product]
+            keep &= file_products == filters.product
         if extension is not None:
-            files = files[files["extension"].str.lower() == extension.lower()]
+            keep &= file_extensions == extension.lower()
+        if not keep.all():
+            files = files[keep]
         if files.empty:
             continue
         nominal = float(device.audio.file_seconds)

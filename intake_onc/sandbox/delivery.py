@@ -123,11 +123,11 @@ def format_duration(seconds: float) -> str:
 def _product(q: Query) -> DataProduct:
     code = q.require("dataProductCode")
     extension = q.require("extension")
-    canonical = lookups.product_code_of(code)
-    for product in OBSERVATORY.data_products:
-        if product.code == canonical and product.extension.lower() == extension.lower():
-            return product
-    raise errors.invalid_value("extension")
+    # The observatory's extensions are lower case.
+    product = OBSERVATORY.product(lookups.product_code_of(code), extension.lower())
+    if product is None:
+        raise errors.invalid_value("extension")
+    return product
 
 
 def _check_options(q: Query, product: DataProduct) -> dict[str, str]:

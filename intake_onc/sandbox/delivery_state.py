@@ -86,7 +86,6 @@ class DeliveryManager:
         self._runs: dict[int, Run] = {}
         self._request_ids = itertools.count(10_000_001)
         self._run_ids = itertools.count(20_000_001)
-        self._closed = False
 
     # -- config -------------------------------------------------------------------------------
     def _knob(self, name: str, default: Any) -> Any:
@@ -179,9 +178,6 @@ class DeliveryManager:
             target.error = None
             target.built_at = None
             self._start_build(target)
-
-    def close(self) -> None:
-        self._closed = True
 
     def _count(self, name: str) -> None:
         stats = getattr(self.sandbox, "stats", None)

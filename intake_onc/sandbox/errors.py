@@ -32,6 +32,8 @@ from typing import Any
 
 import pandas as pd
 
+from intake_onc._dates import filename_timestamp
+
 __all__ = [
     "ApiError",
     "HttpReply",
@@ -91,15 +93,11 @@ class ApiError(HttpReply):
         return f"HTTP {self.status}: {self.errors}"
 
 
-def _stamp(ts: pd.Timestamp) -> str:
-    """``20250101T000000.000Z``: the form ONC prints time ranges in, inside messages."""
-    return ts.strftime("%Y%m%dT%H%M%S.") + f"{ts.microsecond // 1000:03d}Z"
-
-
 def _range_text(date_from: pd.Timestamp, date_to: pd.Timestamp) -> str:
-    # ONC prints the inclusive end: dateTo minus one millisecond.
+    # ONC prints time ranges in messages as file-name stamps (20250101T000000.000Z), with the
+    # inclusive end: dateTo minus one millisecond.
     end = date_to - pd.Timedelta(milliseconds=1) if date_to > date_from else date_to
-    return f"{_stamp(date_from)} to {_stamp(end)}"
+    return f"{filename_timestamp(date_from)} to {filename_timestamp(end)}"
 
 
 # -- 401 -----------------------------------------------------------------------------------------

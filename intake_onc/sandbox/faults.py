@@ -69,7 +69,3 @@ class FaultInjector:
                 raise ValueError(f"fault kind: expected one of {', '.join(KINDS)}, got {kind!r}")
         with self._lock:
             self._forced.extend(kinds)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._forced.clear()

@@ -17,7 +17,6 @@ Whole source files are used (products are not clipped to the requested range).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -42,7 +41,7 @@ from intake_onc.sandbox.hsd_encoding import (
     mat_bytes,
     png_bytes,
 )
-from intake_onc.sandbox.hsd_spectra import Spectrogram, file_spectrogram
+from intake_onc.sandbox.hsd_spectra import Spectrogram, file_spectrogram, spectrogram_shape
 
 __all__ = [
     "FULL_SCALE_DB_RE_UPA",
@@ -143,7 +142,7 @@ def _parse_options(options: dict | None) -> _HsdOptions:
     return _HsdOptions(int(ds), concat, clim, palette, fmax if fmax > 0 else None)
 
 
-def _groups(rows: pd.DataFrame, concatenation: str, file_seconds: float) -> list[pd.DataFrame]:
+def _groups(rows: pd.DataFrame, concatenation: str) -> list[pd.DataFrame]:
     if rows.empty:
         return []
     if concatenation == "None":
@@ -177,24 +176,17 @@ def _plan(device_code, start, end, extension, options, seed, now):
         raise ValueError(f"extension: HSD files are 'mat' or 'png', got {extension!r}")
     opts = _parse_options(options)
     seed = check_seed(seed)
-    spec = hydrophone(device_code).audio
+    hydrophone(device_code)  # a readable error for a non-hydrophone before the dates' errors
     rows = overlapping_audio(device_code, start, end, seed, now)
-    groups = _groups(rows, opts.concatenation, spec.file_seconds)
+    groups = _groups(rows, opts.concatenation)
     names = [_product_name(device_code, g["start_time"].iloc[0], opts, extension) for g in groups]
     return extension, opts, seed, groups, names
 
 
 def _shape(device_code: str, downsample: int, n_files: int) -> tuple[int, int]:
     fs = hydrophone(device_code).audio.sample_rate
-    n = file_samples(device_code)
-    if downsample == 1:
-        return fs // 2 + 1, n_files * (n // (60 * fs))
-    if downsample == 0:
-        return fs // 2 + 1, n_files * ((n - fs) // (fs // 2) + 1)
-    hop = int(round(n / 1000))
-    bins = hop + 1
-    group = math.ceil(bins / 1000)
-    return bins // group, n_files * ((n - 2 * hop) // hop + 1)
+    rows, columns = spectrogram_shape(fs, file_samples(device_code), downsample)
+    return rows, n_files * columns
 
 
 def hsd_file_names(

@@ -26,9 +26,14 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from intake_onc._dates import datetime64_to_datenum
+from intake_onc._dates import datetime64_to_datenum, format_onc_date
 from intake_onc.sandbox.audio_synth import FULL_SCALE_DB_RE_UPA, file_samples, hydrophone
-from intake_onc.sandbox.hsd_spectra import RESOLUTION_NAMES, Spectrogram, file_spectrogram
+from intake_onc.sandbox.hsd_spectra import (
+    RESOLUTION_NAMES,
+    Spectrogram,
+    file_spectrogram,
+    spectrogram_shape,
+)
 
 __all__ = [
     "PALETTES",
@@ -56,10 +61,6 @@ _MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: intake-onc san
 # ----------------------------------------------------------------------------------------------
 
 
-def _iso(ts: pd.Timestamp) -> str:
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
-
-
 def mat_bytes(spec: Spectrogram) -> bytes:
     """MAT v5 bytes of a spectrogram (``SpectData`` + ``Meta``; see the module doc)."""
     spect = {
@@ -71,8 +72,8 @@ def mat_bytes(spec: Spectrogram) -> bytes:
     meta = {
         "deviceCode": spec.device_code,
         "sampleRate": float(spec.sample_rate),
-        "dateFrom": _iso(spec.date_from),
-        "dateTo": _iso(spec.date_to),
+        "dateFrom": format_onc_date(spec.date_from),
+        "dateTo": format_onc_date(spec.date_to),
         "windowFunction": "hann",
         "windowSeconds": float(spec.window_seconds),
         "overlap": 0.5,
@@ -104,14 +105,13 @@ def archive_spect_mat_size(device_code: str) -> int:
     with _SIZE_LOCK:
         if device_code not in _MAT_SIZES:
             fs = hydrophone(device_code).audio.sample_rate
-            n = file_samples(device_code)
-            minutes = n // (60 * fs)
+            rows, minutes = spectrogram_shape(fs, file_samples(device_code), 1)
             t = pd.Timestamp("2000-01-01")
             template = Spectrogram(
                 device_code,
                 fs,
-                np.zeros((fs // 2 + 1, minutes)),
-                np.zeros(fs // 2 + 1),
+                np.zeros((rows, minutes)),
+                np.zeros(rows),
                 np.zeros(minutes, "datetime64[ns]"),
                 t,
                 t,
@@ -191,11 +191,11 @@ def png_bytes(
     )
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
-    ax.set_xlabel(f"Time (UTC) from {_iso(spec.date_from)}")
+    ax.set_xlabel(f"Time (UTC) from {format_onc_date(spec.date_from)}")
     ax.set_ylabel("Frequency (kHz)" if khz else "Frequency (Hz)")
     ax.set_title(
         title
-        or f"{spec.device_code} {_iso(spec.date_from)} - {_iso(spec.date_to)} "
+        or f"{spec.device_code} {format_onc_date(spec.date_from)} - {format_onc_date(spec.date_to)} "
         f"({RESOLUTION_NAMES[spec.downsample]})"
     )
     fig.colorbar(image, ax=ax, label="PSD (dB re 1 µPa² per bin; not divided by bin width)")

@@ -48,7 +48,7 @@ from intake_onc.sandbox.audio_synth import (
     synth_file_int,
 )
 
-__all__ = ["RESOLUTION_NAMES", "Spectrogram", "file_spectrogram"]
+__all__ = ["RESOLUTION_NAMES", "Spectrogram", "file_spectrogram", "spectrogram_shape"]
 
 #: What each ``dpo_spectralDataDownsample`` mode is called (comments, plot titles).
 RESOLUTION_NAMES = {1: "one-minute average", 2: "plot resolution", 0: "full resolution"}
@@ -113,6 +113,19 @@ def _stft_density(x: np.ndarray, fs: int, nperseg: int, hop: int) -> tuple[np.nd
     out *= scale
     out[:, 1 : bins - 1 if nperseg % 2 == 0 else bins] *= np.float32(2.0)  # one-sided
     return np.fft.rfftfreq(nperseg, 1.0 / fs), out
+
+
+def spectrogram_shape(fs: int, n: int, mode: int) -> tuple[int, int]:
+    """``(rows, columns)`` of the spectrogram :func:`_compute` makes of ``n`` samples at ``fs``
+    Hz in ``dpo_spectralDataDownsample`` mode ``mode``, without computing it."""
+    if mode == 1:
+        return fs // 2 + 1, n // (60 * fs)
+    if mode == 0:
+        return fs // 2 + 1, (n - fs) // (fs // 2) + 1
+    hop = int(round(n / 1000))
+    bins = hop + 1
+    group = math.ceil(bins / 1000)
+    return bins // group, (n - 2 * hop) // hop + 1
 
 
 def _compute(

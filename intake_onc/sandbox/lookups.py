@@ -90,11 +90,8 @@ def _device_measures(device_code: str, property_code: str) -> bool:
     return any(p.code == property_code for p in OBSERVATORY.properties_of(device_code))
 
 
-def _device_offers(device_code: str, product_code: str, extension: str | None = None) -> bool:
-    return any(
-        p.code == product_code and (extension is None or p.extension == extension)
-        for p in OBSERVATORY.products_for(device_code)
-    )
+def _device_offers(device_code: str, product_code: str) -> bool:
+    return any(p.code == product_code for p in OBSERVATORY.products_for(device_code))
 
 
 def matching_deployments(

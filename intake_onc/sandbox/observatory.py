@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from intake_onc._dates import parse_date
+
 __all__ = [
     "OBSERVATORY",
     "AudioSpec",
@@ -34,6 +36,7 @@ __all__ = [
     "ProductOption",
     "Property",
     "Sensor",
+    "resolve_now",
 ]
 
 _ORG = "Ocean Networks Canada Society"
@@ -41,6 +44,14 @@ _ORG = "Ocean Networks Canada Society"
 
 def _ts(text: str | None) -> pd.Timestamp | None:
     return None if text is None else pd.Timestamp(text).as_unit("ns")
+
+
+def resolve_now(now: object = None) -> pd.Timestamp:
+    """The sandbox's "now" as a naive UTC ``Timestamp`` (ns): ``now`` parsed (anything
+    :func:`intake_onc._dates.parse_date` reads), or the current time when it is ``None``."""
+    if now is None:
+        return pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
+    return parse_date(now, argument="now")
 
 
 @dataclass(frozen=True)
@@ -569,7 +580,7 @@ class Observatory:
     ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
         """``[(begin, end)]`` of a device's deployments, ongoing ones ending at ``now``."""
         if now is None:
-            now = pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
+            now = resolve_now()
         return [
             (d.begin, d.end if d.end is not None else now) for d in self.deployments_of(device_code)
         ]

@@ -52,33 +52,14 @@ def estimate(
             hsd.estimate_hsd_size(device_code, start, end, extension, options, seed=seed, now=now)
         )
     if req_product.code == "AD":
-        return _estimate_audio(device_code, start, end, extension, options, seed, now)
+        from intake_onc.sandbox import audio
+
+        return int(
+            audio.estimate_audio_size(
+                device_code, start, end, extension, options, seed=seed, now=now
+            )
+        )
     raise ValueError(f"dataProductCode: {req_product.code} cannot be built by the sandbox")
-
-
-def _estimate_audio(
-    device_code: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    extension: str,
-    options: dict[str, str],
-    seed: int,
-    now: Any,
-) -> int:
-    from intake_onc.sandbox import archive_listing
-
-    device = OBSERVATORY.device(device_code)
-    spec = device.audio
-    duration = pd.Timedelta(seconds=spec.file_seconds)
-    files = archive_listing.list_archive_files(
-        device_code, start - duration, end, seed=seed, now=now
-    )
-    files = files[(files["kind"] == "audio") & (files["end_time"] > start)]
-    if options.get("dpo_audioFormatConversion", "0") != "1":
-        files = files[files["filename"].str.endswith("." + extension)]
-    rate = int(float(options.get("dpo_audioDownsample", "-1")))
-    scale = rate / spec.sample_rate if 0 < rate < spec.sample_rate else 1.0
-    return int(files["fileSize"].sum() * scale)
 
 
 def build_files(req: ProductRequest, device_code: str, sandbox: Any) -> list[tuple[str, bytes]]:

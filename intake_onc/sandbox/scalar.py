@@ -49,12 +49,13 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._dates import parse_date
-from intake_onc.sandbox.observatory import OBSERVATORY, Device
+from intake_onc.sandbox.observatory import OBSERVATORY, Device, resolve_now
 
 __all__ = [
     "ScalarRecords",
     "deployed_intervals_ns",
     "generate",
+    "known_device",
     "resolve_sensors",
     "sensor_items",
 ]
@@ -281,6 +282,17 @@ def _signals(t_s: np.ndarray, depth: np.ndarray, device_id: int) -> dict[str, np
 # ----------------------------------------------------------------------------------------------
 
 
+def known_device(device_code: str) -> Device:
+    """The observatory's device ``device_code``; ``ValueError`` naming the known ones."""
+    try:
+        return OBSERVATORY.device(device_code)
+    except KeyError:
+        raise ValueError(
+            f"device_code: unknown device {device_code!r}; expected one of "
+            f"{', '.join(OBSERVATORY.devices)}"
+        ) from None
+
+
 def resolve_sensors(device: Device, sensors: Iterable[str] | str | None) -> tuple[str, ...]:
     """Sensor codes of ``device`` selected by ``sensors`` (sensorCode or sensorCategoryCode values).
 
@@ -310,9 +322,10 @@ def resolve_sensors(device: Device, sensors: Iterable[str] | str | None) -> tupl
 
 def deployed_intervals_ns(device_code: str, now: object = None) -> list[tuple[int, int]]:
     """``[(begin_ns, end_ns)]`` of the device's deployments; ongoing ones end at ``now``."""
-    now_ts = None if now is None else parse_date(now, argument="now")
     return [
-        (b.value, e.value) for b, e in OBSERVATORY.deployed_intervals(device_code, now_ts) if e > b
+        (b.value, e.value)
+        for b, e in OBSERVATORY.deployed_intervals(device_code, resolve_now(now))
+        if e > b
     ]
 
 
@@ -347,13 +360,7 @@ def generate(
     ScalarRecords
         With ``device_code`` set; empty when the device was not deployed in the window.
     """
-    try:
-        device = OBSERVATORY.device(device_code)
-    except KeyError:
-        raise ValueError(
-            f"device_code: unknown device {device_code!r}; expected one of "
-            f"{', '.join(OBSERVATORY.devices)}"
-        ) from None
+    device = known_device(device_code)
     chosen = resolve_sensors(device, sensors)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")

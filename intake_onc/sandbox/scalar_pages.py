@@ -151,6 +151,7 @@ def scalar_page(
     seed: int = 0,
     now: object = None,
     min_completeness: float = 0.7,
+    tail: int | None = None,
 ) -> ScalarPage:
     """One page of ``scalardata/device`` for ``[date_from, date_to)``.
 
@@ -159,6 +160,8 @@ def scalar_page(
     ``resample_type``: ``None``, ``"avg"`` (= average), ``"minMax"`` or ``"minMaxAvg"`` with
     ``resample_period`` seconds. ``sensors``: sensorCode or sensorCategoryCode values.
     Follow ``next_date_from`` with the same other arguments to get the next page.
+    ``tail``: keep only the page's last ``tail`` rows (``>= 1``; ``getLatest``), so that only
+    those are written out.
     """
     rows, next_from = scalar_series(
         device_code,
@@ -174,6 +177,8 @@ def scalar_page(
         now=now,
         row_limit=row_limit,
     )
+    if tail is not None:
+        rows = rows.take(slice(max(len(rows) - tail, 0), None))
     sensors_meta = sensor_metadata(device_code, list(rows.sensors))
     data = {s: sensor_arrays(rows, s) for s in rows.sensors}
     return ScalarPage(device_code, rows, data, next_from, sensors_meta)

@@ -24,13 +24,14 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._dates import parse_date
-from intake_onc.sandbox.observatory import OBSERVATORY, Device
+from intake_onc.sandbox.observatory import OBSERVATORY
 from intake_onc.sandbox.scalar import (
     NS_PER_DAY,
     NS_PER_MS,
     ScalarRecords,
     deployed_intervals_ns,
     generate,
+    known_device,
     resolve_sensors,
 )
 from intake_onc.sandbox.tssd import (
@@ -46,17 +47,6 @@ from intake_onc.sandbox.tssd import (
 )
 
 __all__ = ["known_device", "scalar_series"]
-
-
-def known_device(device_code: str) -> Device:
-    """The observatory's device ``device_code``; ``ValueError`` naming the known ones."""
-    try:
-        return OBSERVATORY.device(device_code)
-    except KeyError:
-        raise ValueError(
-            f"device_code: unknown device {device_code!r}; expected one of "
-            f"{', '.join(OBSERVATORY.devices)}"
-        ) from None
 
 
 def _t(ns: int) -> np.datetime64:

@@ -199,9 +199,7 @@ def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
     now = sandbox.now() if hasattr(sandbox, "now") else None
     seed = int(getattr(sandbox, "seed", 0))
     if get_latest:
-        page, rows = _latest_page(
-            device, deployments, start, end, row_limit, sensors, options, seed, now
-        )
+        page = _latest_page(device, deployments, start, end, row_limit, sensors, options, seed, now)
         next_from = None
     else:
         page = pages.scalar_page(
@@ -214,12 +212,13 @@ def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
             now=now,
             **options,
         )
-        rows = None
         next_from = page.next_date_from
     stats = getattr(sandbox, "stats", None)
     if stats is not None:
         stats.incr("scalar_pages")
-    body["sensorData"] = _sensor_data(page, output_format, tail=rows)
+    items = page.sensor_data(output_format)
+    # ONC's (alphabetical) key order
+    body["sensorData"] = None if items is None else [dict(sorted(i.items())) for i in items]
     if next_from is not None and pd.Timestamp(next_from) < end:
         body["next"] = q.next_page(dateFrom=format_onc_date(next_from), dateTo=format_onc_date(end))
     return body
@@ -235,8 +234,8 @@ def _latest_page(
     options: dict[str, Any],
     seed: int,
     now: Any,
-) -> tuple[Any, int]:
-    """A page ending at the last reading before ``end``; returns it and how many rows to keep."""
+) -> Any:
+    """The last ``row_limit`` rows before ``end`` (a page ending at the last reading)."""
     pages = _pages()
     last = deployments[-1]
     hi = end if last.end is None else min(end, last.end)
@@ -245,7 +244,7 @@ def _latest_page(
         period = max(period, float(options["resample_period"]))
     window = pd.Timedelta(seconds=row_limit * period * 1.5) + pd.Timedelta(hours=3)
     lo = max(start, hi - window)
-    page = pages.scalar_page(
+    return pages.scalar_page(
         device.code,
         lo,
         hi,
@@ -253,25 +252,6 @@ def _latest_page(
         sensors=sensors,
         seed=seed,
         now=now,
+        tail=row_limit,
         **options,
     )
-    return page, row_limit
-
-
-def _sensor_data(page: Any, output_format: str, tail: int | None = None) -> list[dict] | None:
-    if len(page.times) == 0:
-        return None
-    pages = _pages()
-    items = []
-    for meta in page.sensors:
-        data = page.data[meta["sensorCode"]]
-        if tail is not None:
-            data = {key: values[-tail:] for key, values in data.items()}
-        item = {
-            **meta,
-            "actualSamples": len(data["sampleTimes"]),
-            "data": data if output_format == "array" else pages.arrays_to_objects(data),
-            "outputFormat": output_format,
-        }
-        items.append(dict(sorted(item.items())))  # ONC's (alphabetical) key order
-    return items

@@ -186,7 +186,6 @@ class SandboxServer:
             self._httpd.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.delivery.close()
         self._httpd.server_close()
 
     def shutdown_from_signal(self) -> None:
@@ -198,9 +197,6 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def reset_stats(self) -> None:
-        self.stats.reset()
 
     # -- routing ------------------------------------------------------------------------------
     def resolve(self, path: str, params: dict[str, str]) -> Endpoint:

@@ -36,7 +36,7 @@ import pandas as pd
 import scipy.io
 
 from intake_onc._dates import datetime64_to_datenum, format_onc_date, parse_date
-from intake_onc.sandbox.observatory import OBSERVATORY, Deployment
+from intake_onc.sandbox.observatory import OBSERVATORY, Deployment, resolve_now
 from intake_onc.sandbox.scalar import ScalarRecords
 from intake_onc.sandbox.scalar_pages import arrays_to_objects, onc_time_strings, sensor_arrays
 from intake_onc.sandbox.scalar_series import scalar_series
@@ -153,11 +153,7 @@ def build_tssd_files(
     """
     start_ts, end_ts = parse_date(start, argument="dateFrom"), parse_date(end, argument="dateTo")
     opts = parse_tssd_options(options, extension, start_ts, end_ts)
-    created = (
-        parse_date(now, argument="now")
-        if now is not None
-        else pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
-    )
+    created = resolve_now(now)
     rows, _ = scalar_series(
         device_code,
         start_ts,
@@ -406,11 +402,7 @@ def metadata_xml(
     options as given and as applied, files ``[(name, size)]``, citation)."""
     start_ts, end_ts = parse_date(start, argument="dateFrom"), parse_date(end, argument="dateTo")
     opts = parse_tssd_options(options, extension, start_ts, end_ts)
-    created = (
-        parse_date(now, argument="now")
-        if now is not None
-        else pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
-    )
+    created = resolve_now(now)
     ctx = _Context(
         device_code, start_ts, end_ts, opts, created, deployment_at(device_code, start_ts)
     )
