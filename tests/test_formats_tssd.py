@@ -277,6 +277,22 @@ def test_csv_without_rows(tmp_path):
     assert ds.sizes["time"] == 0 and ds.temperature_qc.dtype == np.int8
 
 
+def test_csv_rating_change_after_a_sample_period_with_a_unit(tmp_path):
+    """``#SAMPLEPERIOD: 1 s`` is read as 1.0 for the rating at ``#DATEFROM`` too (it used to
+    be re-parsed with ``float()`` there: a bare ValueError once a change line followed)."""
+    text = write_csv(tmp_path / "u.csv", facts=FACTS | {"samplePeriod": "1 s"}).read_text()
+    extra = (
+        "#DATEFROM: 2024-04-01T00:00:00.000Z / Start of the requested range\n"
+        "#SAMPLEPERIODCHANGE: 2024-04-01T00:00:02.000Z 2 / Sample period from this time on\n"
+    )
+    path = write_text(tmp_path / "u.csv", text.replace("#SENSOR 1:", extra + "#SENSOR 1:", 1))
+    ds = read_tssd(path)
+    start = pd.Timestamp("2024-04-01").value / 1e9
+    assert ds.attrs["sample_period"] == 1.0
+    np.testing.assert_array_equal(ds.attrs["sample_period_values"], [1.0, 2.0])
+    np.testing.assert_array_equal(ds.attrs["sample_period_starts"], [start, start + 2])
+
+
 # --------------------------------------------------------------------------- JSON and MAT
 
 
@@ -316,6 +332,20 @@ def test_mat_times_are_rounded_to_the_millisecond(tmp_path):
     ds = read_tssd(write_mat(tmp_path / "m.mat"))
     assert (ds.time.values.astype("int64") % 1_000_000 == 0).all()
     assert str(ds.time.values[2]) == "2024-04-01T00:00:02.228000000"
+
+
+def test_mat_rating_change_times_are_rounded_not_truncated(tmp_path):
+    """The datenum of 00:00:02 comes back as 00:00:01.999999: rounded to the millisecond it
+    is 00:00:02 again, as the file's data times are (truncating gave 00:00:01.999)."""
+    starts = np.array(["2024-04-01T00:00:00", "2024-04-01T00:00:02"], dtype="datetime64[ns]")
+    facts = FACTS | {
+        "samplePeriodStarts": datetime64_to_datenum(starts),
+        "samplePeriodValues": np.array([1.0, 2.0]),
+    }
+    ds = read_tssd(write_mat(tmp_path / "r.mat", facts=facts))
+    expected = starts.astype("int64") / 1e9
+    np.testing.assert_array_equal(ds.attrs["sample_period_starts"], expected)
+    np.testing.assert_array_equal(ds.attrs["sample_period_values"], [1.0, 2.0])
 
 
 # --------------------------------------------------------------------------- several files

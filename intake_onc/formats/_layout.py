@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from intake_onc._dates import format_onc_date, parse_date, parse_iso_duration
+from intake_onc._dates import datenum_to_datetime64, format_onc_date, parse_date, parse_iso_duration
 
 # The QAQC flag table is the ops' (semantics.md "QAQC flags"): one definition for the package.
 from intake_onc.ops.flags import FLAG_MEANINGS, FLAG_VALUES
@@ -317,6 +317,29 @@ SKIPPED_CAMEL_KEYS = frozenset(
 PERIOD_CHANGE_KEYS = frozenset({"samplePeriods", "samplePeriodStarts", "samplePeriodValues"})
 
 
+_NS_PER_MS = 1_000_000
+
+
+def datenums_to_times(datenums: object) -> np.ndarray:
+    """MATLAB datenums to ``datetime64[ns]`` rounded to the millisecond (NaN -> NaT).
+
+    Rounded, not truncated: a datenum of ``00:00:02`` may come back as ``00:00:01.999999``.
+
+    Examples
+    --------
+    >>> datenums_to_times([719529.5 + 0.227 / 86400, np.nan])
+    array(['1970-01-01T12:00:00.227000000',                           'NaT'],
+          dtype='datetime64[ns]')
+    """
+    days = np.atleast_1d(np.asarray(datenums, dtype="float64")).reshape(-1)
+    missing = ~np.isfinite(days)
+    ns = datenum_to_datetime64(np.where(missing, 719529.0, days)).astype("int64")
+    ns = (ns + _NS_PER_MS // 2) // _NS_PER_MS * _NS_PER_MS
+    times = ns.astype("datetime64[ns]")
+    times[missing] = np.datetime64("NaT")
+    return times
+
+
 def sample_period_changes_from_camel(
     meta: Mapping[str, object],
 ) -> list[tuple[np.datetime64, float]]:
@@ -331,8 +354,6 @@ def sample_period_changes_from_camel(
     ...     {"samplePeriods": [{"dateFrom": "2023-06-01T00:00:00.000Z", "samplePeriod": 1.0}]})
     [(numpy.datetime64('2023-06-01T00:00:00.000000000'), 1.0)]
     """
-    from intake_onc._dates import datenum_to_datetime64, parse_date
-
     listed = meta.get("samplePeriods")
     if isinstance(listed, (list, tuple)):
         return [
@@ -343,8 +364,7 @@ def sample_period_changes_from_camel(
     starts, values = meta.get("samplePeriodStarts"), meta.get("samplePeriodValues")
     if starts is None or values is None:
         return []
-    starts_ns = datenum_to_datetime64(np.atleast_1d(np.asarray(starts, dtype="float64")).ravel())
-    starts_ms = starts_ns.astype("datetime64[ms]").astype("datetime64[ns]")  # datenum noise
+    starts_ms = datenums_to_times(starts)  # to the ms: datenums carry ~10 µs of noise
     values_f = np.atleast_1d(np.asarray(values, dtype="float64")).ravel()
     return [(t, float(v)) for t, v in zip(starts_ms, values_f, strict=True)]
 

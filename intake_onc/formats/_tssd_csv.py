@@ -202,12 +202,18 @@ def _facts(path: str, header: _Header) -> dict[str, object]:
     return metadata
 
 
-def _period_changes(path: str, header: _Header) -> list[tuple[np.datetime64, float]]:
-    """The ``#SAMPLEPERIODCHANGE`` lines, after the ``#SAMPLEPERIOD`` at ``#DATEFROM``."""
+def _period_changes(
+    path: str, header: _Header, metadata: dict[str, object]
+) -> list[tuple[np.datetime64, float]]:
+    """The ``#SAMPLEPERIODCHANGE`` lines, after the ``#SAMPLEPERIOD`` at ``#DATEFROM``.
+
+    That first rating comes from ``metadata``, the facts :func:`_facts` has read and checked
+    (``#SAMPLEPERIOD: 1 s`` is 1.0 there); an unknown period (``none``) starts no rating.
+    """
     changes: list[tuple[np.datetime64, float]] = []
-    if header.period_changes and "SAMPLEPERIOD" in header.facts and "DATEFROM" in header.facts:
-        first = header.facts["SAMPLEPERIOD"][1], header.facts["DATEFROM"][1]
-        changes.append((parse_date(first[1]).to_datetime64(), float(first[0])))
+    period, start = metadata.get("sample_period"), metadata.get("date_from")
+    if header.period_changes and period is not None and start is not None:
+        changes.append((parse_date(start).to_datetime64(), float(period)))
     for number, text in header.period_changes:
         try:
             when, seconds = text.split()
@@ -485,4 +491,5 @@ def read_csv_table(path: str | os.PathLike[str]) -> FileTable:
             f"a time in column {columns[0].name!r}",
             found="NaN",
         )
-    return FileTable(path, "csv", arrays[0], sensors, metadata, _period_changes(path, header))
+    changes = _period_changes(path, header, metadata)
+    return FileTable(path, "csv", arrays[0], sensors, metadata, changes)

@@ -14,12 +14,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from intake_onc._dates import datenum_to_datetime64
-
 from ._layout import (
     FileTable,
     SensorData,
     SensorInfo,
+    datenums_to_times,
     facts_from_camel,
     sample_period_changes_from_camel,
 )
@@ -41,25 +40,6 @@ _SUFFIXES = {
     "_maxTime": "max_time",
     "_maxQaqcFlags": "max_qc",
 }
-_MS = 1_000_000
-
-
-def datenums_to_times(datenums: object) -> np.ndarray:
-    """MATLAB datenums to ``datetime64[ns]`` rounded to the millisecond (NaN -> NaT).
-
-    Examples
-    --------
-    >>> datenums_to_times([719529.5 + 0.227 / 86400, np.nan])
-    array(['1970-01-01T12:00:00.227000000',                           'NaT'],
-          dtype='datetime64[ns]')
-    """
-    days = np.atleast_1d(np.asarray(datenums, dtype="float64")).reshape(-1)
-    missing = ~np.isfinite(days)
-    ns = datenum_to_datetime64(np.where(missing, 719529.0, days)).astype("int64")
-    ns = (ns + _MS // 2) // _MS * _MS
-    times = ns.astype("datetime64[ns]")
-    times[missing] = np.datetime64("NaT")
-    return times
 
 
 def _strings(value: object) -> list[str]:

@@ -24,8 +24,9 @@ import numpy as np
 import scipy.io
 import xarray as xr
 
-from intake_onc._dates import datenum_to_datetime64, datetime64_to_datenum
+from intake_onc._dates import datetime64_to_datenum
 
+from ._layout import datenums_to_times
 from .audio import parse_archive_filename
 from .errors import FileFormatError
 
@@ -34,7 +35,6 @@ __all__ = ["DOWNSAMPLE_MODES", "open_hsd_files", "read_hsd_mat", "write_hsd_mat"
 #: ``dpo_spectralDataDownsample`` values and what they mean.
 DOWNSAMPLE_MODES = {0: "full resolution", 1: "one-minute averages", 2: "plot resolution"}
 
-_MS = 1_000_000
 _LONG_NAME = "power spectral density (dB re 1 µPa²/Hz)"  # once divided by the bin width
 
 
@@ -168,8 +168,7 @@ def read_hsd_mat(
         )
     if not np.issubdtype(values.dtype, np.floating):
         values = values.astype("float64")
-    ns = datenum_to_datetime64(datenums).astype("int64")
-    times = ((ns + _MS // 2) // _MS * _MS).astype("datetime64[ns]")
+    times = datenums_to_times(datenums)
     meta = _meta_fields(mat.get("Meta"))
     if downsample is None:
         downsample = meta.get("spectralDataDownsample", _downsample_from_name(path))
