@@ -7,8 +7,8 @@ table into the ``xr.Dataset`` described in ``semantics.md`` ("Scalar dataset lay
 flags"): ``X`` with its int8 ``X_qc`` companion carrying CF ``flag_values``/``flag_meanings``,
 ``X_count``, ``X_std``, ``X_min``, ``X_min_time``, ``X_min_qc``, ``X_max``, ... .
 
-The flag constants are defined here (not imported from ``intake_onc.ops``) so that the readers
-stand alone; they use the exact tokens of semantics.md.
+The QAQC flag table and the CF flag attributes are the ops' (:mod:`intake_onc.ops.flags`): one
+definition for the package, with the exact tokens of semantics.md.
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from intake_onc._dates import datenum_to_datetime64, format_onc_date, parse_date, parse_iso_duration
 
 # The QAQC flag table is the ops' (semantics.md "QAQC flags"): one definition for the package.
-from intake_onc.ops.flags import FLAG_MEANINGS, FLAG_VALUES
 from intake_onc.ops.flags import MISSING as MISSING_FLAG
+from intake_onc.ops.flags import flag_attrs
+
+from .errors import FileFormatError
 
 #: Per-sensor fields, in the order their variables appear in a Dataset, with name suffixes.
 FIELD_SUFFIXES: dict[str, str] = {
@@ -397,6 +400,50 @@ def facts_from_camel(meta: Mapping[str, object]) -> tuple[dict[str, object], dic
     return facts, problems
 
 
+def checked_facts_from_camel(path: str, meta: Mapping[str, object]) -> dict[str, object]:
+    """:func:`facts_from_camel`, raising for the first value it could not read.
+
+    Raises
+    ------
+    FileFormatError
+        ``metadata.<camelKey>: <expected>``, with the value found, for the file ``path``.
+    """
+    metadata, problems = facts_from_camel(meta)
+    if problems:
+        key, expected = next(iter(problems.items()))
+        raise FileFormatError(path, None, f"metadata.{key}: {expected}", found=repr(meta[key]))
+    return metadata
+
+
+# --------------------------------------------------------------------------- field values
+
+
+def parse_times(values: object) -> np.ndarray:
+    """ISO 8601 strings (``2024-04-01T00:00:00.227Z``; ``None``/``"NaN"`` -> NaT) to UTC ns.
+
+    Examples
+    --------
+    >>> parse_times(["2024-04-01T00:00:00.227Z", None])
+    array(['2024-04-01T00:00:00.227000000',                           'NaT'],
+          dtype='datetime64[ns]')
+    """
+    items = [None if v in ("NaN", "nan", "") else v for v in np.atleast_1d(values).tolist()]
+    index = pd.to_datetime(pd.Series(items, dtype=object), utc=True, format="ISO8601")
+    return index.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+
+
+def convert_field(field_name: str, values: object) -> np.ndarray:
+    """A field's values as the Dataset's dtype (flags int8 with 9 for missing, counts int32)."""
+    if field_name == "time" or field_name in TIME_FIELDS:
+        return parse_times(values)
+    array = np.asarray(values, dtype="float64").reshape(-1)
+    if field_name in QC_FIELDS:
+        return np.where(np.isnan(array), MISSING_FLAG, array).astype("int8")
+    if field_name in COUNT_FIELDS and not np.isnan(array).any():
+        return array.astype("int32")
+    return array
+
+
 # --------------------------------------------------------------------------- Dataset
 
 
@@ -431,14 +478,12 @@ def _unique_names(sensors: list[SensorData]) -> list[str]:
 
 def _field_attrs(var: str, field_name: str, info: SensorInfo) -> dict[str, object]:
     label = info.name or var
-    attrs: dict[str, object] = {}
+    attrs: dict[str, object]
     if field_name in QC_FIELDS:
         target = var + FIELD_SUFFIXES[next(k for k, qc in QC_OF.items() if qc == field_name)]
-        attrs["long_name"] = f"{target} quality flag"
-        attrs["flag_values"] = FLAG_VALUES.copy()
-        attrs["flag_meanings"] = FLAG_MEANINGS
+        attrs = flag_attrs(target)  # long_name, flag_values, flag_meanings
     else:
-        attrs["long_name"] = {
+        long_name = {
             "value": label,
             "count": f"{label} count of valid samples",
             "std": f"{label} standard deviation",
@@ -447,6 +492,7 @@ def _field_attrs(var: str, field_name: str, info: SensorInfo) -> dict[str, objec
             "max": f"{label} maximum",
             "max_time": f"{label} time of maximum",
         }[field_name]
+        attrs = {"long_name": long_name}
         if field_name in ("value", "std", "min", "max"):
             attrs["units"] = info.unit
         elif field_name == "count":

@@ -29,6 +29,7 @@ from ._layout import (
     SensorData,
     SensorInfo,
     convert_fact,
+    convert_field,
     raw_attr_name,
 )
 from .errors import FileFormatError
@@ -447,16 +448,6 @@ def _to_numpy(column: pa.ChunkedArray, kind: str) -> np.ndarray:
     return array
 
 
-def _empty(kind: str) -> np.ndarray:
-    if kind == "time" or kind in TIME_FIELDS:
-        return np.array([], dtype="datetime64[ns]")
-    if kind in QC_FIELDS:
-        return np.array([], dtype="int8")
-    if kind in COUNT_FIELDS:
-        return np.array([], dtype="int32")
-    return np.array([], dtype="float64")
-
-
 # --------------------------------------------------------------------------- public
 
 
@@ -475,7 +466,7 @@ def read_csv_table(path: str | os.PathLike[str]) -> FileTable:
     infos = _sensor_infos(path, header, groups)
     table = _read_rows(path, header, columns)
     if table is None:
-        arrays = [_empty(c.kind) for c in columns]
+        arrays = [convert_field(c.kind, []) for c in columns]
     else:
         arrays = [_to_numpy(table.column(i), c.kind) for i, c in enumerate(columns)]
     by_name = {c.name: a for c, a in zip(columns, arrays, strict=True)}

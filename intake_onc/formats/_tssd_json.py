@@ -14,18 +14,15 @@ import os
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from ._layout import (
-    COUNT_FIELDS,
-    MISSING_FLAG,
-    QC_FIELDS,
-    TIME_FIELDS,
     FileTable,
     SensorData,
     SensorInfo,
+    checked_facts_from_camel,
+    convert_field,
     empty_field,
-    facts_from_camel,
+    parse_times,
     sample_period_changes_from_camel,
 )
 from .errors import FileFormatError
@@ -57,32 +54,6 @@ _DATA_KEYS = {
     "maxQaqcFlags": "max_qc",
     "maxQaqcFlag": "max_qc",
 }
-
-
-def parse_times(values: object) -> np.ndarray:
-    """ISO 8601 strings (``2024-04-01T00:00:00.227Z``; ``None``/``"NaN"`` -> NaT) to UTC ns.
-
-    Examples
-    --------
-    >>> parse_times(["2024-04-01T00:00:00.227Z", None])
-    array(['2024-04-01T00:00:00.227000000',                           'NaT'],
-          dtype='datetime64[ns]')
-    """
-    items = [None if v in ("NaN", "nan", "") else v for v in np.atleast_1d(values).tolist()]
-    index = pd.to_datetime(pd.Series(items, dtype=object), utc=True, format="ISO8601")
-    return index.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
-
-
-def convert_field(field_name: str, values: object) -> np.ndarray:
-    """A field's values as the Dataset's dtype (flags int8 with 9 for missing, counts int32)."""
-    if field_name == "time" or field_name in TIME_FIELDS:
-        return parse_times(values)
-    array = np.asarray(values, dtype="float64").reshape(-1)
-    if field_name in QC_FIELDS:
-        return np.where(np.isnan(array), MISSING_FLAG, array).astype("int8")
-    if field_name in COUNT_FIELDS and not np.isnan(array).any():
-        return array.astype("int32")
-    return array
 
 
 def _sensor_fields(path: str, code: str, data: object) -> dict[str, object]:
@@ -184,10 +155,7 @@ def read_json_table(path: str | os.PathLike[str]) -> FileTable:
     meta = doc.get("metadata") or {}
     if not isinstance(meta, Mapping):
         raise FileFormatError(path, None, "'metadata' as an object", found=type(meta).__name__)
-    metadata, problems = facts_from_camel(meta)
-    if problems:
-        key, expected = next(iter(problems.items()))
-        raise FileFormatError(path, None, f"metadata.{key}: {expected}", found=repr(meta[key]))
+    metadata = checked_facts_from_camel(path, meta)
     if "citation" not in metadata and doc.get("citations"):
         cites = doc["citations"]
         cites = cites if isinstance(cites, list) else [cites]

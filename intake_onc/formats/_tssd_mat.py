@@ -18,11 +18,11 @@ from ._layout import (
     FileTable,
     SensorData,
     SensorInfo,
+    checked_facts_from_camel,
+    convert_field,
     datenums_to_times,
-    facts_from_camel,
     sample_period_changes_from_camel,
 )
-from ._tssd_json import convert_field
 from .errors import FileFormatError
 
 __all__ = ["read_mat_table", "datenums_to_times"]
@@ -118,10 +118,7 @@ def read_mat_table(path: str | os.PathLike[str]) -> FileTable:
     raw_meta = content.get("metadata")
     raw_meta = raw_meta if isinstance(raw_meta, Mapping) else {}
     meta = {k: _scalar(v) for k, v in raw_meta.items()}
-    metadata, problems = facts_from_camel(meta)
-    if problems:
-        key, expected = next(iter(problems.items()))
-        raise FileFormatError(path, None, f"metadata.{key}: {expected}", found=repr(meta[key]))
+    metadata = checked_facts_from_camel(path, meta)
     times = datenums_to_times(data["time"])
     if np.isnat(times).any():
         raise FileFormatError(path, None, "a finite datenum in every data.time entry")

@@ -14,20 +14,18 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.io
 import xarray as xr
 
 from intake_onc._dates import datetime64_to_datenum
 
 from ._layout import datenums_to_times
-from .audio import parse_archive_filename
+from .audio import ArchiveName, parse_archive_filename
 from .errors import FileFormatError
 
 __all__ = ["DOWNSAMPLE_MODES", "open_hsd_files", "read_hsd_mat", "write_hsd_mat"]
@@ -83,12 +81,17 @@ def _meta_fields(meta: Any) -> dict[str, Any]:
     return fields
 
 
-def _downsample_from_name(path: str) -> int | None:
+def _archive_name(path: str) -> ArchiveName | None:
+    """The file's ONC archive name, parsed; ``None`` when it is named otherwise."""
     try:
-        suffix = parse_archive_filename(path).suffix
+        return parse_archive_filename(path)
     except ValueError:
         return None
-    return 1 if suffix == "spect" else None  # the archived -spect.mat are one-minute averages
+
+
+def _downsample_from_name(name: ArchiveName | None) -> int | None:
+    # the archived -spect.mat are one-minute averages
+    return 1 if name is not None and name.suffix == "spect" else None
 
 
 def _bin_width(frequency: np.ndarray) -> np.ndarray:
@@ -137,6 +140,8 @@ def read_hsd_mat(
     >>> psd.dims  # doctest: +SKIP
     ('time', 'frequency')
     """
+    import scipy.io
+
     path = os.fspath(path)
     try:
         mat = scipy.io.loadmat(path, simplify_cells=True)
@@ -170,8 +175,9 @@ def read_hsd_mat(
         values = values.astype("float64")
     times = datenums_to_times(datenums)
     meta = _meta_fields(mat.get("Meta"))
+    name = _archive_name(path)
     if downsample is None:
-        downsample = meta.get("spectralDataDownsample", _downsample_from_name(path))
+        downsample = meta.get("spectralDataDownsample", _downsample_from_name(name))
     widths = _bin_width(frequency) if bin_width_correction or nf > 1 else np.array([np.nan])
     in_file = bool(meta.get("binWidthCorrected", 0))  # the file says it is a density already
     if bin_width_correction and not in_file:
@@ -202,8 +208,8 @@ def read_hsd_mat(
     if downsample is not None:
         attrs["spectral_data_downsample"] = int(downsample)
         attrs["spectral_data_downsample_meaning"] = DOWNSAMPLE_MODES.get(int(downsample), "")
-    with contextlib.suppress(ValueError):
-        attrs["device_code"] = parse_archive_filename(path).device_code
+    if name is not None:
+        attrs["device_code"] = name.device_code
     if "device_code" not in attrs and isinstance(meta.get("deviceCode"), str):
         attrs["device_code"] = meta["deviceCode"]
     attrs.update({f"meta_{k}": v for k, v in meta.items()})
@@ -310,6 +316,8 @@ def write_hsd_mat(psd: xr.DataArray, path: str | os.PathLike, comment: str = "")
     --------
     >>> write_hsd_mat(spec, "out/ICLISTENHF6019_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
     """
+    import scipy.io
+
     if psd.dims != ("time", "frequency"):
         raise ValueError(f"psd: expected dims ('time', 'frequency'), got {psd.dims}")
     target = Path(path)

@@ -159,31 +159,33 @@ def _concatenate(tables: list[FileTable]) -> tuple[np.ndarray, list[SensorData]]
     """Every table's rows, in table order; sensors missing from a file get "no data"."""
     if len(tables) == 1:
         return tables[0].times, tables[0].sensors
-    order: list[str] = []
-    first: dict[str, SensorData] = {}
+    first: dict[str, SensorData] = {}  # var -> its first sensor, in order of appearance
+    likes: dict[str, dict[str, np.ndarray]] = {}  # var -> field -> its first array (dtype)
+    by_var: list[dict[str, SensorData]] = []  # per table: var -> the table's first such sensor
     for table in tables:
+        mine: dict[str, SensorData] = {}
         for sensor in table.sensors:
-            if sensor.var not in first:
-                order.append(sensor.var)
-                first[sensor.var] = sensor
+            var = sensor.var
+            first.setdefault(var, sensor)
+            mine.setdefault(var, sensor)
+            field_likes = likes.setdefault(var, {})
+            for key, array in sensor.fields.items():
+                field_likes.setdefault(key, array)
+        by_var.append(mine)
     times = np.concatenate([t.times for t in tables])
     sensors = []
-    for var in order:
+    for var, sensor0 in first.items():
         fields = {}
-        keys = [k for t in tables for s in t.sensors if s.var == var for k in s.fields]
-        for key in dict.fromkeys(keys):
-            like = next(
-                s.fields[key] for t in tables for s in t.sensors if s.var == var and key in s.fields
-            )
+        for key, like in likes[var].items():
             parts = []
-            for table in tables:
-                sensor = next((s for s in table.sensors if s.var == var), None)
+            for table, mine in zip(tables, by_var, strict=True):
+                sensor = mine.get(var)
                 if sensor is not None and key in sensor.fields:
                     parts.append(sensor.fields[key])
                 else:
                     parts.append(empty_field(key, like, len(table.times)))
             fields[key] = np.concatenate(parts)
-        sensors.append(SensorData(first[var].info, fields))
+        sensors.append(SensorData(sensor0.info, fields))
     return times, sensors
 
 

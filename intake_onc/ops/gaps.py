@@ -23,8 +23,8 @@ from .flags import MISSING, flagged_variables
 
 __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
 
-#: A step longer than this many sample periods is a gap (ONC).
-GAP_FACTOR = 1.9
+#: A step longer than 1.9 sample periods is a gap (ONC): 19/10, for exact integer arithmetic.
+_GAP_NUM, _GAP_DEN = 19, 10
 
 _Rating = tuple[np.ndarray, np.ndarray]  # (starts in ns, int64; periods in s, float64)
 
@@ -334,11 +334,11 @@ def fill_gaps(ds: xr.Dataset, sample_period: object = None) -> xr.Dataset:
         # Exact integer arithmetic on ns: g > 1.9 T  <=>  g > floor(19 T / 10)
         if len(values) == 1:  # one rating: scalar T, no per-step arrays
             period = np.round(values[:1] * 1e9).astype(np.int64)
-            gaps = np.flatnonzero(step > 19 * period[0] // 10)
+            gaps = np.flatnonzero(step > _GAP_NUM * period[0] // _GAP_DEN)
             period = np.broadcast_to(period, step.shape)
         else:
             period = np.round(_periods_at((starts, values), t[:-1]) * 1e9).astype(np.int64)
-            gaps = np.flatnonzero(step > 19 * period // 10)
+            gaps = np.flatnonzero(step > _GAP_NUM * period // _GAP_DEN)
         if len(gaps):
             inserted = _round_half_even(step[gaps], period[gaps]) - 1
             out = _insert_rows(ds, t, gaps, inserted, period[gaps])
