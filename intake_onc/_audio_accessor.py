@@ -24,7 +24,7 @@ import soundfile as sf
 import xarray as xr
 from xarray.indexes import RangeIndex
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 
 __all__ = ["AudioAccessor", "clip", "coverage", "write_audio"]
 

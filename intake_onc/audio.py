@@ -42,8 +42,8 @@ from intake_onc._audio_accessor import (
     clip,
     coverage,
 )
-from intake_onc._dates import parse_date
-from intake_onc._tables import column_array, sorted_by_time_then_name
+from intake_onc._core.tables import column_array, sorted_by_time_then_name
+from intake_onc._core.time import parse_date
 from intake_onc.formats.audio import (
     AUDIO_EXTENSIONS,
     AudioFileInfo,

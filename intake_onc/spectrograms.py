@@ -33,7 +33,7 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 from intake_onc._stft import Frames, make_frames, resolve_workers
 
 __all__ = ["SpectrogramGenerator", "plot_spectrogram", "spectrogram"]

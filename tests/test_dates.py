@@ -1,4 +1,4 @@
-"""ONC's date conventions, as `intake_onc._dates` implements them."""
+"""ONC's date conventions, as `intake_onc._core.time` implements them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake_onc._dates import (
+from intake_onc._core.time import (
     DateParseError,
     datenum_to_datetime64,
     datetime64_to_datenum,

@@ -14,7 +14,7 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intake_onc._dates import datetime64_to_datenum
+from intake_onc._core.time import datetime64_to_datenum
 from intake_onc.formats import FileFormatError, read_tssd
 
 DATA = Path(__file__).parent / "data" / "tssd"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import requests
 
-from intake_onc._dates import parse_filename_timestamp
+from intake_onc._core.time import parse_filename_timestamp
 from intake_onc.sandbox import SANDBOX_TOKEN
 
 DEVICE = "ICLISTENHF6019"

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from intake_onc._dates import parse_filename_timestamp
+from intake_onc._core.time import parse_filename_timestamp
 from intake_onc.sandbox import audio
 from intake_onc.sandbox.observatory import OBSERVATORY
 

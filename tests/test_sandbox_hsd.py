@@ -17,7 +17,7 @@ import scipy.io
 import soundfile as sf
 from scipy import signal
 
-from intake_onc._dates import datenum_to_datetime64
+from intake_onc._core.time import datenum_to_datetime64
 from intake_onc.sandbox import audio, hsd
 
 DEVICE = "ICLISTENHF6019"

@@ -17,7 +17,7 @@ import scipy.io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake_onc._dates import datetime64_to_datenum, format_onc_date
+from intake_onc._core.time import datetime64_to_datenum, format_onc_date
 from intake_onc.sandbox import tssd
 from intake_onc.sandbox.scalar import ScalarRecords, generate
 from intake_onc.sandbox.tssd import ResampledRecords, clean, fill_gaps, remove_gaps, resample

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import DateParseError, parse_filename_timestamp
+from intake_onc._core.time import DateParseError, parse_filename_timestamp
 from intake_onc.client._columns import RecordColumns, StrColumn
 
 __all__ = ["files_frame", "merge_files"]

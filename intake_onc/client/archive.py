@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import format_onc_date, resolve_date_range
-from intake_onc._tables import sorted_by_time_then_name
+from intake_onc._core.tables import sorted_by_time_then_name
+from intake_onc._core.time import format_onc_date, resolve_date_range
 from intake_onc.client._http import _Retryable
 from intake_onc.client._listing import files_frame, merge_files
 from intake_onc.client._progress import DownloadSummary, run_parallel, summarize

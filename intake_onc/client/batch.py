@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from intake_onc._dates import format_onc_date
+from intake_onc._core.time import format_onc_date
 from intake_onc.client._dpo import dpo_options
 from intake_onc.client._progress import run_parallel
 from intake_onc.client.archive import source_and_range

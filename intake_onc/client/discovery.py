@@ -7,7 +7,7 @@ strings ``"true"``/``"false"`` for some services). Nested members (``bbox``, ``c
 ``dataRating``, ``cvTerm``, ``dataProductOptions``) stay as Python objects in their column.
 
 Filters are keyword arguments in snake_case (``location_code="BACAX"``) or ONC's own camelCase
-(``locationCode="BACAX"``); dates accept anything :func:`intake_onc._dates.parse_date` reads.
+(``locationCode="BACAX"``); dates accept anything :func:`intake_onc._core.time.parse_date` reads.
 
 :meth:`DiscoveryMixin.deployment_ranges` and :meth:`DiscoveryMixin.check_deployed` answer the
 question behind most failed requests: *when was this device in the water?*
@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from intake_onc._dates import format_onc_date, is_duration, parse_date
+from intake_onc._core.time import format_onc_date, is_duration, parse_date
 from intake_onc.client.errors import NotDeployedError, NotFoundError
 
 __all__ = ["DeploymentRange", "DiscoveryMixin", "onc_params", "to_frame"]

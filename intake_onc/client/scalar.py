@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from intake_onc._dates import format_onc_date
+from intake_onc._core.time import format_onc_date
 from intake_onc.client.archive import source_and_range
 from intake_onc.client.discovery import onc_params
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import format_onc_date
+from intake_onc._core.time import format_onc_date
 from intake_onc.datasets._grid import NS_PER_S, Records, Window, snap
 
 __all__ = ["PRODUCT_OPTIONS", "WindowSpec", "fetch_window"]

@@ -48,8 +48,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from intake_onc._dates import DateParseError, format_onc_date, resolve_date_range
-from intake_onc._tables import column_array
+from intake_onc._core.tables import column_array
+from intake_onc._core.time import DateParseError, format_onc_date, resolve_date_range
 from intake_onc.datasets._hydrophone_io import (
     ArchiveFetch,
     RemoteAudioLoader,

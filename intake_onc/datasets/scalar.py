@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from intake_onc._dates import format_onc_date, parse_date, resolve_date_range
+from intake_onc._core.time import format_onc_date, parse_date, resolve_date_range
 from intake_onc.datasets._grid import (
     NS_PER_MS,
     NS_PER_S,

@@ -13,8 +13,9 @@ Examples
 >>> ds = read_tssd("SBECTD19p6813_20240401T000000.000Z.csv")  # doctest: +SKIP
 """
 
+from intake_onc._core.errors import FileFormatError
+
 from .audio import AudioFileInfo, parse_archive_filename, read_frames
-from .errors import FileFormatError
 from .hsd import open_hsd_files, read_hsd_mat, write_hsd_mat
 from .tssd import read_tssd, read_tssd_table
 

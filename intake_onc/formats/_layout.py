@@ -22,13 +22,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from intake_onc._dates import datenum_to_datetime64, format_onc_date, parse_date, parse_iso_duration
+from intake_onc._core.errors import FileFormatError
+from intake_onc._core.time import (
+    datenum_to_datetime64,
+    format_onc_date,
+    parse_date,
+    parse_iso_duration,
+)
 
 # The QAQC flag table is the ops' (semantics.md "QAQC flags"): one definition for the package.
 from intake_onc.ops.flags import MISSING as MISSING_FLAG
 from intake_onc.ops.flags import flag_attrs
-
-from .errors import FileFormatError
 
 #: Per-sensor fields, in the order their variables appear in a Dataset, with name suffixes.
 FIELD_SUFFIXES: dict[str, str] = {

@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from intake_onc._dates import parse_date
+from intake_onc._core.errors import FileFormatError
+from intake_onc._core.time import parse_date
 
 from ._layout import (
     COUNT_FIELDS,
@@ -32,7 +33,6 @@ from ._layout import (
     convert_field,
     raw_attr_name,
 )
-from .errors import FileFormatError
 
 __all__ = ["read_csv_table"]
 

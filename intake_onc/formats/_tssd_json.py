@@ -15,6 +15,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from intake_onc._core.errors import FileFormatError
+
 from ._layout import (
     FileTable,
     SensorData,
@@ -25,7 +27,6 @@ from ._layout import (
     parse_times,
     sample_period_changes_from_camel,
 )
-from .errors import FileFormatError
 
 __all__ = ["read_json_table", "parse_times"]
 

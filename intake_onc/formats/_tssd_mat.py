@@ -14,6 +14,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from intake_onc._core.errors import FileFormatError
+
 from ._layout import (
     FileTable,
     SensorData,
@@ -23,7 +25,6 @@ from ._layout import (
     datenums_to_times,
     sample_period_changes_from_camel,
 )
-from .errors import FileFormatError
 
 __all__ = ["read_mat_table", "datenums_to_times"]
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from intake_onc._dates import DateParseError, parse_date, parse_filename_timestamp
+from intake_onc._core.time import DateParseError, parse_date, parse_filename_timestamp
 
 __all__ = [
     "AUDIO_EXTENSIONS",

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from intake_onc._dates import datetime64_to_datenum
+from intake_onc._core.errors import FileFormatError
+from intake_onc._core.time import datetime64_to_datenum
 
 from ._layout import datenums_to_times
 from .audio import ArchiveName, parse_archive_filename
-from .errors import FileFormatError
 
 __all__ = ["DOWNSAMPLE_MODES", "open_hsd_files", "read_hsd_mat", "write_hsd_mat"]
 

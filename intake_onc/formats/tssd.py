@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from intake_onc._core.errors import FileFormatError
+
 from ._layout import FileTable, SensorData, build_dataset, empty_field
 from ._tssd_csv import read_csv_table
 from ._tssd_json import read_json_table
 from ._tssd_mat import read_mat_table
-from .errors import FileFormatError
 
 __all__ = ["read_tssd", "read_tssd_table"]
 

@@ -26,7 +26,8 @@ import numpy as np
 import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
-from .._dates import parse_date
+from intake_onc._core.time import parse_date
+
 from .flags import (
     AVERAGED,
     FAILED_FLAGS,

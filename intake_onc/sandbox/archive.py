@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import format_onc_date
+from intake_onc._core.time import format_onc_date
 from intake_onc.sandbox import errors, lookups
 from intake_onc.sandbox.archive_json import FORMAT_IDS, is_plain, listing_rows, page_json
 from intake_onc.sandbox.errors import Query, Reply
@@ -428,7 +428,7 @@ def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any] | R
 
 
 def _archived_dates(q: Query) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    from intake_onc._dates import DateParseError, parse_date
+    from intake_onc._core.time import DateParseError, parse_date
 
     out = []
     for name in ("dateArchivedFrom", "dateArchivedTo"):

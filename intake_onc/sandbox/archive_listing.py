@@ -26,7 +26,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 from intake_onc.sandbox.audio_encoding import flac_target_size, wav_size
 from intake_onc.sandbox.audio_synth import check_seed, file_samples, hash_ints, hydrophone, parse_ns
 from intake_onc.sandbox.hsd_encoding import archive_spect_mat_size, archive_spect_png_size
@@ -187,7 +187,7 @@ def list_archive_files(
         A device of :data:`OBSERVATORY` (``KeyError`` if unknown). Non-hydrophones have no
         archive files here: an empty table.
     date_from, date_to
-        Anything :func:`intake_onc._dates.parse_date` reads; ``None``: unbounded.
+        Anything :func:`intake_onc._core.time.parse_date` reads; ``None``: unbounded.
     seed
         The sandbox seed.
     now

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import fft as _fft
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 from intake_onc.sandbox.observatory import OBSERVATORY, Device
 
 __all__ = [

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import format_onc_date
+from intake_onc._core.time import format_onc_date
 from intake_onc.sandbox import archive
 from intake_onc.sandbox.errors import Query
 from intake_onc.sandbox.lookups import Filters, overlaps

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc._dates import format_onc_date
+from intake_onc._core.time import format_onc_date
 from intake_onc.sandbox import errors
 from intake_onc.sandbox.availability import data_availability
 from intake_onc.sandbox.errors import Query

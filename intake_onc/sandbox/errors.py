@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc._dates import filename_timestamp
+from intake_onc._core.time import filename_timestamp
 
 __all__ = [
     "ApiError",
@@ -340,7 +340,7 @@ class Query:
 
         A missing side is ``default_from``/``default_to`` (``None`` when no default applies).
         """
-        from intake_onc._dates import DateParseError, parse_date, parse_iso_duration
+        from intake_onc._core.time import DateParseError, parse_date, parse_iso_duration
 
         text_from, text_to = self.get("dateFrom"), self.get("dateTo")
         if required:

@@ -57,7 +57,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, pd.Timestamp):
-        from intake_onc._dates import format_onc_date
+        from intake_onc._core.time import format_onc_date
 
         return format_onc_date(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

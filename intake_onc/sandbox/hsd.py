@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import filename_timestamp
+from intake_onc._core.time import filename_timestamp
 from intake_onc.sandbox.archive_cache import archive_file_bytes
 from intake_onc.sandbox.archive_listing import overlapping_audio
 from intake_onc.sandbox.audio_synth import (

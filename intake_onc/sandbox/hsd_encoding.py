@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from intake_onc._dates import datetime64_to_datenum, format_onc_date
+from intake_onc._core.time import datetime64_to_datenum, format_onc_date
 from intake_onc.sandbox.audio_synth import FULL_SCALE_DB_RE_UPA, file_samples, hydrophone
 from intake_onc.sandbox.hsd_spectra import (
     RESOLUTION_NAMES,

@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import fft as _fft
 from scipy import signal as _signal
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 from intake_onc.sandbox.audio_synth import (
     FULL_SCALE_DB_RE_UPA,
     check_seed,

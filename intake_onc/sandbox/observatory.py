@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 
 __all__ = [
     "OBSERVATORY",
@@ -48,7 +48,7 @@ def _ts(text: str | None) -> pd.Timestamp | None:
 
 def resolve_now(now: object = None) -> pd.Timestamp:
     """The sandbox's "now" as a naive UTC ``Timestamp`` (ns): ``now`` parsed (anything
-    :func:`intake_onc._dates.parse_date` reads), or the current time when it is ``None``."""
+    :func:`intake_onc._core.time.parse_date` reads), or the current time when it is ``None``."""
     if now is None:
         return pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
     return parse_date(now, argument="now")

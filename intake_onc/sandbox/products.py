@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from intake_onc._dates import format_onc_date
+from intake_onc._core.time import format_onc_date
 from intake_onc.sandbox.observatory import OBSERVATORY, DataProduct
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 from intake_onc.sandbox.observatory import OBSERVATORY, Device, resolve_now
 
 __all__ = [
@@ -346,7 +346,7 @@ def generate(
         A scalar device of :data:`~intake_onc.sandbox.observatory.OBSERVATORY` (CTD, oxygen
         optode or ADCP; restricted devices are generated too, refusing them is the server's job).
     start, end
-        The window (anything :func:`intake_onc._dates.parse_date` reads); ``end`` exclusive.
+        The window (anything :func:`intake_onc._core.time.parse_date` reads); ``end`` exclusive.
     seed
         Non-negative integer; the same seed gives the same data.
     sensors

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 from intake_onc.sandbox.observatory import OBSERVATORY
 from intake_onc.sandbox.scalar import (
     NS_PER_DAY,

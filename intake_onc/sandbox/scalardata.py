@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc._dates import format_onc_date
+from intake_onc._core.time import format_onc_date
 from intake_onc.sandbox import errors, lookups
 from intake_onc.sandbox.errors import Query
 from intake_onc.sandbox.observatory import OBSERVATORY, Deployment, Device

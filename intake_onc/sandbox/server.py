@@ -116,7 +116,7 @@ class SandboxServer:
         self.verbose = verbose
         self._now = None
         if now is not None:
-            from intake_onc._dates import parse_date
+            from intake_onc._core.time import parse_date
 
             self._now = parse_date(now, argument="now")
         self.faults = FaultInjector(fault_rate, self.seed, fault_kinds)

@@ -65,7 +65,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 from intake_onc.sandbox.observatory import OBSERVATORY
 from intake_onc.sandbox.scalar import NS_PER_DAY, NS_PER_S, ScalarRecords
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from intake_onc._dates import parse_date
+from intake_onc._core.time import parse_date
 from intake_onc.sandbox.observatory import OBSERVATORY, Deployment
 from intake_onc.sandbox.scalar import NS_PER_S, deployed_intervals_ns
 

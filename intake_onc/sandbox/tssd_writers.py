@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from intake_onc._dates import datetime64_to_datenum, format_onc_date, parse_date
+from intake_onc._core.time import datetime64_to_datenum, format_onc_date, parse_date
 from intake_onc.sandbox.observatory import OBSERVATORY, Deployment, resolve_now
 from intake_onc.sandbox.scalar import ScalarRecords
 from intake_onc.sandbox.scalar_pages import arrays_to_objects, onc_time_strings, sensor_arrays
