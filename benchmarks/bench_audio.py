@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from intake_onc.audio import open_audio_files
+from intake_onc.acoustics.windows import open_audio_files
 
 FS = 64_000
 SECONDS = 300

@@ -13,7 +13,7 @@ measured apart from the client's own work:
 * ``client`` — everything else, split into ``JSON`` (``HTTPCore.get_json`` minus its requests:
   token scrubbing and ``json.loads`` of every answer), ``listing table`` (``archive_files``
   minus its ``get_json`` calls: the files DataFrame, trimming and sorting), ``plan + graph``
-  (``intake_onc.audio.audio_from_table``: the window plan and the dask graph) and ``other``
+  (``intake_onc.acoustics.windows.audio_from_table``: the window plan and the dask graph) and ``other``
   (the rest: the deployment check, the file table of ``open_audio``, the header parse).
 
 Opens: ``cold`` (first open: the sandbox builds the year's listing and, without
@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _sandbox_proc import spawn, stop, write_section  # noqa: E402
 
-import intake_onc.audio as audio_module  # noqa: E402
+import intake_onc.acoustics.windows as audio_module  # noqa: E402
 import intake_onc.client._http as http_module  # noqa: E402
 from intake_onc.client import ONCClient  # noqa: E402
 from intake_onc.datasets import open_audio  # noqa: E402

@@ -1,4 +1,4 @@
-"""ONC minMaxAvg resampling: ``intake_onc.ops.resample`` against pandas ``resample().agg``.
+"""ONC minMaxAvg resampling: ``intake_onc.scalar.resample`` against pandas ``resample().agg``.
 
 Data: ``--n`` readings at 1 Hz (default 1e7, about 116 days) of one sensor with a few NaNs
 and failed flags (3, 4), resampled to 1 minute. Timed alternately, ``--reps`` times each,
@@ -35,7 +35,7 @@ import pandas as pd
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from intake_onc.ops import resample  # noqa: E402
+from intake_onc.scalar.resample import resample  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 BEGIN, END = "<!-- bench_resample:begin -->", "<!-- bench_resample:end -->"

@@ -9,7 +9,7 @@ parameters, ``detrend=False``) and >= 0.8x the speed of the bare FFT; results wi
   what performance.md calls "the FFT alone";
 * FFT in blocks: the same rfft on contiguous blocks of 8 frames (the floor of our method: the
   window, power and log are what ours adds to it), for information;
-* ours: ``intake_onc.spectrograms.spectrogram`` on a numpy-backed DataArray (dB, and
+* ours: ``intake_onc.acoustics.spectrogram.spectrogram`` on a numpy-backed DataArray (dB, and
   ``db=False``) with its default ``workers`` (threads: the CPUs available, here 2) and with
   ``workers=1`` (serial), and on the same audio as 4 dask chunks (threaded scheduler, 2 workers,
   one thread per chunk);
@@ -54,8 +54,8 @@ import scipy.fft
 import scipy.signal
 import xarray as xr
 
-from intake_onc._stft import resolve_workers as _resolve_workers
-from intake_onc.spectrograms import spectrogram
+from intake_onc.acoustics._stft import resolve_workers as _resolve_workers
+from intake_onc.acoustics.spectrogram import spectrogram
 
 FS = 64_000
 SECONDS = 300
@@ -84,7 +84,7 @@ FRESH_SIDES = (
 
 def fresh_side(name: str) -> None:
     """In a new interpreter: median of 3 calls of one side, printed in seconds."""
-    import intake_onc._stft as module  # the frame engine, where the warm-up lives
+    import intake_onc.acoustics._stft as module  # the frame engine, where the warm-up lives
 
     if name.endswith("no malloc warm-up"):
         module._malloc_warmed = 1 << 62  # as if already done: no warm-up

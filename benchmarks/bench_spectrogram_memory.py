@@ -116,7 +116,7 @@ def synthetic_audio(hours: float, chunk: str | float):
     import numpy as np
     import pandas as pd
 
-    from intake_onc.audio import audio_from_table
+    from intake_onc.acoustics.windows import audio_from_table
 
     fs, t0 = 64000, pd.Timestamp(START)
     rng = np.random.default_rng(0)
@@ -144,10 +144,10 @@ def child(url: str, cache: str, hours: float, chunk: str | float, scheduler: str
     import numpy as np
     import pandas as pd
 
+    from intake_onc.acoustics.spectrogram import spectrogram
     from intake_onc.client import ONCClient
     from intake_onc.datasets import open_audio
     from intake_onc.sandbox import SANDBOX_TOKEN
-    from intake_onc.spectrograms import spectrogram
 
     end = pd.Timestamp(START) + pd.Timedelta(hours=hours)
     t0 = time.perf_counter()

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from intake_onc.formats import read_tssd  # noqa: E402
+from intake_onc.scalar.tssd import read_tssd  # noqa: E402
 
 SENSORS = [
     ("temperature", "Temperature", "C", "seawatertemperature", 4.0, 0.1),

@@ -15,6 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from intake_onc import _accessors
+
 __version__ = "0.1.0"
 
 #: public name -> "module:attribute" (attribute omitted: the module itself)
@@ -24,22 +26,36 @@ _LAZY: dict[str, str] = {
     "DataProductOrder": "intake_onc.client:DataProductOrder",
     "ONCError": "intake_onc.client:ONCError",
     "NotDeployedError": "intake_onc.client:NotDeployedError",
-    "open_scalar": "intake_onc.datasets:open_scalar",
-    "open_audio": "intake_onc.datasets:open_audio",
-    "open_spectrogram": "intake_onc.datasets:open_spectrogram",
-    "read_tssd": "intake_onc.formats.tssd:read_tssd",
-    "open_hsd_files": "intake_onc.formats.hsd:open_hsd_files",
-    "open_audio_files": "intake_onc.audio:open_audio_files",
-    "clip": "intake_onc.audio:clip",
-    "spectrogram": "intake_onc.spectrograms:spectrogram",
-    "SpectrogramGenerator": "intake_onc.spectrograms:SpectrogramGenerator",
-    "speedups": "intake_onc._stft:speedups",
+    "FileFormatError": "intake_onc._core.errors:FileFormatError",
+    "open_scalar": "intake_onc.datasets.scalar:open_scalar",
+    "open_audio": "intake_onc.datasets.hydrophone:open_audio",
+    "open_spectrogram": "intake_onc.datasets.hydrophone:open_spectrogram",
+    "read_tssd": "intake_onc.scalar.tssd:read_tssd",
+    "open_hsd_files": "intake_onc.acoustics.hsd:open_hsd_files",
+    "open_audio_files": "intake_onc.acoustics.windows:open_audio_files",
+    "clip": "intake_onc.acoustics.clips:clip",
+    "coverage": "intake_onc.acoustics.clips:coverage",
+    "spectrogram": "intake_onc.acoustics.spectrogram:spectrogram",
+    "SpectrogramGenerator": "intake_onc.acoustics.spectrogram:SpectrogramGenerator",
+    "speedups": "intake_onc.acoustics._stft:speedups",
+    "catalog": "intake_onc.catalogs:catalog",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from intake_onc import sandbox  # noqa: F401
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs: the names _LAZY resolves
+    from intake_onc import sandbox
+    from intake_onc._core.errors import FileFormatError
+    from intake_onc.acoustics._stft import speedups
+    from intake_onc.acoustics.clips import clip, coverage
+    from intake_onc.acoustics.hsd import open_hsd_files
+    from intake_onc.acoustics.spectrogram import SpectrogramGenerator, spectrogram
+    from intake_onc.acoustics.windows import open_audio_files
+    from intake_onc.catalogs import catalog
+    from intake_onc.client import DataProductOrder, NotDeployedError, ONCClient, ONCError
+    from intake_onc.datasets.hydrophone import open_audio, open_spectrogram
+    from intake_onc.datasets.scalar import open_scalar
+    from intake_onc.scalar.tssd import read_tssd
 
 
 def __getattr__(name: str) -> Any:
@@ -58,14 +74,6 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-def _register_accessors() -> None:
-    """Register the ``.onc`` accessors on xarray objects (imports xarray)."""
-    for module_name in ("intake_onc.ops", "intake_onc.audio"):
-        importlib.import_module(module_name)
-
-
-# ``ds.onc`` needs the accessors registered. Doing it here unconditionally would import xarray on
-# every ``import intake`` (the entry point imports this package); so register now only when
-# xarray is already loaded, and otherwise when any intake_onc dataset function is first used.
-if "xarray" in __import__("sys").modules:
-    _register_accessors()
+# ``ds.onc`` / ``audio.onc``: registered now if xarray is loaded, else as soon as it is imported
+# (a one-shot import hook), so ``import intake`` never pays for xarray.
+_accessors.install()

@@ -33,9 +33,6 @@ HOUR = ("2024-04-01T00:00:00", "2024-04-01T01:00:00")
 #: The sandbox plays a 5 s, 1 kHz test tone at HH:12:30 on every hydrophone.
 TONE_WINDOW = ("2024-04-01T00:12:20", "2024-04-01T00:12:45")
 
-CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "onc.yaml"
-
-
 def add_demo_command(subparsers: Any) -> None:
     """Add ``intake-onc demo`` to the command line."""
     parser = subparsers.add_parser(
@@ -140,7 +137,10 @@ def _download_one(client: Any) -> Path:
 def _ctd_dataset(out: Path) -> Path:
     import intake
 
-    cat = intake.open_catalog(str(CATALOG))
+    from intake_onc.catalogs import catalog
+
+    # The shipped catalog, read through importlib.resources (works from a wheel and a checkout).
+    cat = intake.open_catalog(str(catalog("onc")))
     ds = cat.barkley_ctd(start=CTD_DAY[0], end=CTD_DAY[1]).read()
     print(f"   opened lazily: {dict(ds.sizes)}, chunks {ds.chunks['time'][:2]}…")
     hourly = ds.onc.resample("1h", method="minMaxAvg").compute()
@@ -191,7 +191,7 @@ def _plot_spectrogram(spec: Any, path: Path) -> Path:
 
 
 def _hsd_order(client: Any, out: Path) -> Path:
-    from intake_onc.formats.hsd import open_hsd_files
+    from intake_onc.acoustics.hsd import open_hsd_files
 
     order = client.order(
         "HSD", "mat", device_code=HYDROPHONE, start=HOUR[0], end="2024-04-01T00:20:00"

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from intake_onc.ops import add_flag_attrs
+from intake_onc.scalar.flags import add_flag_attrs
 
 DAY = "2024-04-01"
 

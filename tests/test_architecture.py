@@ -60,8 +60,8 @@ def test_sandbox_is_independent_of_the_client_side():
         "intake_onc.ops",
         "intake_onc.formats",
         "intake_onc.datasets",
-        "intake_onc.spectrograms",
-        "intake_onc.audio",
+        "intake_onc.acoustics.spectrogram",
+        "intake_onc.acoustics.windows",
         "onc",
     )
     assert violations("sandbox", forbidden) == []

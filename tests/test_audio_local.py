@@ -16,15 +16,14 @@ import pytest
 import soundfile as sf
 import xarray as xr
 
-from intake_onc.audio import (
+from intake_onc.acoustics.clips import clip, coverage
+from intake_onc.acoustics.files import AudioFileInfo, parse_archive_filename, read_frames
+from intake_onc.acoustics.windows import (
     audio_from_table,
-    clip,
-    coverage,
     load_local_file,
     open_audio_files,
     plan_window,
 )
-from intake_onc.formats.audio import AudioFileInfo, parse_archive_filename, read_frames
 
 FS = 8000
 DEVICE = "ICLISTENHF6019"

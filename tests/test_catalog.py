@@ -10,12 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import intake
 import pytest
 import xarray as xr
 
-intake = pytest.importorskip("intake")
+import intake_onc
 
-CATALOG = Path(__file__).resolve().parents[1] / "catalogs" / "onc.yaml"
+CATALOG = intake_onc.catalog("onc")
 DAY = {"start": "2024-04-01T00:00:00", "end": "2024-04-01T03:00:00"}
 
 
@@ -90,3 +91,14 @@ def test_hydrophone_entries_read_audio_and_onc_spectrograms(catalog):
     spec = catalog.hydrophone_spectrogram.read(start="2024-04-01T00:10", end="2024-04-01T00:15")
     assert spec.dims == ("time", "frequency") and spec.attrs["downsample"] == 1
     assert spec.sizes["time"] >= 4
+
+
+def test_the_shipped_catalog_is_the_repository_file():
+    shipped = intake_onc.catalog("onc")
+    assert shipped.read_bytes() == (Path(__file__).parents[1] / "catalogs" / "onc.yaml").read_bytes()
+    assert intake_onc.catalog("onc.yaml") == shipped
+
+
+def test_an_unknown_catalog_name_lists_the_shipped_ones():
+    with pytest.raises(ValueError, match=r"name='nope'.*available: onc"):
+        intake_onc.catalog("nope")

@@ -24,12 +24,13 @@ import soundfile as sf
 import xarray as xr
 
 import intake_onc.sandbox.audio as sandbox_audio
-from intake_onc.audio import coverage, open_audio_files
+from intake_onc.acoustics.clips import coverage
+from intake_onc.acoustics.spectrogram import spectrogram
+from intake_onc.acoustics.windows import open_audio_files
 from intake_onc.client import NotDeployedError, ONCClient
 from intake_onc.datasets import _hydrophone_io as hio
 from intake_onc.datasets import hydrophone, open_audio, open_spectrogram
 from intake_onc.sandbox import SANDBOX_TOKEN, serve
-from intake_onc.spectrograms import spectrogram
 
 DEVICE = "ICLISTENHF6019"
 FS = 8000
@@ -388,7 +389,7 @@ def test_parse_audio_header_from_the_first_bytes(fmt, subtype):
 
 
 def test_mat_columns_check_the_frequency_axis_and_fill_missing_columns(tmp_path):
-    from intake_onc.formats.hsd import write_hsd_mat
+    from intake_onc.acoustics.hsd import write_hsd_mat
 
     times = pd.date_range("2023-01-01T00:00:30", periods=4, freq="60s").as_unit("ns")
     psd = xr.DataArray(

@@ -17,7 +17,6 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import intake_onc.ops  # noqa: F401  (registers the .onc accessor)
 from intake_onc.client import (
     InvalidParameterError,
     NotDeployedError,
@@ -33,7 +32,7 @@ from intake_onc.datasets._grid import (
     parse_chunk,
     snap,
 )
-from intake_onc.formats import read_tssd
+from intake_onc.scalar.tssd import read_tssd
 
 CTD = "SBECTD19p6813"
 OXY = "AANDOPTODE4831"

@@ -14,8 +14,9 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from intake_onc._core.errors import FileFormatError
 from intake_onc._core.time import datetime64_to_datenum
-from intake_onc.formats import FileFormatError, read_tssd
+from intake_onc.scalar.tssd import read_tssd
 
 DATA = Path(__file__).parent / "data" / "tssd"
 

@@ -9,7 +9,7 @@ import scipy.io
 
 from intake_onc._core.errors import FileFormatError
 from intake_onc._core.time import datetime64_to_datenum
-from intake_onc.formats.hsd import open_hsd_files, read_hsd_mat, write_hsd_mat
+from intake_onc.acoustics.hsd import open_hsd_files, read_hsd_mat, write_hsd_mat
 
 FREQS = np.arange(10.0, 4001.0, 10.0)  # 400 bins, 10 Hz apart
 

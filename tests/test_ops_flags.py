@@ -7,20 +7,19 @@ import pytest
 import xarray as xr
 from ops_helpers import scalar_ds, seconds
 
-from intake_onc.ops import (
+from intake_onc._core.flags import (
     FAILED_FLAGS,
     FLAG_MEANINGS,
     FLAG_VALUES,
     FLAGS,
     GOOD_FLAGS,
     WORST_ORDER,
-    add_flag_attrs,
     flag_attrs,
     flag_rank,
-    flagged_variables,
+    validate_flags,
     worst_flag,
 )
-from intake_onc.ops.flags import validate_flags
+from intake_onc.scalar.flags import add_flag_attrs, flagged_variables
 
 
 def test_flag_table_is_onc_table_with_cf_tokens():

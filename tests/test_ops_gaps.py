@@ -19,8 +19,8 @@ from ops_helpers import (
     timestamps,
 )
 
-import intake_onc.ops  # noqa: F401  (registers the .onc accessor)
-from intake_onc.ops import clean, drop_gaps, fill_gaps, sample_periods
+from intake_onc.scalar.gaps import drop_gaps, fill_gaps, sample_periods
+from intake_onc.scalar.quality import clean
 
 NAN = np.nan
 EPOCH_2024 = np.datetime64("2024-04-01T00:00:00", "ns").astype(np.int64) / 1e9

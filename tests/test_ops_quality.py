@@ -7,8 +7,7 @@ import pytest
 import xarray as xr
 from ops_helpers import is_lazy, no_compute, regular_ds, scalar_ds, seconds
 
-import intake_onc.ops  # noqa: F401  (registers the .onc accessor)
-from intake_onc.ops import clean, flag_mask, flags_summary
+from intake_onc.scalar.quality import clean, flag_mask, flags_summary
 
 NAN = np.nan
 

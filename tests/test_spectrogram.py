@@ -16,9 +16,9 @@ import scipy.signal
 import soundfile as sf
 import xarray as xr
 
-from intake_onc.audio import open_audio_files
-from intake_onc.formats.hsd import read_hsd_mat
-from intake_onc.spectrograms import SpectrogramGenerator, plot_spectrogram, spectrogram
+from intake_onc.acoustics.hsd import read_hsd_mat
+from intake_onc.acoustics.spectrogram import SpectrogramGenerator, plot_spectrogram, spectrogram
+from intake_onc.acoustics.windows import open_audio_files
 
 FS = 8000
 T0 = pd.Timestamp("2024-04-01")
@@ -123,7 +123,7 @@ def test_linear_psd_and_freq_lims():
 
 def record_thread_pools(monkeypatch) -> list[int]:
     """Sizes of the thread pools spectrogram starts (the calling thread is one more worker)."""
-    import intake_onc._stft as module
+    import intake_onc.acoustics._stft as module
 
     pools: list[int] = []
 
@@ -147,7 +147,7 @@ def record_thread_pools(monkeypatch) -> list[int]:
     ],
 )
 def test_workers_do_not_change_a_bit(monkeypatch, win_dur, overlap, kwargs):
-    import intake_onc._stft as module
+    import intake_onc.acoustics._stft as module
 
     # thread even this small audio (many small blocks), which the defaults compute serially
     monkeypatch.setattr(module, "_THREAD_MIN_BLOCK_SAMPLES", 0)
@@ -183,7 +183,7 @@ def test_workers_thread_long_audio_only(monkeypatch):
 
 
 def test_workers_errors_propagate_and_bad_values_are_refused(monkeypatch):
-    import intake_onc._stft as module
+    import intake_onc.acoustics._stft as module
 
     calls = []
     rfft = module.scipy.fft.rfft
@@ -251,7 +251,7 @@ DASK_CHUNKINGS = [
 def test_dask_blocks_are_bit_identical_for_any_chunking(
     monkeypatch, block_seconds, chunks, win_dur, overlap, kwargs
 ):
-    import intake_onc.spectrograms as module
+    import intake_onc.acoustics.spectrogram as module
 
     monkeypatch.setattr(module, "_DASK_BLOCK_SECONDS", block_seconds)
     x = NOISE.copy()
@@ -273,7 +273,7 @@ def test_each_dask_block_reads_only_the_chunks_under_it(monkeypatch):
     import dask
     from dask.core import get_dependencies
 
-    import intake_onc.spectrograms as module
+    import intake_onc.acoustics.spectrogram as module
 
     monkeypatch.setattr(module, "_DASK_BLOCK_SECONDS", 1.0)
     chunks = jittered_chunks(len(NOISE), 16_000, 3)
@@ -310,8 +310,8 @@ def test_dask_memory_does_not_grow_with_the_number_of_files(monkeypatch, schedul
 
     import dask
 
-    import intake_onc.spectrograms as module
-    from intake_onc.audio import audio_from_table
+    import intake_onc.acoustics.spectrogram as module
+    from intake_onc.acoustics.windows import audio_from_table
 
     # proportions of the real case: 300-s files, 60-s blocks -> 10-s files, 2-s blocks
     monkeypatch.setattr(module, "_DASK_BLOCK_SECONDS", 2.0)
@@ -357,8 +357,8 @@ def test_dask_memory_does_not_grow_with_the_number_of_files(monkeypatch, schedul
 
 
 def test_a_slice_of_a_dask_spectrogram_reads_only_the_files_under_it(monkeypatch):
-    import intake_onc.spectrograms as module
-    from intake_onc.audio import audio_from_table
+    import intake_onc.acoustics.spectrogram as module
+    from intake_onc.acoustics.windows import audio_from_table
 
     monkeypatch.setattr(module, "_DASK_BLOCK_SECONDS", 2.0)
     rows = [
@@ -523,7 +523,7 @@ def test_agrees_with_the_sandbox_archive_spectrogram(tmp_path):
 
 def test_the_top_level_function_is_the_spectrograms_function():
     import intake_onc
-    import intake_onc.spectrograms  # noqa: F401  (importing the module changes nothing)
+    import intake_onc.acoustics.spectrogram  # noqa: F401  (importing the module changes nothing)
 
     spec = intake_onc.spectrogram(as_audio(NOISE), win_dur=0.5)
     xr.testing.assert_identical(spec, spectrogram(as_audio(NOISE), win_dur=0.5))

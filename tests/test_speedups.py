@@ -1,4 +1,4 @@
-"""The compiled power/dB kernel (intake_onc._speedups) against numpy, and its numpy fallback.
+"""The compiled power/dB kernel (intake_onc.acoustics._speedups) against numpy, and its numpy fallback.
 
 The kernel turns FFT spectra into ``|z|²`` or ``10·log10 |z|²`` in one pass with its own
 vectorised natural log; these tests pin its accuracy over every float32 binade, its handling of
@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import intake_onc._stft as stft
-from intake_onc.spectrograms import spectrogram
+import intake_onc.acoustics._stft as stft
+from intake_onc.acoustics.spectrogram import spectrogram
 
-speedups = pytest.importorskip("intake_onc._speedups", reason="built without a C compiler")
+speedups = pytest.importorskip(
+    "intake_onc.acoustics._speedups", reason="built without a C compiler"
+)
 
 
 def test_the_kernel_is_built_in_ci():

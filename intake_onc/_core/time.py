@@ -34,6 +34,7 @@ __all__ = [
     "DateParseError",
     "datenum_to_datetime64",
     "datetime64_to_datenum",
+    "datenums_to_times",
     "filename_timestamp",
     "format_onc_date",
     "is_duration",
@@ -276,3 +277,26 @@ def datetime64_to_datenum(times: np.ndarray | object) -> np.ndarray:
     """
     ns = np.asarray(times, dtype="datetime64[ns]").astype("int64")
     return ns / _NS_PER_DAY + DATENUM_UNIX_EPOCH
+
+
+_NS_PER_MS = 1_000_000
+
+
+def datenums_to_times(datenums: object) -> np.ndarray:
+    """MATLAB datenums to ``datetime64[ns]`` rounded to the millisecond (NaN -> NaT).
+
+    Rounded, not truncated: a datenum of ``00:00:02`` may come back as ``00:00:01.999999``.
+
+    Examples
+    --------
+    >>> datenums_to_times([719529.5 + 0.227 / 86400, np.nan])
+    array(['1970-01-01T12:00:00.227000000',                           'NaT'],
+          dtype='datetime64[ns]')
+    """
+    days = np.atleast_1d(np.asarray(datenums, dtype="float64")).reshape(-1)
+    missing = ~np.isfinite(days)
+    ns = datenum_to_datetime64(np.where(missing, 719529.0, days)).astype("int64")
+    ns = (ns + _NS_PER_MS // 2) // _NS_PER_MS * _NS_PER_MS
+    times = ns.astype("datetime64[ns]")
+    times[missing] = np.datetime64("NaT")
+    return times

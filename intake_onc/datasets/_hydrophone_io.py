@@ -5,7 +5,7 @@
 * :func:`probe_audio_header` gets those bytes for an archive file: from the cache when the file
   is there, else with ``client.read_head`` (a streamed ``archivefile/download`` GET that reads
   only the first 64 KiB and then closes the connection; nothing is written to disk).
-* :class:`RemoteAudioLoader` is the loader of :func:`intake_onc.audio.audio_from_table` for
+* :class:`RemoteAudioLoader` is the loader of :func:`intake_onc.acoustics.windows.audio_from_table` for
   archive files: download through the client's cache (lock-safe across threads and processes),
   check the sample rate, then decode only the frames asked for (seek, then read).
 * :func:`read_mat_columns` reads one HSD MAT file in a task and returns the columns asked for,
@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import soundfile as sf
 
-from intake_onc.formats.audio import read_frames
+from intake_onc.acoustics.files import read_frames
 
 __all__ = [
     "ArchiveFetch",
@@ -289,7 +289,7 @@ def read_mat_columns(
         :func:`frequency_fingerprint` and description of the first file's frequency axis; a
         file on another axis raises ``ValueError``.
     bin_width_correction, downsample
-        As for :func:`~intake_onc.formats.hsd.read_hsd_mat`.
+        As for :func:`~intake_onc.acoustics.hsd.read_hsd_mat`.
 
     Returns
     -------
@@ -300,7 +300,7 @@ def read_mat_columns(
     --------
     >>> read_mat_columns(str, "a-spect.mat", times, 30 * 10**9, axis, "", False, 1)  # doctest: +SKIP
     """
-    from intake_onc.formats.hsd import read_hsd_mat
+    from intake_onc.acoustics.hsd import read_hsd_mat
 
     psd = read_hsd_mat(fetch(ref), bin_width_correction=bin_width_correction, downsample=downsample)
     frequency = psd["frequency"].values

@@ -80,7 +80,7 @@ def _api_records(client: Any, spec: WindowSpec) -> Records:
 
 def _product_records(client: Any, spec: WindowSpec) -> Records:
     from intake_onc.client.errors import NoDataError
-    from intake_onc.formats import read_tssd
+    from intake_onc.scalar.tssd import read_tssd
 
     lo, hi = spec.window.fetch_range
     order = client.order(

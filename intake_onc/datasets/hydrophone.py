@@ -5,7 +5,7 @@ How ``open_audio`` works
 Opening asks ONC three things: the device (is it a hydrophone?), its deployments (clear
 :class:`~intake_onc.client.NotDeployedError` otherwise) and the archive listing of ``.flac`` and
 ``.wav`` files overlapping ``[start, end)`` (one listing per extension, every page). The file
-table of :func:`intake_onc.audio.audio_from_table` is built from the listing: each file is placed
+table of :func:`intake_onc.acoustics.windows.audio_from_table` is built from the listing: each file is placed
 by its own start time (ONC's names carry the first sample's time, jittered, unaligned) and holds
 ``round(duration × sample_rate)`` frames, ``duration`` being the listing's ``dateTo − dateFrom``
 (300 s). The listing does not give the **sample rate**: it is ``sample_rate=`` when given (no
@@ -18,7 +18,7 @@ advice.
 Nothing else is fetched until compute: every dask task downloads its file through the client's
 cache (atomic, lock-safe across threads and processes, never twice) and decodes only the frames it
 needs (seek, then read). A file shorter than the listing says leaves NaN. Stretches no file covers
-are NaN and show in :func:`intake_onc.audio.coverage`; overlaps keep the earlier file's samples
+are NaN and show in :func:`intake_onc.acoustics.windows.coverage`; overlaps keep the earlier file's samples
 (semantics.md).
 
 How ``open_spectrogram`` works
@@ -50,6 +50,7 @@ import xarray as xr
 
 from intake_onc._core.tables import column_array
 from intake_onc._core.time import DateParseError, format_onc_date, resolve_date_range
+from intake_onc.acoustics.files import AUDIO_EXTENSIONS
 from intake_onc.datasets._hydrophone_io import (
     ArchiveFetch,
     RemoteAudioLoader,
@@ -58,7 +59,6 @@ from intake_onc.datasets._hydrophone_io import (
     probe_audio_header,
     spectrogram_array,
 )
-from intake_onc.formats.audio import AUDIO_EXTENSIONS
 
 __all__ = ["AUDIO_EXTENSIONS", "FILE_SECONDS", "open_audio", "open_spectrogram"]
 
@@ -235,8 +235,8 @@ def open_audio(
     (4800000, 8000)
     >>> audio.onc.coverage(by="gap")  # doctest: +SKIP
     """
-    from intake_onc._audio_accessor import _ns_to_samples
-    from intake_onc.audio import audio_from_table, check_chunk
+    from intake_onc.acoustics.clips import _ns_to_samples
+    from intake_onc.acoustics.windows import audio_from_table, check_chunk
 
     device_code = _check_code(device_code)
     s, e = _range(start, end)
@@ -330,7 +330,7 @@ def _product_files(
     options: dict[str, Any],
 ) -> pd.DataFrame:
     """Order, wait for and download the HSD MAT product; its files (``ref`` path, ``start``)."""
-    from intake_onc.formats.audio import parse_archive_filename
+    from intake_onc.acoustics.files import parse_archive_filename
 
     order = client.order(
         "HSD",
@@ -422,7 +422,7 @@ def open_spectrogram(
     Frozen({'time': 60, 'frequency': 4001})
     >>> psd.sel(frequency=1000).idxmax("time").values  # doctest: +SKIP
     """
-    from intake_onc.formats.hsd import DOWNSAMPLE_MODES, read_hsd_mat
+    from intake_onc.acoustics.hsd import DOWNSAMPLE_MODES, read_hsd_mat
 
     device_code = _check_code(device_code)
     s, e = _range(start, end)

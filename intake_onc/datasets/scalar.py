@@ -77,7 +77,7 @@ def _var_name(code: str) -> str:
     """The variable of a sensorCode: itself, or its snake_case (as :func:`read_tssd` does)."""
     name = code
     if not _IDENTIFIER.match(code):
-        from intake_onc.formats._layout import snake_case
+        from intake_onc.scalar._tssd_layout import snake_case
 
         name = snake_case(code)
     return f"{name}_value" if name in ("time", "time_offset") else name
@@ -221,7 +221,7 @@ def _lazy_dataset(
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
 
-    from intake_onc.ops.flags import flag_attrs
+    from intake_onc._core.flags import flag_attrs
 
     pairs = tuple((s["sensorCode"], _var_name(s["sensorCode"])) for s in meta)
     specs = [WindowSpec(source, w, pairs) for w in windows]
@@ -270,7 +270,7 @@ def _getitem(result: dict[str, np.ndarray], key: str) -> np.ndarray:
 
 def _materialise(ds: xr.Dataset, gaps: str, windows: Sequence[Window]) -> xr.Dataset:
     """Load, drop rows (``none``: no sample; ``remove``: every value NaN), use exact times."""
-    from intake_onc.ops.flags import flagged_variables
+    from intake_onc.scalar.flags import flagged_variables
 
     loaded = ds.compute()
     offset = loaded["time_offset"].values.astype(np.float64)
@@ -375,7 +375,7 @@ def open_scalar(
       A phase within the jitter just below a slot (whole-second instruments) is kept slightly
       negative instead, so neighbouring windows agree (see :mod:`intake_onc.datasets._grid`).
     * Both sources download every sensor of the device (``sensors`` selects locally), raw;
-      ``quality="clean"`` is then ONC's rule applied by :func:`intake_onc.ops.clean`.
+      ``quality="clean"`` is then ONC's rule applied by :func:`intake_onc.scalar.quality.clean`.
     * A product window inside a data gap (HTTP 204) is an empty window, not an error.
 
     Examples
@@ -421,8 +421,6 @@ def open_scalar(
         from intake_onc.client import ONCClient
 
         client = ONCClient()
-    import intake_onc.ops  # noqa: F401  (registers the .onc accessor)
-
     deployments = _deployments(client, device_code, location_code, device_category, s, e)
     codes = list(dict.fromkeys(deployments["deviceCode"]))
     meta: dict[str, dict] = {}
@@ -455,7 +453,9 @@ def open_scalar(
     )
     ds = _lazy_dataset(client, source, windows, chosen, attrs)
     if quality == "clean":
-        ds = intake_onc.ops.clean(ds)
+        from intake_onc.scalar.quality import clean
+
+        ds = clean(ds)
     if gaps != "fill":
         ds = _materialise(ds, gaps, windows)
         ds.attrs["data_gaps"] = gaps

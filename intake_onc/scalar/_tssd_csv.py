@@ -21,7 +21,7 @@ import pyarrow.csv as pa_csv
 from intake_onc._core.errors import FileFormatError
 from intake_onc._core.time import parse_date
 
-from ._layout import (
+from ._tssd_layout import (
     COUNT_FIELDS,
     MISSING_FLAG,
     QC_FIELDS,
@@ -452,7 +452,7 @@ def _to_numpy(column: pa.ChunkedArray, kind: str) -> np.ndarray:
 
 
 def read_csv_table(path: str | os.PathLike[str]) -> FileTable:
-    """Read one TSSD CSV file into a :class:`~intake_onc.formats._layout.FileTable`.
+    """Read one TSSD CSV file into a :class:`~intake_onc.scalar._tssd_layout.FileTable`.
 
     Raises
     ------

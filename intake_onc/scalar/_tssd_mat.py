@@ -15,18 +15,18 @@ from collections.abc import Mapping
 import numpy as np
 
 from intake_onc._core.errors import FileFormatError
+from intake_onc._core.time import datenums_to_times
 
-from ._layout import (
+from ._tssd_layout import (
     FileTable,
     SensorData,
     SensorInfo,
     checked_facts_from_camel,
     convert_field,
-    datenums_to_times,
     sample_period_changes_from_camel,
 )
 
-__all__ = ["read_mat_table", "datenums_to_times"]
+__all__ = ["read_mat_table"]
 
 #: ``data`` field suffix -> field.
 _SUFFIXES = {

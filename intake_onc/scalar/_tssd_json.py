@@ -17,7 +17,7 @@ import numpy as np
 
 from intake_onc._core.errors import FileFormatError
 
-from ._layout import (
+from ._tssd_layout import (
     FileTable,
     SensorData,
     SensorInfo,

@@ -1,6 +1,6 @@
 """Hydrophone audio files on disk: ONC archive names, file facts and partial reads.
 
-Three small pieces the audio assembly (:mod:`intake_onc.audio`) is built on:
+Three small pieces the audio assembly (:mod:`intake_onc.acoustics.windows`) is built on:
 
 * :func:`parse_archive_filename` splits ``<DEVICE>_<YYYYMMDDThhmmss.fffZ>[-suffix].<ext>``;
 * :class:`AudioFileInfo` holds what ``soundfile.info`` tells about one file (no decoding);
@@ -203,7 +203,7 @@ class AudioFileInfo:
         return self.start + pd.Timedelta(self.n_frames * 10**9 // self.sample_rate, "ns")
 
     def as_row(self) -> dict[str, object]:
-        """The file as a row of the file table :func:`intake_onc.audio.audio_from_table` takes."""
+        """The file as a row of the file table :func:`intake_onc.acoustics.windows.audio_from_table` takes."""
         return {
             "name": self.name,
             "start": self.start,

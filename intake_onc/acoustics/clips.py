@@ -1,13 +1,13 @@
-"""Operations on an assembled audio window: coverage, clip, WAV/FLAC writing, ``.onc``.
+"""Operations on an assembled audio window: coverage, clip, WAV/FLAC writing.
 
-Split from :mod:`intake_onc.audio` (which re-exports :func:`clip` and :func:`coverage`) to keep
-modules small. Everything here works from the window's attrs (``start_time``,
+The window itself is built by :mod:`intake_onc.acoustics.windows` (which uses the sample/time
+helpers defined here). Everything here works from the window's attrs (``start_time``,
 ``sample_rate``, the ``coverage_*`` record) and never computes audio to answer a question
 about coverage.
 
 Examples
 --------
->>> audio.onc.to_flac("clip.flac")  # doctest: +SKIP
+>>> write_audio(audio, "clip.flac")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from xarray.indexes import RangeIndex
 
 from intake_onc._core.time import parse_date
 
-__all__ = ["AudioAccessor", "clip", "coverage", "write_audio"]
+__all__ = ["clip", "coverage", "write_audio"]
 
 _NS = 10**9
 _COVERAGE_KEYS = ("coverage_files", "coverage_frame_starts", "coverage_sample_starts")
@@ -120,7 +120,7 @@ def coverage(audio: xr.DataArray, by: str = "file") -> pd.DataFrame:
     Parameters
     ----------
     audio
-        A window from :func:`~intake_onc.audio.open_audio_files` (or :func:`clip` of one).
+        A window from :func:`~intake_onc.acoustics.windows.open_audio_files` (or :func:`clip` of one).
     by
         ``"file"``: one row per contributing file; ``"gap"``: one row per uncovered stretch;
         ``"minute"`` or any fixed pandas frequency (``"10s"``, ``"1h"``): one row per UTC time
@@ -232,7 +232,7 @@ def clip(
     Parameters
     ----------
     audio
-        A window from :func:`~intake_onc.audio.open_audio_files`.
+        A window from :func:`~intake_onc.acoustics.windows.open_audio_files`.
     center, duration
         Middle of the clip and its length in seconds.
     start, end
@@ -354,38 +354,3 @@ def write_audio(
             stacklevel=3,
         )
     return target
-
-
-class AudioAccessor:
-    """``DataArray.onc`` for audio windows: ``to_wav``, ``to_flac``, ``clip``, ``coverage``."""
-
-    def __init__(self, obj: xr.DataArray) -> None:
-        self._audio = obj
-
-    def to_wav(self, path: str | os.PathLike, subtype: str = "PCM_24") -> Path:
-        """Write the window to a WAV file (24-bit by default); see :func:`write_audio`."""
-        return write_audio(self._audio, path, format="WAV", subtype=subtype)
-
-    def to_flac(self, path: str | os.PathLike, subtype: str = "PCM_24") -> Path:
-        """Write the window to a FLAC file (24-bit by default); see :func:`write_audio`."""
-        return write_audio(self._audio, path, format="FLAC", subtype=subtype)
-
-    def clip(self, *args: Any, **kwargs: Any) -> xr.DataArray:
-        """See :func:`intake_onc.audio.clip`."""
-        return clip(self._audio, *args, **kwargs)
-
-    def coverage(self, by: str = "file") -> pd.DataFrame:
-        """See :func:`intake_onc.audio.coverage`."""
-        return coverage(self._audio, by)
-
-    def spectrogram(self, **kwargs: Any) -> xr.DataArray:
-        """See :func:`intake_onc.spectrograms.spectrogram`."""
-        from intake_onc.spectrograms import spectrogram
-
-        return spectrogram(self._audio, **kwargs)
-
-
-# ``intake_onc.ops`` registers the Dataset ``.onc`` accessor only; this is the DataArray one.
-with warnings.catch_warnings():  # a second registration (module reloaded) replaces it quietly
-    warnings.simplefilter("ignore")
-    xr.register_dataarray_accessor("onc")(AudioAccessor)

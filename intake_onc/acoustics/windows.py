@@ -7,7 +7,7 @@ The rules (semantics.md, "Hydrophone audio"):
 
 * sample ``i`` of a file is at ``file_start + i / fs``, placed at the nearest output sample;
 * the window ``[start, end)`` is exact to the sample; stretches no file covers are NaN and are
-  counted in the coverage record (:func:`coverage`), never closed up;
+  counted in the coverage record (:func:`intake_onc.acoustics.clips.coverage`), never closed up;
 * where files overlap, the earlier file's samples are kept;
 * dim ``time`` holds offsets in seconds from ``attrs["start_time"]`` (a lazy range index, not
   a per-sample datetime64 index).
@@ -15,7 +15,7 @@ The rules (semantics.md, "Hydrophone audio"):
 Examples
 --------
 >>> audio = open_audio_files("downloads/", "2024-04-01T00:00:00Z", "2024-04-01T00:10:00Z")  # doctest: +SKIP
->>> coverage(audio, by="minute")  # doctest: +SKIP
+>>> audio.onc.coverage(by="minute")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -32,19 +32,17 @@ import pandas as pd
 import xarray as xr
 from dask.base import tokenize
 
-from intake_onc._audio_accessor import (
+from intake_onc._core.tables import column_array, sorted_by_time_then_name
+from intake_onc._core.time import parse_date
+from intake_onc.acoustics.clips import (
     _NS,
     _coverage_attrs,
     _iso,
     _ns_to_samples,
     _sample_time,
     _time_coords,
-    clip,
-    coverage,
 )
-from intake_onc._core.tables import column_array, sorted_by_time_then_name
-from intake_onc._core.time import parse_date
-from intake_onc.formats.audio import (
+from intake_onc.acoustics.files import (
     AUDIO_EXTENSIONS,
     AudioFileInfo,
     parse_archive_filename,
@@ -56,8 +54,6 @@ __all__ = [
     "Loader",
     "WindowPlan",
     "audio_from_table",
-    "clip",
-    "coverage",
     "load_local_file",
     "open_audio_files",
     "plan_window",

@@ -1,14 +1,16 @@
-"""ONC QAQC flags: the flag table, the "worst flag" order and CF ``flag_*`` attributes.
+"""ONC's QAQC flags: the flag table, the "worst flag" order and the CF ``flag_*`` attributes.
 
-Every data variable ``X`` of a scalar Dataset has an ``int8`` companion ``X_qc`` holding ONC's
-QAQC flag of each sample (semantics.md, "QAQC flags"). This module holds the table once and
-the helpers that write it as CF attributes, which cf_xarray understands::
+The one table of semantics.md ("QAQC flags"), in plain numpy so that file readers, the xarray
+operations of :mod:`intake_onc.scalar` and anything else can share it without importing xarray
+or dask. The xarray side (which variables carry flags, writing the attributes onto a Dataset)
+is :mod:`intake_onc.scalar.flags`.
 
-    ds = add_flag_attrs(ds)
-    ds.temperature_qc.cf == "good"        # boolean DataArray
-
-It also decides which variables are *data variables*: those with a ``<name>_qc`` companion or
-an ``ancillary_variables`` attribute naming a flag variable (:func:`flagged_variables`).
+Examples
+--------
+>>> FLAGS[4]
+('bad', 'Data Bad (failed major tests)')
+>>> worst_flag([1, 9, 4])
+9
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-import xarray as xr
 
 __all__ = [
     "AVERAGED",
@@ -35,10 +36,8 @@ __all__ = [
     "PROBABLY_GOOD",
     "RANK_CODES",
     "WORST_ORDER",
-    "add_flag_attrs",
     "flag_attrs",
     "flag_rank",
-    "flagged_variables",
     "validate_flags",
     "worst_flag",
 ]
@@ -65,7 +64,7 @@ FLAG_MEANINGS = " ".join(FLAGS[int(f)][0] for f in FLAG_VALUES)
 
 #: Flags whose values ``clean`` replaces by NaN (ONC's "clean" quality control).
 FAILED_FLAGS: tuple[int, ...] = (PROBABLY_BAD, BAD, INSUFFICIENT)
-#: Flags :func:`intake_onc.ops.flag_mask` keeps by default.
+#: Flags :func:`intake_onc.scalar.quality.flag_mask` keeps by default.
 GOOD_FLAGS: tuple[int, ...] = (GOOD, PROBABLY_GOOD, AVERAGED)
 
 #: From best to worst (semantics.md, minMaxAvg, chosen): 1 < 2 < 7 < 0 < 8 < 3 < 4 < 6 < 9.
@@ -179,66 +178,3 @@ def flag_attrs(var_name: str) -> dict[str, object]:
         "flag_values": FLAG_VALUES.copy(),
         "flag_meanings": FLAG_MEANINGS,
     }
-
-
-def _is_flag_variable(ds: xr.Dataset, name: str) -> bool:
-    return name in ds.variables and (name.endswith("_qc") or "flag_values" in ds[name].attrs)
-
-
-def flagged_variables(ds: xr.Dataset) -> dict[str, str]:
-    """Map each data variable of ``ds`` to its QAQC flag variable.
-
-    A data variable ``X`` is one with a ``X_qc`` companion, or whose ``ancillary_variables``
-    attribute names a flag variable (a name ending in ``_qc`` or carrying ``flag_values``).
-    Flag variables themselves are never data variables.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> ds = xr.Dataset({"t": ("time", [1.0]), "t_qc": ("time", np.int8([1]))})
-    >>> flagged_variables(ds)
-    {'t': 't_qc'}
-    """
-    mapping: dict[str, str] = {}
-    for name, var in ds.data_vars.items():
-        name = str(name)
-        candidate = None
-        anc = var.attrs.get("ancillary_variables")
-        if isinstance(anc, str):
-            for token in anc.split():
-                if token != name and _is_flag_variable(ds, token):
-                    candidate = token
-                    break
-        if candidate is None and f"{name}_qc" in ds.variables:
-            candidate = f"{name}_qc"
-        if candidate is not None:
-            mapping[name] = candidate
-    flag_names = set(mapping.values())
-    return {k: v for k, v in mapping.items() if k not in flag_names}
-
-
-def add_flag_attrs(ds: xr.Dataset) -> xr.Dataset:
-    """Return ``ds`` with CF flag attributes on every ``X_qc`` and ``ancillary_variables`` on ``X``.
-
-    The flag variables are also cast to ``int8``. Data are not copied (a shallow copy of
-    ``ds`` is returned); existing attributes other than these are kept.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> ds = xr.Dataset({"t": ("time", [4.1]), "t_qc": ("time", np.int8([1]))})
-    >>> out = add_flag_attrs(ds)
-    >>> out.t.attrs["ancillary_variables"], out.t_qc.attrs["long_name"]
-    ('t_qc', 't quality flag')
-    >>> bool((out.t_qc.cf == "good").all())  # doctest: +SKIP
-    True
-    """
-    out = ds.copy()
-    for name, qc_name in flagged_variables(ds).items():
-        qc = out[qc_name]
-        if qc.dtype != np.int8:
-            qc = qc.fillna(MISSING).astype(np.int8) if qc.dtype.kind == "f" else qc.astype(np.int8)
-        qc.attrs.update(flag_attrs(name))
-        out[qc_name] = qc
-        out[name].attrs["ancillary_variables"] = qc_name
-    return out

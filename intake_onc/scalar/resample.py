@@ -26,17 +26,17 @@ import numpy as np
 import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
-from intake_onc._core.time import parse_date
-
-from .flags import (
+from intake_onc._core.flags import (
     AVERAGED,
     FAILED_FLAGS,
     INSUFFICIENT,
     MISSING,
     RANK_CODES,
     flag_attrs,
-    flagged_variables,
 )
+from intake_onc._core.time import parse_date
+
+from .flags import flagged_variables
 from .gaps import _periods_at, _rating, duration_ns, time_ns
 
 __all__ = ["METHODS", "ONC_PERIODS", "parse_period", "resample"]
@@ -372,10 +372,10 @@ def resample(
     the first sample to the bin of the last, or covering the query window ``[start, end)``
     widened to whole bins. A bin without valid samples is *empty* (NaN, NaT, count 0, flags 9),
     even when it holds rows. Statistics use the clean samples only: values flagged 3, 4 or 6,
-    NaN and ±inf are dropped whether or not :func:`~intake_onc.ops.clean` was called. A bin is
+    NaN and ±inf are dropped whether or not :func:`~intake_onc.scalar.quality.clean` was called. A bin is
     complete when its count of valid samples is ≥ ``min_completeness · E`` with ``E = P / T``,
     ``T`` being the sample period in force **at the start of the bin** (see
-    :func:`~intake_onc.ops.sample_periods`; only needed when ``min_completeness > 0``).
+    :func:`~intake_onc.scalar.gaps.sample_periods`; only needed when ``min_completeness > 0``).
 
     Output variables per data variable ``X`` (one with a ``X_qc`` companion):
 

@@ -23,10 +23,8 @@ import numpy as np
 import xarray as xr
 
 from intake_onc._core.errors import FileFormatError
-from intake_onc._core.time import datetime64_to_datenum
-
-from ._layout import datenums_to_times
-from .audio import ArchiveName, parse_archive_filename
+from intake_onc._core.time import datenums_to_times, datetime64_to_datenum
+from intake_onc.acoustics.files import ArchiveName, parse_archive_filename
 
 __all__ = ["DOWNSAMPLE_MODES", "open_hsd_files", "read_hsd_mat", "write_hsd_mat"]
 

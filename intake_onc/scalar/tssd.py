@@ -18,9 +18,9 @@ import xarray as xr
 
 from intake_onc._core.errors import FileFormatError
 
-from ._layout import FileTable, SensorData, build_dataset, empty_field
 from ._tssd_csv import read_csv_table
 from ._tssd_json import read_json_table
+from ._tssd_layout import FileTable, SensorData, build_dataset, empty_field
 from ._tssd_mat import read_mat_table
 
 __all__ = ["read_tssd", "read_tssd_table"]

@@ -1,5 +1,5 @@
 /*
- * intake_onc._speedups: the power / dB step of custom spectrograms, in one pass.
+ * intake_onc.acoustics._speedups: the power / dB step of custom spectrograms, in one pass.
  *
  * Why C (the brief: hand-write only where a library cannot reach the target). After the FFT of
  * a block of frames, each spectrum value z becomes 10*log10(|z|^2). numpy needs four passes for
@@ -230,7 +230,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "intake_onc._speedups",
+    PyModuleDef_HEAD_INIT, "intake_onc.acoustics._speedups",
     "Compiled kernels for intake_onc (optional: numpy fallbacks exist).", -1, methods,
 };
 

@@ -34,7 +34,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from intake_onc._core.time import parse_date
-from intake_onc._stft import Frames, make_frames, resolve_workers
+from intake_onc.acoustics._stft import Frames, make_frames, resolve_workers
 
 __all__ = ["SpectrogramGenerator", "plot_spectrogram", "spectrogram"]
 
@@ -218,7 +218,7 @@ def spectrogram(
     ----------
     audio
         1-D DataArray over ``time`` with attrs ``sample_rate`` and (for absolute times)
-        ``start_time``, as from :func:`intake_onc.audio.open_audio_files`; numpy or dask.
+        ``start_time``, as from :func:`intake_onc.acoustics.windows.open_audio_files`; numpy or dask.
     win_dur
         Frame length in seconds (``nperseg = round(win_dur · fs)``).
     overlap
@@ -387,7 +387,7 @@ class SpectrogramGenerator:
 
     def process_file(self, path: str | os.PathLike, start_time: object = None) -> xr.DataArray:
         """Spectrogram of one file (ONC-named, or with ``start_time`` given), computed."""
-        from intake_onc.audio import open_audio_files
+        from intake_onc.acoustics.windows import open_audio_files
 
         times = None if start_time is None else [start_time]
         return self.compute(open_audio_files([path], start_times=times)).compute()
@@ -406,8 +406,8 @@ class SpectrogramGenerator:
         """
         from tqdm.auto import tqdm
 
-        from intake_onc.audio import _audio_paths
-        from intake_onc.formats.hsd import write_hsd_mat
+        from intake_onc.acoustics.hsd import write_hsd_mat
+        from intake_onc.acoustics.windows import _audio_paths
 
         out_dir = Path(save_dir)
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ table into the ``xr.Dataset`` described in ``semantics.md`` ("Scalar dataset lay
 flags"): ``X`` with its int8 ``X_qc`` companion carrying CF ``flag_values``/``flag_meanings``,
 ``X_count``, ``X_std``, ``X_min``, ``X_min_time``, ``X_min_qc``, ``X_max``, ... .
 
-The QAQC flag table and the CF flag attributes are the ops' (:mod:`intake_onc.ops.flags`): one
+The QAQC flag table and the CF flag attributes are the ops' (:mod:`intake_onc.scalar.flags`): one
 definition for the package, with the exact tokens of semantics.md.
 """
 
@@ -23,16 +23,16 @@ import pandas as pd
 import xarray as xr
 
 from intake_onc._core.errors import FileFormatError
+
+# The QAQC flag table (semantics.md "QAQC flags"): one definition for the package.
+from intake_onc._core.flags import MISSING as MISSING_FLAG
+from intake_onc._core.flags import flag_attrs
 from intake_onc._core.time import (
-    datenum_to_datetime64,
+    datenums_to_times,
     format_onc_date,
     parse_date,
     parse_iso_duration,
 )
-
-# The QAQC flag table is the ops' (semantics.md "QAQC flags"): one definition for the package.
-from intake_onc.ops.flags import MISSING as MISSING_FLAG
-from intake_onc.ops.flags import flag_attrs
 
 #: Per-sensor fields, in the order their variables appear in a Dataset, with name suffixes.
 FIELD_SUFFIXES: dict[str, str] = {
@@ -322,29 +322,6 @@ SKIPPED_CAMEL_KEYS = frozenset(
 #: camelCase keys describing data-rating changes inside a file (handled by
 #: :func:`sample_period_changes_from_camel`, not copied to attrs).
 PERIOD_CHANGE_KEYS = frozenset({"samplePeriods", "samplePeriodStarts", "samplePeriodValues"})
-
-
-_NS_PER_MS = 1_000_000
-
-
-def datenums_to_times(datenums: object) -> np.ndarray:
-    """MATLAB datenums to ``datetime64[ns]`` rounded to the millisecond (NaN -> NaT).
-
-    Rounded, not truncated: a datenum of ``00:00:02`` may come back as ``00:00:01.999999``.
-
-    Examples
-    --------
-    >>> datenums_to_times([719529.5 + 0.227 / 86400, np.nan])
-    array(['1970-01-01T12:00:00.227000000',                           'NaT'],
-          dtype='datetime64[ns]')
-    """
-    days = np.atleast_1d(np.asarray(datenums, dtype="float64")).reshape(-1)
-    missing = ~np.isfinite(days)
-    ns = datenum_to_datetime64(np.where(missing, 719529.0, days)).astype("int64")
-    ns = (ns + _NS_PER_MS // 2) // _NS_PER_MS * _NS_PER_MS
-    times = ns.astype("datetime64[ns]")
-    times[missing] = np.datetime64("NaT")
-    return times
 
 
 def sample_period_changes_from_camel(

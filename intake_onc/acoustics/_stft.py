@@ -1,6 +1,6 @@
 """Short-time spectra of numpy audio: frames, window, FFT, power and dB, in cache-sized blocks.
 
-The engine behind :func:`intake_onc.spectrograms.spectrogram` (which adds dask, coordinates and
+The engine behind :func:`intake_onc.acoustics.spectrogram.spectrogram` (which adds dask, coordinates and
 attributes). :func:`make_frames` checks the parameters once and returns a :class:`Frames`; its
 :meth:`Frames.compute` turns a 1-D float32 array into ``(frames, bins)`` float32 spectra equal to
 ``scipy.signal.spectrogram(x, fs, window, nperseg, noverlap, detrend=False)``: the same float32
@@ -11,7 +11,7 @@ of the audio), windowed into a small block buffer (the window multiply is the co
 ``workers`` threads one at a time (numpy, ``scipy.fft`` and the compiled kernel release the
 GIL), so the result is bit-identical whatever the thread count.
 
-The power/dB step uses the optional compiled kernel :mod:`intake_onc._speedups` (one pass,
+The power/dB step uses the optional compiled kernel :mod:`intake_onc.acoustics._speedups` (one pass,
 vectorised; see its source for why it is hand-written) and falls back to numpy ufuncs when the
 package was installed without a C compiler; set ``INTAKE_ONC_NO_SPEEDUPS=1`` to force numpy.
 
@@ -43,7 +43,7 @@ def _load_speedups() -> Callable | None:
     if os.environ.get("INTAKE_ONC_NO_SPEEDUPS", "").strip() not in ("", "0"):
         return None
     try:
-        from intake_onc._speedups import power
+        from intake_onc.acoustics._speedups import power
     except ImportError:  # built without a C compiler: numpy does the same work, slower
         return None
     return power
@@ -63,7 +63,7 @@ def speedups() -> str:
     """
     if _power_kernel is None:
         return "numpy"
-    from intake_onc import _speedups
+    from intake_onc.acoustics import _speedups
 
     return f"compiled ({_speedups.simd})"
 

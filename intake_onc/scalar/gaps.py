@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .flags import MISSING, flagged_variables
+from intake_onc._core.flags import MISSING
+
+from .flags import flagged_variables
 
 __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
 
@@ -351,7 +353,7 @@ def drop_gaps(ds: xr.Dataset) -> xr.Dataset:
     """Drop the rows where every data variable is NaN (ONC's ``dpo_dataGaps`` *remove*).
 
     Multi-sensor rule: a row where any data variable has a value is kept, the others staying
-    NaN. Clean first (:func:`intake_onc.ops.clean`) to also drop rows whose values all failed QC.
+    NaN. Clean first (:func:`intake_onc.scalar.quality.clean`) to also drop rows whose values all failed QC.
     Data variables are those with a ``X_qc`` companion (all float variables along ``time`` when
     there are none). On dask the row mask (one boolean per time stamp) is computed; the result
     stays dask-backed.

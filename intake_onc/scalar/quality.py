@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .flags import FAILED_FLAGS, FLAG_VALUES, GOOD_FLAGS, flagged_variables, validate_flags
+from intake_onc._core.flags import FAILED_FLAGS, FLAG_VALUES, GOOD_FLAGS, validate_flags
+
+from .flags import flagged_variables
 
 __all__ = ["clean", "flag_mask", "flags_summary"]
 
