@@ -24,5 +24,5 @@ setup(
             extra_compile_args=flags,
             optional=True,
         )
-    ]
+    ],
 )

@@ -24,7 +24,10 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from intake_onc.client import ONCClient
 
 #: A day of CTD data and an hour of 8 kHz hydrophone data: small enough to run in seconds.
 CTD_DAY = ("2024-04-01", "2024-04-02")
@@ -32,6 +35,7 @@ HYDROPHONE = "ICLISTENHF6019"
 HOUR = ("2024-04-01T00:00:00", "2024-04-01T01:00:00")
 #: The sandbox plays a 5 s, 1 kHz test tone at HH:12:30 on every hydrophone.
 TONE_WINDOW = ("2024-04-01T00:12:20", "2024-04-01T00:12:45")
+
 
 def add_demo_command(subparsers: Any) -> None:
     """Add ``intake-onc demo`` to the command line."""
@@ -112,7 +116,7 @@ def run_demo(output: str | os.PathLike[str] = "demo-output", *, seed: int = 0) -
     return written
 
 
-def _discover(client: Any) -> None:
+def _discover(client: ONCClient) -> None:
     tree = client.locations()
     print(f"   {len(tree)} locations, e.g.:")
     for row in tree.head(6).itertuples():
@@ -124,7 +128,7 @@ def _discover(client: Any) -> None:
         print(f"     {row.deviceCode:<15} {row.deviceCategoryCode:<10} at {row.locationCode}")
 
 
-def _download_one(client: Any) -> Path:
+def _download_one(client: ONCClient) -> Path:
     files = client.archive_files(HYDROPHONE, *HOUR, extension="flac")
     print(
         f"   {len(files)} FLAC files in {HOUR[0]} – {HOUR[1]}; first: {files['filename'].iloc[0]}"
@@ -155,7 +159,7 @@ def _ctd_dataset(out: Path) -> Path:
     return path
 
 
-def _audio_plot(client: Any, out: Path) -> Path:
+def _audio_plot(client: ONCClient, out: Path) -> Path:
     import intake_onc
     from intake_onc.datasets import open_audio
 
@@ -190,7 +194,7 @@ def _plot_spectrogram(spec: Any, path: Path) -> Path:
     return path
 
 
-def _hsd_order(client: Any, out: Path) -> Path:
+def _hsd_order(client: ONCClient, out: Path) -> Path:
     from intake_onc.acoustics.hsd import open_hsd_files
 
     order = client.order(

@@ -27,10 +27,13 @@ ONCScalarReader reader producing xarray:Dataset
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intake.readers import datatypes
 from intake.readers.readers import BaseReader
+
+if TYPE_CHECKING:  # pragma: no cover
+    from intake_onc.client import ONCClient
 
 __all__ = [
     "ONCAudioReader",
@@ -163,7 +166,7 @@ class ONCLocationReader(BaseReader):
         data: ONCLocation,
         start: Any = None,
         end: Any = None,
-        client: Any = None,
+        client: ONCClient | None = None,
         **kwargs: Any,
     ) -> Any:
         from intake.readers.entry import Catalog

@@ -1,82 +1,147 @@
-"""The package's layering rules (docs/architecture.md), checked on the source text.
+"""The package's layering (docs/architecture.md), enforced by import-linter contracts.
 
-* the sandbox is the other side of the wire and the independent oracle: it imports nothing of the
-  client, the xarray operations, the file readers or the dataset assembly;
-* the xarray operations and the file readers do no HTTP: they never import the client;
-* the top-level package and the Intake entry-point module stay light to import.
+The contracts live in ``pyproject.toml`` (``[tool.importlinter]``) and CI runs ``lint-imports``:
+
+* data flows one way: entry points (cli, demo) > readers > datasets > the domains (scalar,
+  acoustics), the client, the sandbox and the catalogs, side by side > ``_core``;
+* scalar/, acoustics/ and _core/ do no HTTP and never reach the client or the sandbox;
+* the sandbox (the other side of the wire, and the independent oracle of ONC's rules) imports
+  nothing of the package but ``_core``;
+* there is no import cycle between modules (``TYPE_CHECKING`` imports aside).
+
+These tests run the same checker, show that it catches the violations a deny-list missed, and
+check what only running code shows: what ``import intake_onc`` loads, and the ``.onc`` accessors
+in either import order.
 """
 
 from __future__ import annotations
 
-import ast
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "intake_onc"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "intake_onc"
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Absolute names of every module a source file imports (relative imports resolved)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    # The package a module's relative imports start from (for ``__init__`` too: its folder).
-    package_parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)[:-1]
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package_parts[: len(package_parts) - node.level + 1]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-    return names
-
-
-def sources(subpackage: str) -> list[Path]:
-    root = PACKAGE / subpackage
-    return sorted(root.rglob("*.py")) if root.is_dir() else [root.with_suffix(".py")]
-
-
-def violations(subpackage: str, forbidden: tuple[str, ...]) -> list[str]:
-    found = []
-    for path in sources(subpackage):
-        if not path.exists():
-            continue
-        for name in imported_modules(path):
-            if any(name == f or name.startswith(f + ".") for f in forbidden):
-                found.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
-    return found
-
-
-def test_sandbox_is_independent_of_the_client_side():
-    forbidden = (
-        "intake_onc.client",
-        "intake_onc.ops",
-        "intake_onc.formats",
-        "intake_onc.datasets",
-        "intake_onc.acoustics.spectrogram",
-        "intake_onc.acoustics.windows",
-        "onc",
+def lint_imports(package_parent: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` with the project's contracts, on the package found in ``package_parent``."""
+    env = {**os.environ, "PYTHONPATH": str(package_parent)}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=package_parent,
+        env=env,
     )
-    assert violations("sandbox", forbidden) == []
 
 
-@pytest.mark.parametrize("subpackage", ["ops", "formats", "spectrograms", "audio"])
-def test_xarray_operations_and_file_readers_do_no_http(subpackage):
-    forbidden = ("intake_onc.client", "intake_onc.sandbox", "requests")
-    assert violations(subpackage, forbidden) == []
+def test_the_import_contracts_hold():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "BROKEN" not in result.stdout
+
+
+#: (file to change, line to add, contract expected to break) — the kinds of violation a
+#: deny-list of import names missed: an indirect import through an accessor, a standard-library
+#: HTTP module, a lazy import inside a function, a lower layer reaching up.
+INJECTED = {
+    "sandbox reaches the client through the accessors": (
+        "sandbox/__init__.py",
+        "import intake_onc._accessors",
+        "The sandbox",
+    ),
+    "scalar opens URLs itself": (
+        "scalar/gaps.py",
+        "import urllib.request",
+        "do no HTTP",
+    ),
+    "acoustics imports requests lazily": (
+        "acoustics/clips.py",
+        "def _fetch():\n    import requests\n\n    return requests",
+        "do no HTTP",
+    ),
+    "_core reaches up to the client": (
+        "_core/tables.py",
+        "from intake_onc.client import ONCClient",
+        "_core is the bottom",
+    ),
+    "the client reaches up to the datasets": (
+        "client/scalar.py",
+        "from intake_onc.datasets import scalar as _scalar",
+        "Data flows one way",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INJECTED))
+def test_the_contracts_catch_an_injected_violation(case, tmp_path):
+    relative, line, contract = INJECTED[case]
+    shutil.copytree(
+        PACKAGE, tmp_path / "intake_onc", ignore=shutil.ignore_patterns("__pycache__", "*.so")
+    )
+    target = tmp_path / "intake_onc" / relative
+    target.write_text(target.read_text(encoding="utf-8") + "\n" + line + "\n", encoding="utf-8")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0, f"{case}: not caught\n{result.stdout}"
+    broken = result.stdout.split("Broken contracts", 1)[-1]
+    assert contract in broken, result.stdout
+
+
+def test_no_module_imports_itself_back():
+    """No import cycle: for every import a -> b, nothing b imports leads back to a."""
+    graph = grimp.build_graph("intake_onc", exclude_type_checking_imports=True)
+    cycles = sorted(
+        {
+            tuple(sorted((importer, imported)))
+            for importer in graph.modules
+            for imported in graph.find_modules_directly_imported_by(importer)
+            if graph.find_shortest_chain(importer=imported, imported=importer)
+        }
+    )
+    assert cycles == []
+
+
+def run_python(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def test_importing_the_package_loads_no_heavy_library():
-    code = (
-        "import sys, intake_onc; heavy = [m for m in ('xarray', 'dask', 'pandas', 'scipy', "
-        "'requests', 'soundfile') if m in sys.modules]; print(','.join(heavy))"
+    heavy = run_python(
+        "import sys, intake_onc; print(','.join(m for m in ('xarray', 'dask', 'pandas', 'scipy', "
+        "'requests', 'soundfile', 'numpy') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert heavy == ""
+
+
+@pytest.mark.parametrize(
+    "imports",
+    ["import intake_onc; import xarray as xr", "import xarray as xr; import intake_onc"],
+    ids=["package first", "xarray first"],
+)
+def test_the_onc_accessors_exist_whatever_the_import_order(imports):
+    code = (
+        f"{imports}\n"
+        "ds = xr.Dataset({'t': ('time', [1.0])})\n"
+        "print(type(ds.onc).__name__, type(ds.t.onc).__name__)"
+    )
+    assert run_python(code) == "OncAccessor AudioAccessor"
+
+
+def test_import_intake_loads_the_plugin_but_not_xarray():
+    out = run_python(
+        "import sys, intake; print('intake_onc.readers' in sys.modules, 'xarray' in sys.modules)"
+    )
+    assert out == "True False"

@@ -43,10 +43,10 @@ def _load_speedups() -> Callable | None:
     if os.environ.get("INTAKE_ONC_NO_SPEEDUPS", "").strip() not in ("", "0"):
         return None
     try:
-        from intake_onc.acoustics._speedups import power
+        from intake_onc.acoustics import _speedups
     except ImportError:  # built without a C compiler: numpy does the same work, slower
         return None
-    return power
+    return _speedups.power
 
 
 # ``power(spectra, out, first_bin, db, scale, offset)``, or None for the numpy path

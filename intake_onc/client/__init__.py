@@ -1,14 +1,26 @@
 """HTTP client for the Oceans 3.0 API (or the local sandbox), its download cache and orders.
 
+Against the real service, the token comes from ``ONC_TOKEN`` or ``./.env``::
+
+    client = ONCClient()
+    client.deployments(device_code="ICLISTENHF6019")
+    order = client.order("HSD", "mat", device_code="ICLISTENHF6019",
+                         start="2024-04-01", end="2024-04-01T01:00")
+    paths = order.run()
+
+The same calls against the embedded sandbox:
+
+>>> import tempfile
+>>> import intake_onc.sandbox
 >>> from intake_onc.client import ONCClient
->>> client = ONCClient()                                # token from ONC_TOKEN or ./.env
->>> client.deployments(device_code="ICLISTENHF6019")    # doctest: +SKIP
->>> files = client.archive_files("ICLISTENHF6019", "2024-04-01", "2024-04-01T01:00",
-...                              extension="flac")      # doctest: +SKIP
->>> summary = client.download_files(files)              # doctest: +SKIP
->>> order = client.order("HSD", "mat", device_code="ICLISTENHF6019",
-...                      start="2024-04-01", end="2024-04-01T01:00")  # doctest: +SKIP
->>> paths = order.run()                                 # doctest: +SKIP
+>>> with intake_onc.sandbox.serve(port=0) as url:
+...     client = ONCClient(intake_onc.sandbox.SANDBOX_TOKEN, base_url=url,
+...                        cache_dir=tempfile.mkdtemp())
+...     files = client.archive_files("ICLISTENHF6019", "2024-04-01T00:00", "2024-04-01T00:10",
+...                                  extension="flac")
+...     summary = client.download_files(files)
+>>> summary.files == len(files) > 0
+True
 
 Modules: ``_client`` (ONCClient, configuration), ``_http`` (session, retries, pagination,
 downloads), ``_redact`` (the token never shows), ``errors``, ``discovery``, ``archive``,

@@ -25,7 +25,7 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from intake_onc.client._dpo import parse_estimate_bytes, parse_estimate_seconds
 from intake_onc.client._redact import MASK
@@ -36,6 +36,9 @@ from intake_onc.client.errors import (
     OrderError,
     OrderTimeoutError,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from intake_onc.client._client import ONCClient
 
 __all__ = ["TERMINAL", "DataProductOrder", "LogEntry"]
 
@@ -84,7 +87,7 @@ class DataProductOrder:
 
     def __init__(
         self,
-        client: Any,
+        client: ONCClient,
         params: Mapping[str, Any],
         *,
         include_metadata: bool = False,

@@ -30,12 +30,15 @@ import struct
 import threading
 import zlib
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import soundfile as sf
 
 from intake_onc.acoustics.files import read_frames
+
+if TYPE_CHECKING:  # pragma: no cover
+    from intake_onc.client import ONCClient
 
 __all__ = [
     "ArchiveFetch",
@@ -146,7 +149,7 @@ def parse_audio_header(data: bytes) -> AudioHeader:
     raise ValueError(f"not a FLAC or WAV file (it starts with {data[:12]!r})")
 
 
-def probe_audio_header(client: Any, filename: str) -> tuple[AudioHeader, str]:
+def probe_audio_header(client: ONCClient, filename: str) -> tuple[AudioHeader, str]:
     """The header of archive file ``filename``, and where it was read (``"cache"``/``"probe"``).
 
     A copy in the client's cache is read from disk; otherwise the first 64 KiB are fetched with
@@ -201,7 +204,7 @@ class RemoteAudioLoader:
     >>> loader({"name": "ICLISTENHF6019_20230101T001001.315Z.flac", "start": ...}, 0, 800)  # doctest: +SKIP
     """
 
-    def __init__(self, client: Any, sample_rate: int) -> None:
+    def __init__(self, client: ONCClient, sample_rate: int) -> None:
         self.client = client
         self.sample_rate = int(sample_rate)
         self._info: dict[str, tuple[int, int, int]] = {}
@@ -333,7 +336,7 @@ def local_path(ref: str) -> str:
 class ArchiveFetch:
     """``fetch(name) -> path``: an archive file through the client's cache (picklable)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ONCClient) -> None:
         self.client = client
 
     def __call__(self, name: str) -> Any:

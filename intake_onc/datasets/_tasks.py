@@ -10,13 +10,16 @@ to the grid with :func:`intake_onc.datasets._grid.snap`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
 from intake_onc.datasets._grid import NS_PER_S, Records, Window, snap
+
+if TYPE_CHECKING:  # pragma: no cover
+    from intake_onc.client import ONCClient
 
 __all__ = ["PRODUCT_OPTIONS", "WindowSpec", "fetch_window"]
 
@@ -44,7 +47,7 @@ def _iso(ns: int) -> str:
     return format_onc_date(pd.Timestamp(int(ns), unit="ns"))
 
 
-def _api_records(client: Any, spec: WindowSpec) -> Records:
+def _api_records(client: ONCClient, spec: WindowSpec) -> Records:
     lo, hi = spec.window.fetch_range
     data = client.scalar_data(spec.window.device_code, _iso(lo), _iso(hi), quality_control="raw")
     items = [s for s in data.get("sensorData") or [] if isinstance(s.get("data"), dict)]
@@ -78,7 +81,7 @@ def _api_records(client: Any, spec: WindowSpec) -> Records:
     return out
 
 
-def _product_records(client: Any, spec: WindowSpec) -> Records:
+def _product_records(client: ONCClient, spec: WindowSpec) -> Records:
     from intake_onc.client.errors import NoDataError
     from intake_onc.scalar.tssd import read_tssd
 
@@ -108,7 +111,7 @@ def _product_records(client: Any, spec: WindowSpec) -> Records:
     return out
 
 
-def fetch_window(client: Any, spec: WindowSpec) -> dict[str, np.ndarray]:
+def fetch_window(client: ONCClient, spec: WindowSpec) -> dict[str, np.ndarray]:
     """Download one window (API or TSSD product) and snap it to its grid (the dask task).
 
     Examples

@@ -42,7 +42,7 @@ from the local cache, so its workers must share that file system).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,9 @@ from intake_onc.datasets._hydrophone_io import (
     probe_audio_header,
     spectrogram_array,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from intake_onc.client import ONCClient
 
 __all__ = ["AUDIO_EXTENSIONS", "FILE_SECONDS", "open_audio", "open_spectrogram"]
 
@@ -99,7 +102,7 @@ def _check_code(device_code: object) -> str:
     return device_code.strip()
 
 
-def _client(client: Any) -> Any:
+def _client(client: ONCClient | None) -> ONCClient:
     if client is None:
         from intake_onc.client import ONCClient
 
@@ -107,7 +110,7 @@ def _client(client: Any) -> Any:
     return client
 
 
-def _deployments(client: Any, device_code: str, s: pd.Timestamp, e: pd.Timestamp) -> list:
+def _deployments(client: ONCClient, device_code: str, s: pd.Timestamp, e: pd.Timestamp) -> list:
     """Check that ``device_code`` is a hydrophone deployed in ``[s, e)``; its deployments there."""
     from intake_onc.client import InvalidParameterError
 
@@ -131,7 +134,7 @@ def _deployments(client: Any, device_code: str, s: pd.Timestamp, e: pd.Timestamp
 # --------------------------------------------------------------------------- audio
 
 
-def _audio_listing(client: Any, device_code: str, s: pd.Timestamp, e: pd.Timestamp):
+def _audio_listing(client: ONCClient, device_code: str, s: pd.Timestamp, e: pd.Timestamp):
     """The ``.flac`` and ``.wav`` files overlapping ``[s, e)`` (one listing per extension, so
     ONC filters server-side), sorted, with an ``extension`` column."""
     frames = []
@@ -148,7 +151,7 @@ def _audio_listing(client: Any, device_code: str, s: pd.Timestamp, e: pd.Timesta
 
 
 def _file_rates(
-    client: Any, files: pd.DataFrame, sample_rate: int | None
+    client: ONCClient, files: pd.DataFrame, sample_rate: int | None
 ) -> tuple[int, int | None, str, dict[int, int]]:
     """The window's sample rate, bit depth, where the rate came from, and exact frame counts
     known from headers (row -> frames)."""
@@ -184,7 +187,7 @@ def open_audio(
     *,
     chunk: str | float = "file",
     sample_rate: int | None = None,
-    client: Any = None,
+    client: ONCClient | None = None,
 ) -> xr.DataArray:
     """Open a hydrophone's archived audio ``[start, end)`` as a lazy float32 DataArray.
 
@@ -321,7 +324,7 @@ def _check_spectrogram_args(downsample: object, source: object, options: dict) -
 
 
 def _product_files(
-    client: Any,
+    client: ONCClient,
     device_code: str,
     s: pd.Timestamp,
     e: pd.Timestamp,
@@ -366,7 +369,7 @@ def open_spectrogram(
     downsample: int = 1,
     source: str | None = None,
     bin_width_correction: bool = False,
-    client: Any = None,
+    client: ONCClient | None = None,
     timeout: float | None = None,
     **order_options: Any,
 ) -> xr.DataArray:

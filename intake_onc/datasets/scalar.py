@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,9 @@ from intake_onc.datasets._grid import (
     rating_attrs,
 )
 from intake_onc.datasets._tasks import WindowSpec, fetch_window
+
+if TYPE_CHECKING:  # pragma: no cover
+    from intake_onc.client import ONCClient
 
 __all__ = ["open_scalar"]
 
@@ -84,7 +87,7 @@ def _var_name(code: str) -> str:
 
 
 def _deployments(
-    client: Any,
+    client: ONCClient,
     device_code: str | None,
     location_code: str | None,
     device_category: str | None,
@@ -132,7 +135,7 @@ def _deployments(
     return frame
 
 
-def _ratings(client: Any, device_code: str) -> list[tuple[int, float]]:
+def _ratings(client: ONCClient, device_code: str) -> list[tuple[int, float]]:
     frame = client.devices(device_code=device_code)
     rating = frame["dataRating"].iloc[0] if "dataRating" in frame and len(frame) else None
     out = [
@@ -151,7 +154,7 @@ def _ratings(client: Any, device_code: str) -> list[tuple[int, float]]:
     return out
 
 
-def _sensor_list(client: Any, device_code: str, start: pd.Timestamp, end: pd.Timestamp):
+def _sensor_list(client: ONCClient, device_code: str, start: pd.Timestamp, end: pd.Timestamp):
     data = client.scalar_data(device_code, start, end, returnOptions="excludeScalarData")
     return [s for s in data.get("sensorData") or [] if s.get("sensorCode")]
 
@@ -215,7 +218,7 @@ def _attrs(deployments: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
 
 
 def _lazy_dataset(
-    client: Any, source: str, windows: Sequence[Window], meta: list[dict], attrs: dict
+    client: ONCClient, source: str, windows: Sequence[Window], meta: list[dict], attrs: dict
 ) -> xr.Dataset:
     import dask.array as da
     from dask.base import tokenize
@@ -310,7 +313,7 @@ def open_scalar(
     gaps: str = "fill",
     sensors: str | Iterable[str] | None = None,
     chunk: str | pd.Timedelta = "1D",
-    client: Any = None,
+    client: ONCClient | None = None,
 ) -> xr.Dataset:
     """Open a scalar device's data as a lazy Dataset (nothing is downloaded until compute).
 

@@ -334,9 +334,9 @@ def sample_period_changes_from_camel(
 
     Examples
     --------
-    >>> sample_period_changes_from_camel(
-    ...     {"samplePeriods": [{"dateFrom": "2023-06-01T00:00:00.000Z", "samplePeriod": 1.0}]})
-    [(numpy.datetime64('2023-06-01T00:00:00.000000000'), 1.0)]
+    >>> [(str(start), period) for start, period in sample_period_changes_from_camel(
+    ...     {"samplePeriods": [{"dateFrom": "2023-06-01T00:00:00.000Z", "samplePeriod": 1.0}]})]
+    [('2023-06-01T00:00:00.000000000', 1.0)]
     """
     listed = meta.get("samplePeriods")
     if isinstance(listed, (list, tuple)):
