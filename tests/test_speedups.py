@@ -17,9 +17,12 @@ import xarray as xr
 import intake_onc.acoustics._stft as stft
 from intake_onc.acoustics.spectrogram import spectrogram
 
-speedups = pytest.importorskip(
-    "intake_onc.acoustics._speedups", reason="built without a C compiler"
-)
+try:
+    from intake_onc.acoustics import _speedups as speedups
+except ImportError:  # an install without a C compiler; CI always has one, so it must be built
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("built without a C compiler", allow_module_level=True)
 
 
 def test_the_kernel_is_built_in_ci():
