@@ -21,12 +21,12 @@ SANDBOX_TOKEN = "00000000-0000-4000-8000-000000000000"
 __all__ = ["SANDBOX_TOKEN", "SandboxServer", "serve"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from intake_onc.sandbox.server import SandboxServer, serve
+    from intake_onc.sandbox.transport.server import SandboxServer, serve
 
 
 def __getattr__(name: str) -> Any:
     if name in ("serve", "SandboxServer"):
-        from intake_onc.sandbox import server
+        from intake_onc.sandbox.transport import server
 
         value = getattr(server, name)
         globals()[name] = value

@@ -17,22 +17,22 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-from intake_onc.sandbox.archive_listing import archive_file_info, parse_archive_filename
-from intake_onc.sandbox.audio_encoding import encode_flac, encode_wav
-from intake_onc.sandbox.audio_synth import check_seed, hydrophone, synth_file_int
-from intake_onc.sandbox.hsd_encoding import archive_spect_mat_bytes, archive_spect_png_bytes
+from intake_onc.sandbox.archive.listing import archive_file_info, parse_archive_filename
+from intake_onc.sandbox.encoders.audio import encode_flac, encode_wav
+from intake_onc.sandbox.encoders.spectrogram import archive_spect_mat_bytes, archive_spect_png_bytes
+from intake_onc.sandbox.synthetic.audio import check_seed, hydrophone, synth_file_int
 
 __all__ = ["archive_file_bytes", "archive_file_path", "cache_dir"]
 
 
-#: The modules whose code decides the bytes of an archive file.
+#: The modules (relative to ``intake_onc/sandbox/``) whose code decides the bytes of an archive file.
 _GENERATORS = (
-    "observatory.py",
-    "archive_listing.py",
-    "audio_synth.py",
-    "audio_encoding.py",
-    "hsd_spectra.py",
-    "hsd_encoding.py",
+    "observatory/tables.py",
+    "archive/listing.py",
+    "synthetic/audio.py",
+    "encoders/audio.py",
+    "synthetic/spectra.py",
+    "encoders/spectrogram.py",
 )
 
 
@@ -40,7 +40,7 @@ _GENERATORS = (
 def _generator_digest() -> str:
     """A short digest of the generating modules' source: a new generator, a new cache folder."""
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # intake_onc/sandbox/
     for name in _GENERATORS:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:10]

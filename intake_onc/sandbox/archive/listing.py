@@ -2,12 +2,12 @@
 
 Per 5-minute slot inside a deployment a hydrophone (``OBSERVATORY.device(code).audio``) has the
 audio file ``<DEVICE>_<YYYYMMDDThhmmss.fffZ>.flac`` (or ``.wav`` while the device archived WAV),
-its ``-spect.mat`` (one-minute spectrogram, see :mod:`intake_onc.sandbox.hsd_spectra`) and its
+its ``-spect.mat`` (one-minute spectrogram, see :mod:`intake_onc.sandbox.synthetic.spectra`) and its
 ``-spect.png``. A file starts at its slot plus a jitter in [-2, +2] s (ms precision) and holds
 exactly ``file_seconds × fs`` samples, so consecutive files leave gaps or overlap by up to 4 s.
 About one slot in 100 is missing. All of it is drawn from :func:`~.audio_synth.hash_ints`
 (vectorised, no file content), and the sizes are the exact lengths of the bytes
-:mod:`intake_onc.sandbox.archive_cache` generates: :func:`~.audio_encoding.wav_size`,
+:mod:`intake_onc.sandbox.archive.files` generates: :func:`~.audio_encoding.wav_size`,
 :func:`~.audio_encoding.flac_target_size`, :func:`~.hsd_encoding.archive_spect_mat_size` and
 :func:`~.hsd_encoding.archive_spect_png_size`.
 
@@ -27,10 +27,16 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import parse_date
-from intake_onc.sandbox.audio_encoding import flac_target_size, wav_size
-from intake_onc.sandbox.audio_synth import check_seed, file_samples, hash_ints, hydrophone, parse_ns
-from intake_onc.sandbox.hsd_encoding import archive_spect_mat_size, archive_spect_png_size
-from intake_onc.sandbox.observatory import OBSERVATORY, Device, resolve_now
+from intake_onc.sandbox.encoders.audio import flac_target_size, wav_size
+from intake_onc.sandbox.encoders.spectrogram import archive_spect_mat_size, archive_spect_png_size
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, Device, resolve_now
+from intake_onc.sandbox.synthetic.audio import (
+    check_seed,
+    file_samples,
+    hash_ints,
+    hydrophone,
+    parse_ns,
+)
 
 __all__ = [
     "LISTING_COLUMNS",

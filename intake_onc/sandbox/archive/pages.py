@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intake_onc.sandbox.handler import dumps
+from intake_onc.sandbox.encoders.json_body import dumps
 
 __all__ = ["FORMAT_IDS", "is_plain", "listing_rows", "page_json"]
 

@@ -84,7 +84,7 @@ def _pad_flac(data: bytes, target: int) -> bytes:
     if deficit < 4:
         raise FlacTargetExceeded(
             f"encoded FLAC is {size} bytes, more than its fixed listing size {target} - 4; "
-            "raise FLAC_BITS_PER_SAMPLE in intake_onc/sandbox/audio_encoding.py"
+            "raise FLAC_BITS_PER_SAMPLE in intake_onc/sandbox/encoders/audio.py"
         )
     max_payload = 2**24 - 1
     paddings = []

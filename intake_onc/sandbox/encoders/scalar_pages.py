@@ -1,10 +1,10 @@
 """``scalardata`` pages: one window of a series, in ONC's array and object ``data`` forms.
 
-:func:`scalar_page` cuts a page from :func:`~intake_onc.sandbox.scalar_series.scalar_series` and
+:func:`scalar_page` cuts a page from :func:`~intake_onc.sandbox.reference.scalar_series.scalar_series` and
 writes each sensor's ``data`` as ONC sends it: "array" form (:func:`sensor_arrays`:
 ``sampleTimes``, ``values``, ``qaqcFlags`` and, resampled, ``counts``, ``stdDevs``,
 ``minValues``...) or "object" form (:func:`arrays_to_objects`). The TSSD JSON files
-(:mod:`~intake_onc.sandbox.tssd_writers`) use the same forms.
+(:mod:`~intake_onc.sandbox.products.tssd_files`) use the same forms.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from intake_onc.sandbox.scalar import ScalarRecords, sensor_items
-from intake_onc.sandbox.scalar_series import known_device, scalar_series
-from intake_onc.sandbox.tssd import ResampledRecords
+from intake_onc.sandbox.reference.rules import ResampledRecords
+from intake_onc.sandbox.reference.scalar_series import scalar_series
+from intake_onc.sandbox.synthetic.scalar import ScalarRecords, known_device, sensor_items
 
 __all__ = [
     "ScalarPage",

@@ -1,7 +1,7 @@
 """Spectrogram files: MAT v5 and PNG bytes, and the archive ``-spect.mat``/``-spect.png``.
 
 MAT (``SpectData`` + ``Meta``): ``SpectData.PSD`` (rows = frequency, columns = time, float64, dB
-re 1 µPa² per bin: see :mod:`intake_onc.sandbox.hsd_spectra`), ``SpectData.time`` (MATLAB
+re 1 µPa² per bin: see :mod:`intake_onc.sandbox.synthetic.spectra`), ``SpectData.time`` (MATLAB
 datenums of column centres, a row vector), ``SpectData.frequency`` (a column vector, rows of
 PSD) and ``processingComment`` saying all this; ``Meta`` holds it as fields (``deviceCode``,
 ``sampleRate``, ``dateFrom``, ``dateTo``, ``windowFunction``, ``windowSeconds``, ``overlap``,
@@ -27,8 +27,8 @@ import pandas as pd
 import scipy.io
 
 from intake_onc._core.time import datetime64_to_datenum, format_onc_date
-from intake_onc.sandbox.audio_synth import FULL_SCALE_DB_RE_UPA, file_samples, hydrophone
-from intake_onc.sandbox.hsd_spectra import (
+from intake_onc.sandbox.synthetic.audio import FULL_SCALE_DB_RE_UPA, file_samples, hydrophone
+from intake_onc.sandbox.synthetic.spectra import (
     RESOLUTION_NAMES,
     Spectrogram,
     file_spectrogram,
@@ -225,7 +225,7 @@ def _pad_png(data: bytes, target: int) -> bytes:
     if deficit < 12 + len(head):
         raise RuntimeError(
             f"rendered -spect.png is {len(data)} bytes, too close to or above its fixed listing "
-            f"size {target}; raise PNG_TARGET_BYTES in intake_onc/sandbox/hsd_encoding.py"
+            f"size {target}; raise PNG_TARGET_BYTES in intake_onc/sandbox/encoders/spectrogram.py"
         )
     iend = data.rindex(b"IEND") - 4
     chunk = _png_chunk(b"tEXt", head + b" " * (deficit - 12 - len(head)))

@@ -6,7 +6,7 @@ place that says, for example, that ``ICLISTENHF6019`` is an 8 kHz hydrophone at 
 
 Examples
 --------
->>> from intake_onc.sandbox.observatory import OBSERVATORY
+>>> from intake_onc.sandbox.observatory.tables import OBSERVATORY
 >>> OBSERVATORY.device("ICLISTENHF6019").audio.sample_rate
 8000
 >>> [d.location_code for d in OBSERVATORY.deployments_of("SBECTD19p6813")]

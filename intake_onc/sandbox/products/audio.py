@@ -1,27 +1,9 @@
-"""Synthetic hydrophone audio: data product ``AD``, and the audio side's public names.
+"""Data product ``AD`` (audio): the archive audio files overlapping a range, as archived or
+converted/resampled (:func:`build_audio_product_files`), and its size estimate.
 
-The sandbox's hydrophones (``OBSERVATORY.device(code).audio``) record 300-second files on a
-5-minute grid. Everything is a pure function of ``(seed, device, time)``, in these modules
-(their names are re-exported here, the import path other code uses):
-
-* :mod:`~intake_onc.sandbox.audio_synth` — :func:`synth_audio`, the signal itself, a function
-  of absolute time (ambient noise, whale calls, ships, an hourly known tone), and
-  :func:`known_events`, where it holds something to find;
-* :mod:`~intake_onc.sandbox.archive_listing` — :func:`list_archive_files`, the ``archivefile``
-  listing (audio, ``-spect.mat`` and ``-spect.png`` files with exact sizes, no file content);
-* :mod:`~intake_onc.sandbox.archive_cache` — :func:`archive_file_bytes` /
-  :func:`archive_file_path`, the bytes of a listed file, cached on disk;
-* :mod:`~intake_onc.sandbox.audio_encoding` — WAV and FLAC bytes (FLAC padded to the size the
-  listing promised).
-
-This module builds the ``AD`` data product (:func:`build_audio_product_files`): the archive audio
-files overlapping a range, as archived or converted/resampled.
-
-Examples
---------
->>> df = list_archive_files("ICLISTENHF6019", "2023-01-01T00:00", "2023-01-01T00:10")
->>> list(df.filename)  # doctest: +SKIP
-['ICLISTENHF6019_20230101T000000.712Z-spect.mat', ...]
+The hydrophone audio itself is :mod:`intake_onc.sandbox.synthetic.audio`; the archive listing
+and file bytes are :mod:`intake_onc.sandbox.archive.listing` / :mod:`intake_onc.sandbox.archive.files`;
+WAV/FLAC bytes are :mod:`intake_onc.sandbox.encoders.audio`.
 """
 
 from __future__ import annotations
@@ -31,79 +13,23 @@ import math
 import numpy as np
 from scipy import signal as _signal
 
-from intake_onc.sandbox.archive_cache import archive_file_bytes, archive_file_path, cache_dir
-from intake_onc.sandbox.archive_listing import (
-    LISTING_COLUMNS,
-    ArchiveFileNotFound,
-    archive_file_info,
-    list_archive_files,
+from intake_onc.sandbox.archive.files import archive_file_bytes
+from intake_onc.sandbox.archive.listing import (
     overlapping_audio,
     parse_archive_filename,
 )
-from intake_onc.sandbox.audio_encoding import (
-    FLAC_BITS_PER_SAMPLE,
-    FlacTargetExceeded,
+from intake_onc.sandbox.encoders.audio import (
     encode_flac,
     encode_wav,
-    flac_target_size,
-    wav_size,
 )
-from intake_onc.sandbox.audio_synth import (
-    _SYNTH_CACHE,  # noqa: F401 - the tests clear it
-    AMBIENT_DBFS,
+from intake_onc.sandbox.synthetic.audio import (
     FULL_SCALE,
-    FULL_SCALE_DB_RE_UPA,
-    SHIP_DBFS,
-    SHIP_TONAL_DBFS,
-    TONE_DBFS,
-    TONE_HZ,
-    TONE_OFFSET_SECONDS,
-    TONE_SECONDS,
-    WHALE_DBFS,
     check_seed,
-    file_samples,
     hydrophone,
-    known_events,
-    synth_audio,
     synth_file_int,
-    tone_frequency,
 )
 
-#: The integer samples of one archive file, under the name the tests use.
-_synth_file_int = synth_file_int
-
-__all__ = [
-    "AMBIENT_DBFS",
-    "ArchiveFileNotFound",
-    "FLAC_BITS_PER_SAMPLE",
-    "FULL_SCALE_DB_RE_UPA",
-    "FlacTargetExceeded",
-    "LISTING_COLUMNS",
-    "SHIP_DBFS",
-    "SHIP_TONAL_DBFS",
-    "TONE_DBFS",
-    "TONE_HZ",
-    "TONE_OFFSET_SECONDS",
-    "TONE_SECONDS",
-    "WHALE_DBFS",
-    "archive_file_bytes",
-    "archive_file_info",
-    "archive_file_path",
-    "build_audio_product_files",
-    "cache_dir",
-    "encode_flac",
-    "encode_wav",
-    "estimate_audio_size",
-    "file_samples",
-    "flac_target_size",
-    "iter_audio_product_files",
-    "known_events",
-    "list_archive_files",
-    "parse_archive_filename",
-    "synth_audio",
-    "tone_frequency",
-    "wav_size",
-]
+__all__ = ["build_audio_product_files", "estimate_audio_size", "iter_audio_product_files"]
 
 
 # ----------------------------------------------------------------------------------------------

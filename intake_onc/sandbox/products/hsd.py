@@ -1,7 +1,7 @@
 """Hydrophone spectral data (HSD): the data product, and the spectrogram side's public names.
 
-The spectrograms are computed by :mod:`intake_onc.sandbox.hsd_spectra` (processing, units) and
-written by :mod:`intake_onc.sandbox.hsd_encoding` (MAT and PNG bytes, the archive ``-spect.mat``
+The spectrograms are computed by :mod:`intake_onc.sandbox.synthetic.spectra` (processing, units) and
+written by :mod:`intake_onc.sandbox.encoders.spectrogram` (MAT and PNG bytes, the archive ``-spect.mat``
 and ``-spect.png`` files); their names are re-exported here, the import path other code uses.
 This module builds the ``HSD`` data product (:func:`build_hsd_files`).
 
@@ -23,42 +23,22 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import filename_timestamp
-from intake_onc.sandbox.archive_cache import archive_file_bytes
-from intake_onc.sandbox.archive_listing import overlapping_audio
-from intake_onc.sandbox.audio_synth import (
-    FULL_SCALE_DB_RE_UPA,
+from intake_onc.sandbox.archive.files import archive_file_bytes
+from intake_onc.sandbox.archive.listing import overlapping_audio
+from intake_onc.sandbox.encoders.spectrogram import (
+    PALETTES,
+    PNG_TARGET_BYTES,
+    mat_bytes,
+    png_bytes,
+)
+from intake_onc.sandbox.synthetic.audio import (
     check_seed,
     file_samples,
     hydrophone,
 )
-from intake_onc.sandbox.hsd_encoding import (
-    PALETTES,
-    PNG_TARGET_BYTES,
-    archive_spect_mat_bytes,
-    archive_spect_mat_size,
-    archive_spect_png_bytes,
-    archive_spect_png_size,
-    mat_bytes,
-    png_bytes,
-)
-from intake_onc.sandbox.hsd_spectra import Spectrogram, file_spectrogram, spectrogram_shape
+from intake_onc.sandbox.synthetic.spectra import Spectrogram, file_spectrogram, spectrogram_shape
 
-__all__ = [
-    "FULL_SCALE_DB_RE_UPA",
-    "PNG_TARGET_BYTES",
-    "Spectrogram",
-    "archive_spect_mat_bytes",
-    "archive_spect_mat_size",
-    "archive_spect_png_bytes",
-    "archive_spect_png_size",
-    "build_hsd_files",
-    "estimate_hsd_size",
-    "file_spectrogram",
-    "hsd_file_names",
-    "iter_hsd_files",
-    "mat_bytes",
-    "png_bytes",
-]
+__all__ = ["build_hsd_files", "estimate_hsd_size", "hsd_file_names", "iter_hsd_files"]
 
 #: Refuse to build one HSD output file bigger than this (ask for fewer files or mode 1/2).
 MAX_PRODUCT_BYTES = 2 * 1024**3

@@ -1,9 +1,9 @@
 """TSSD data-product files (CSV, JSON, MAT) and the metadata XML of a TSSD request.
 
 The layouts are the ones pinned in ``docs/architecture.md`` ("TSSD file layouts"); the rows come
-from :func:`intake_onc.sandbox.scalar_series.scalar_series`, the same pipeline as the scalardata
+from :func:`intake_onc.sandbox.reference.scalar_series.scalar_series`, the same pipeline as the scalardata
 API. The request's options, file names and size estimate are decoded by
-:mod:`intake_onc.sandbox.tssd_requests` (re-exported here, the import path other code uses).
+:mod:`intake_onc.sandbox.products.tssd_options` (re-exported here, the import path other code uses).
 
 Choices
 -------
@@ -36,34 +36,23 @@ import pandas as pd
 import scipy.io
 
 from intake_onc._core.time import datetime64_to_datenum, format_onc_date, parse_date
-from intake_onc.sandbox.observatory import OBSERVATORY, Deployment, resolve_now
-from intake_onc.sandbox.scalar import ScalarRecords
-from intake_onc.sandbox.scalar_pages import arrays_to_objects, onc_time_strings, sensor_arrays
-from intake_onc.sandbox.scalar_series import scalar_series
-from intake_onc.sandbox.tssd import QAQC_FLAG_INFO, ResampledRecords
-from intake_onc.sandbox.tssd_requests import (
-    AUTO_MAX_BINS,
-    ONC_PERIODS,
+from intake_onc.sandbox.encoders.scalar_pages import (
+    arrays_to_objects,
+    onc_time_strings,
+    sensor_arrays,
+)
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, Deployment, resolve_now
+from intake_onc.sandbox.products.tssd_options import (
     TssdOptions,
     deployment_at,
-    estimate_tssd_size,
-    metadata_filename,
     parse_tssd_options,
     tssd_filename,
 )
+from intake_onc.sandbox.reference.rules import QAQC_FLAG_INFO, ResampledRecords
+from intake_onc.sandbox.reference.scalar_series import scalar_series
+from intake_onc.sandbox.synthetic.scalar import ScalarRecords
 
-__all__ = [
-    "AUTO_MAX_BINS",
-    "MAX_CSV_ROWS",
-    "ONC_PERIODS",
-    "TssdOptions",
-    "build_tssd_files",
-    "estimate_tssd_size",
-    "metadata_filename",
-    "metadata_xml",
-    "parse_tssd_options",
-    "tssd_filename",
-]
+__all__ = ["MAX_CSV_ROWS", "build_tssd_files", "metadata_xml"]
 
 MAX_CSV_ROWS = 1_000_000
 

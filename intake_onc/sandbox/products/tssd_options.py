@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import parse_date
-from intake_onc.sandbox.observatory import OBSERVATORY, Deployment
-from intake_onc.sandbox.scalar import NS_PER_S, deployed_intervals_ns
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, Deployment
+from intake_onc.sandbox.synthetic.scalar import NS_PER_S, deployed_intervals_ns
 
 __all__ = [
     "AUTO_MAX_BINS",

@@ -3,7 +3,7 @@
 Everything here is written for clarity, not speed: plain loops over gaps and bins that follow
 ``../shared/reference/semantics.md`` literally, so that the package's fast xarray operations
 (``intake_onc.ops``) can be tested against them. The functions are pure and work on
-:class:`~intake_onc.sandbox.scalar.ScalarRecords`.
+:class:`~intake_onc.sandbox.synthetic.scalar.ScalarRecords`.
 
 Rules and the choices made where the reference leaves room
 ----------------------------------------------------------
@@ -50,10 +50,9 @@ minMaxAvg   all of the above; ``X_qc`` = the worst flag of **every row in the bi
 Flags are int8, counts int64, times datetime64[ns] (NaT when missing). The method names ``avg``
 (scalardata API) and ``average`` (data products) are the same thing.
 
-The series and pages built on these rules live in :mod:`~intake_onc.sandbox.scalar_series`
-(:func:`scalar_series`) and :mod:`~intake_onc.sandbox.scalar_pages` (:func:`scalar_page`), the
-TSSD files in :mod:`~intake_onc.sandbox.tssd_writers`; their names are re-exported here
-(lazily), the import path other code and tests use.
+The series and pages built on these rules live in :mod:`~intake_onc.sandbox.reference.scalar_series`
+(:func:`scalar_series`) and :mod:`~intake_onc.sandbox.encoders.scalar_pages` (:func:`scalar_page`), the
+TSSD files in :mod:`~intake_onc.sandbox.products.tssd_files`.
 """
 
 from __future__ import annotations
@@ -66,8 +65,8 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import parse_date
-from intake_onc.sandbox.observatory import OBSERVATORY
-from intake_onc.sandbox.scalar import NS_PER_DAY, NS_PER_S, ScalarRecords
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
+from intake_onc.sandbox.synthetic.scalar import NS_PER_DAY, NS_PER_S, ScalarRecords
 
 __all__ = [
     "CLEAN_FLAGS",
@@ -75,24 +74,14 @@ __all__ = [
     "WORST_FLAG_ORDER",
     "ResampledRecords",
     "SamplePeriod",
-    "ScalarPage",  # noqa: F822 - lazily re-exported from scalar_pages
-    "arrays_to_objects",  # noqa: F822 - lazily re-exported from scalar_pages
-    "build_tssd_files",  # noqa: F822 - lazily re-exported from tssd_writers
     "clean",
-    "estimate_tssd_size",  # noqa: F822 - lazily re-exported from tssd_writers
     "fill_gaps",
     "gap_fill_times",
-    "metadata_xml",  # noqa: F822 - lazily re-exported from tssd_writers
     "normalize_resample_method",
-    "onc_time_strings",  # noqa: F822 - lazily re-exported from scalar_pages
     "period_to_ns",
     "remove_gaps",
     "resample",
     "sample_periods",
-    "scalar_page",  # noqa: F822 - lazily re-exported from scalar_pages
-    "scalar_series",  # noqa: F822 - lazily re-exported from scalar_series
-    "sensor_metadata",  # noqa: F822 - lazily re-exported from scalar_pages
-    "sensor_arrays",  # noqa: F822 - lazily re-exported from scalar_pages
 ]
 
 #: ``qaqcFlagInfo`` as the API sends it (onc-api.md section 7).
@@ -465,32 +454,3 @@ def resample(
         records.device_code,
         float(min_completeness),
     )
-
-
-# ----------------------------------------------------------------------------------------------
-# Series, pages and writers live in their own modules; re-exported here lazily.
-# ----------------------------------------------------------------------------------------------
-
-#: Where each lazily re-exported name lives (``from intake_onc.sandbox.tssd import ...`` works;
-#: importing them eagerly would be circular: those modules build on the rules above).
-_LAZY = {
-    "scalar_series": "scalar_series",
-    "ScalarPage": "scalar_pages",
-    "arrays_to_objects": "scalar_pages",
-    "onc_time_strings": "scalar_pages",
-    "scalar_page": "scalar_pages",
-    "sensor_arrays": "scalar_pages",
-    "sensor_metadata": "scalar_pages",
-    "build_tssd_files": "tssd_writers",
-    "estimate_tssd_size": "tssd_writers",
-    "metadata_xml": "tssd_writers",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(f"intake_onc.sandbox.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,8 @@
 """``archivefile/device``, ``archivefile/location`` and ``archivefile/download`` (onc-api.md §4).
 
-The listing comes from :func:`intake_onc.sandbox.archive_listing.list_archive_files` (hydrophones:
+The listing comes from :func:`intake_onc.sandbox.archive.listing.list_archive_files` (hydrophones:
 audio, ``-spect.mat`` and ``-spect.png`` files; scalar devices have no archived files in the
-sandbox) and the bytes from :func:`intake_onc.sandbox.archive_cache.archive_file_bytes`, both
+sandbox) and the bytes from :func:`intake_onc.sandbox.archive.files.archive_file_bytes`, both
 generated on demand and kept in small caches (listings by ``(device, dateFrom, dateTo)``; file
 bytes under a byte budget).
 
@@ -41,10 +41,11 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
-from intake_onc.sandbox import errors, lookups
-from intake_onc.sandbox.archive_json import FORMAT_IDS, is_plain, listing_rows, page_json
-from intake_onc.sandbox.errors import Query, Reply
-from intake_onc.sandbox.observatory import OBSERVATORY
+from intake_onc.sandbox.archive.pages import FORMAT_IDS, is_plain, listing_rows, page_json
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
+from intake_onc.sandbox.products.context import SandboxContext
+from intake_onc.sandbox.services import lookups, wire
+from intake_onc.sandbox.services.wire import Query, Reply
 
 __all__ = [
     "ArchiveState",
@@ -177,7 +178,7 @@ class ArchiveState:
         )
 
 
-def _state(sandbox: Any) -> ArchiveState:
+def _state(sandbox: SandboxContext) -> ArchiveState:
     state = getattr(sandbox, "archive_state", None)
     if state is None:  # a bare object in tests
         state = ArchiveState()
@@ -185,22 +186,22 @@ def _state(sandbox: Any) -> ArchiveState:
     return state
 
 
-def _count(sandbox: Any, name: str, n: int = 1) -> None:
+def _count(sandbox: SandboxContext, name: str, n: int = 1) -> None:
     stats = getattr(sandbox, "stats", None)
     if stats is not None:
         stats.incr(name, n)
 
 
 def _archive_listing():
-    from intake_onc.sandbox import archive_listing  # lazy: the audio side (scipy, soundfile)
+    from intake_onc.sandbox.archive import listing  # lazy: the audio side (scipy, soundfile)
 
-    return archive_listing
+    return listing
 
 
 def _archive_cache():
-    from intake_onc.sandbox import archive_cache
+    from intake_onc.sandbox.archive import files
 
-    return archive_cache
+    return files
 
 
 def _ms(ts: pd.Timestamp) -> pd.Timestamp:
@@ -264,7 +265,7 @@ def _with_extensions(frame: pd.DataFrame) -> _Listing:
 
 
 def _device_listing(
-    sandbox: Any, device_code: str, start: pd.Timestamp, end: pd.Timestamp
+    sandbox: SandboxContext, device_code: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> _Listing:
     device = OBSERVATORY.device(device_code)
     if device.audio is None or end <= start:
@@ -287,7 +288,7 @@ def _device_listing(
 
 
 def device_files(
-    sandbox: Any, device_code: str, start: pd.Timestamp, end: pd.Timestamp
+    sandbox: SandboxContext, device_code: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
     """Archived files of a device with ``start <= file start < end`` (sorted; cached).
 
@@ -299,7 +300,7 @@ def device_files(
 
 
 def device_files_by_kind(
-    sandbox: Any, device_code: str, start: pd.Timestamp, end: pd.Timestamp
+    sandbox: SandboxContext, device_code: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """:func:`device_files` with each file's last extension (lower case) and data product code
     (:func:`product_code_of_file`): object arrays taken from the cached listing's extension
@@ -323,19 +324,19 @@ def _selected(listing: _Listing, extension: str | None, product: str | None) -> 
     return np.where(codes >= 0, ok[np.maximum(codes, 0)] if len(ok) else False, False)
 
 
-def by_device(q: Query, sandbox: Any) -> dict[str, Any] | Reply:
+def by_device(q: Query, sandbox: SandboxContext) -> dict[str, Any] | Reply:
     """``GET /api/archivefile/device``."""
     q.allow("deviceCode", *_LIST_PARAMETERS)
     return _listing(q, sandbox, by_location=False)
 
 
-def by_location(q: Query, sandbox: Any) -> dict[str, Any] | Reply:
+def by_location(q: Query, sandbox: SandboxContext) -> dict[str, Any] | Reply:
     """``GET /api/archivefile/location``."""
     q.allow("locationCode", "deviceCategoryCode", *_LIST_PARAMETERS)
     return _listing(q, sandbox, by_location=True)
 
 
-def _listing(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any] | Reply:
+def _listing(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict[str, Any] | Reply:
     start, end = q.dates()
     row_limit = q.row_limit()
     page = int(q.integer("page", 1, lo=1))
@@ -439,9 +440,9 @@ def _archived_dates(q: Query) -> tuple[pd.Timestamp | None, pd.Timestamp | None]
         try:
             out.append(parse_date(text, argument=name))
         except DateParseError:
-            raise errors.invalid_value(name) from None
+            raise wire.invalid_value(name) from None
     if out[0] is not None and out[1] is not None and out[0] > out[1]:
-        raise errors.date_after_end()
+        raise wire.date_after_end()
     return out[0], out[1]
 
 
@@ -450,14 +451,14 @@ def _archived_dates(q: Query) -> tuple[pd.Timestamp | None, pd.Timestamp | None]
 # ------------------------------------------------------------------------------------------------
 
 
-def file_bytes(sandbox: Any, filename: str) -> bytes:
+def file_bytes(sandbox: SandboxContext, filename: str) -> bytes:
     """The bytes of an archived file (cached); raises ONC's 96 when there is no such file."""
     device_code = filename.split("_", 1)[0]
     device = OBSERVATORY.devices.get(device_code)
     if device is not None and device.restricted:
-        raise errors.restricted(device.code, product_code_of_file(filename) or "TSSD")
+        raise wire.restricted(device.code, product_code_of_file(filename) or "TSSD")
     if device is None or device.audio is None:
-        raise errors.no_file()
+        raise wire.no_file()
     seed = int(getattr(sandbox, "seed", 0))
     now = sandbox.now() if hasattr(sandbox, "now") else None
 
@@ -465,7 +466,7 @@ def file_bytes(sandbox: Any, filename: str) -> bytes:
         try:
             data = _archive_cache().archive_file_bytes(filename, seed=seed, now=now)
         except (KeyError, ValueError, FileNotFoundError):
-            raise errors.no_file() from None
+            raise wire.no_file() from None
         _count(sandbox, "archive_files_read")
         return bytes(data)
 
@@ -473,7 +474,7 @@ def file_bytes(sandbox: Any, filename: str) -> bytes:
     return data
 
 
-def download(q: Query, sandbox: Any) -> Reply:
+def download(q: Query, sandbox: SandboxContext) -> Reply:
     """``GET|HEAD /api/archivefile/download?filename=``."""
     q.allow("filename")
     filename = q.require("filename")

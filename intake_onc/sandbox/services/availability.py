@@ -1,6 +1,6 @@
 """``dataAvailability/dataproducts`` (onc-api.md §2): archived products per device and extension.
 
-Computed from the archive listing (:func:`intake_onc.sandbox.archive.device_files_by_kind`:
+Computed from the archive listing (:func:`intake_onc.sandbox.services.archivefile.device_files_by_kind`:
 hydrophones' audio and spectrogram files; scalar devices have no archived products in the
 sandbox).
 """
@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
-from intake_onc.sandbox import archive
-from intake_onc.sandbox.errors import Query
-from intake_onc.sandbox.lookups import Filters, overlaps
-from intake_onc.sandbox.observatory import OBSERVATORY
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
+from intake_onc.sandbox.products.context import SandboxContext
+from intake_onc.sandbox.services import archivefile
+from intake_onc.sandbox.services.lookups import Filters, overlaps
+from intake_onc.sandbox.services.wire import Query
 
 __all__ = ["data_availability"]
 
@@ -39,7 +40,7 @@ _AVAILABILITY_FILTERS = (
 )
 
 
-def data_availability(q: Query, sandbox: Any) -> dict[str, Any]:
+def data_availability(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
     """``GET /api/dataAvailability/dataproducts``: archived products per device and extension.
 
     Computed from the archive listing (hydrophones' audio and spectrogram files; scalar devices
@@ -74,7 +75,7 @@ def data_availability(q: Query, sandbox: Any) -> dict[str, Any]:
             else min(d.begin for d in deps if d.device_code == device_code)
         )
         hi = end if end is not None else q.now
-        files, file_extensions, file_products = archive.device_files_by_kind(
+        files, file_extensions, file_products = archivefile.device_files_by_kind(
             sandbox, device_code, lo, hi
         )
         if files.empty:

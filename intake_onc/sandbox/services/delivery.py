@@ -37,8 +37,8 @@ answers like ``run``.
 Unknown or malformed ``dpRequestId``: 400/127 "Invalid search header ID"; ``dpRunId``: 400/127.
 
 This module validates requests and answers the endpoints; the state machine (requests, runs,
-phases, expiry) is :mod:`intake_onc.sandbox.delivery_state` and the products are built by
-:mod:`intake_onc.sandbox.products`.
+phases, expiry) is :mod:`intake_onc.sandbox.services.delivery_runs` and the products are built by
+:mod:`intake_onc.sandbox.products.registry`.
 """
 
 from __future__ import annotations
@@ -49,23 +49,18 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc.sandbox import errors, lookups, products
-from intake_onc.sandbox.delivery_state import (
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, DataProduct, Device
+from intake_onc.sandbox.products import registry
+from intake_onc.sandbox.products.context import SandboxContext
+from intake_onc.sandbox.services import lookups, wire
+from intake_onc.sandbox.services.delivery_runs import (
     MESSAGES,
-    DeliveryManager,
-    ProductRequest,
-    Run,
     manager_of,
 )
-from intake_onc.sandbox.errors import HttpReply, Query, Reply
-from intake_onc.sandbox.observatory import OBSERVATORY, DataProduct, Device
+from intake_onc.sandbox.services.wire import HttpReply, Query, Reply
 
 __all__ = [
     "DISCLAIMER",
-    "MESSAGES",
-    "DeliveryManager",
-    "ProductRequest",
-    "Run",
     "cancel",
     "download",
     "format_duration",
@@ -126,7 +121,7 @@ def _product(q: Query) -> DataProduct:
     # The observatory's extensions are lower case.
     product = OBSERVATORY.product(lookups.product_code_of(code), extension.lower())
     if product is None:
-        raise errors.invalid_value("extension")
+        raise wire.invalid_value("extension")
     return product
 
 
@@ -136,10 +131,10 @@ def _check_options(q: Query, product: DataProduct) -> dict[str, str]:
     table = {opt.option: opt for opt in product.options}
     unknown = [k for k in given if k not in table]
     if unknown:
-        raise errors.unknown_parameter(*unknown)
+        raise wire.unknown_parameter(*unknown)
     for opt in product.options:
         if opt.required and not given.get(opt.option):
-            raise errors.missing_parameter(opt.option, opt.allowed)
+            raise wire.missing_parameter(opt.option, opt.allowed)
     for name, value in given.items():
         opt = table[name]
         if value == "":
@@ -152,7 +147,7 @@ def _check_options(q: Query, product: DataProduct) -> dict[str, str]:
             except ValueError:
                 match = []
             if not match:
-                raise errors.invalid_value(
+                raise wire.invalid_value(
                     name, f"Invalid parameter value.  Expected values: {', '.join(opt.allowed)}"
                 )
             given[name] = match[0]
@@ -161,11 +156,11 @@ def _check_options(q: Query, product: DataProduct) -> dict[str, str]:
             try:
                 number = float(value)
             except ValueError:
-                raise errors.invalid_value(name) from None
+                raise wire.invalid_value(name) from None
             if only_integers and number != int(number):
-                raise errors.invalid_value(name)
+                raise wire.invalid_value(name)
             if not float(lower) <= number <= float(upper):
-                raise errors.invalid_value(
+                raise wire.invalid_value(
                     name,
                     f"Invalid parameter value.  Expected a value from {lower} to {upper} {unit}",
                 )
@@ -190,14 +185,14 @@ def _sources(
         )
         device = found[0][0]
         if device.category_code not in product.device_categories:
-            raise errors.invalid_value(
+            raise wire.invalid_value(
                 "dataProductCode",
                 f"Data product {product.code} ({product.extension}) is not available for device "
                 f"{device.code}.",
             )
         return [device]
     if not q.has("locationCode"):
-        raise errors.missing_parameter("deviceCode")
+        raise wire.missing_parameter("deviceCode")
     if q.has("deviceCategoryCode"):
         found = lookups.data_sources(
             q,
@@ -216,23 +211,23 @@ def _sources(
             if any(p.code in props for p in OBSERVATORY.properties_of(d.device_code))
         ]
         if not ever:
-            raise errors.invalid_value("propertyCode")
+            raise wire.invalid_value("propertyCode")
         deps = [d for d in ever if lookups.overlaps(d, start, end)]
         if not deps:
             category = OBSERVATORY.device(ever[0].device_code).category_code
-            raise errors.not_deployed_at_location(location, category, start, end)
+            raise wire.not_deployed_at_location(location, category, start, end)
         found = []
         for code in dict.fromkeys(d.device_code for d in deps):
             device = OBSERVATORY.device(code)
             if device.restricted:
-                raise errors.restricted(device.code, product.code)
+                raise wire.restricted(device.code, product.code)
             found.append((device, [d for d in deps if d.device_code == code]))
     else:
-        raise errors.missing_parameter("deviceCategoryCode")
+        raise wire.missing_parameter("deviceCategoryCode")
     devices = [device for device, _ in found]
     for device in devices:
         if device.category_code not in product.device_categories:
-            raise errors.invalid_value(
+            raise wire.invalid_value(
                 "dataProductCode",
                 f"Data product {product.code} ({product.extension}) is not available for device "
                 f"category {device.category_code}.",
@@ -248,7 +243,7 @@ _OPTION_IN_MESSAGE = re.compile(r"\b(dpo_[A-Za-z]+)")
 # ------------------------------------------------------------------------------------------------
 
 
-def request(q: Query, sandbox: Any) -> dict[str, Any]:
+def request(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
     """``GET /api/dataProductDelivery/request``."""
     q.allow(*_REQUEST_PARAMETERS, prefix="dpo_")
     product = _product(q)
@@ -258,12 +253,12 @@ def request(q: Query, sandbox: Any) -> dict[str, Any]:
     total = 0
     for device in devices:
         try:
-            total += products.estimate(
+            total += registry.estimate(
                 product, device.code, start, end, product.extension, options, sandbox
             )
         except ValueError as exc:
             match = _OPTION_IN_MESSAGE.search(str(exc))
-            raise errors.invalid_value(
+            raise wire.invalid_value(
                 match.group(1) if match else "dataProductCode", f"Invalid parameter value: {exc}"
             ) from None
     scale = float(getattr(sandbox, "processing_scale", 1.0))
@@ -293,7 +288,7 @@ def request(q: Query, sandbox: Any) -> dict[str, Any]:
     }
 
 
-def status(q: Query, sandbox: Any) -> dict[str, Any]:
+def status(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
     """``GET /api/dataProductDelivery/status``."""
     q.allow("dpRequestId")
     manager = manager_of(sandbox)
@@ -301,7 +296,7 @@ def status(q: Query, sandbox: Any) -> dict[str, Any]:
     return {"dpRequestId": req.id, "searchHdrStatus": manager.search_status(req)}
 
 
-def run(q: Query, sandbox: Any) -> Reply:
+def run(q: Query, sandbox: SandboxContext) -> Reply:
     """``GET /api/dataProductDelivery/run``: a list of runs; 202 until complete, then 200."""
     q.allow("dpRequestId")
     manager = manager_of(sandbox)
@@ -312,7 +307,7 @@ def run(q: Query, sandbox: Any) -> Reply:
     return Reply([entry], code)
 
 
-def cancel(q: Query, sandbox: Any) -> list[dict[str, Any]]:
+def cancel(q: Query, sandbox: SandboxContext) -> list[dict[str, Any]]:
     """``GET /api/dataProductDelivery/cancel``."""
     q.allow("dpRequestId")
     manager = manager_of(sandbox)
@@ -323,7 +318,7 @@ def cancel(q: Query, sandbox: Any) -> list[dict[str, Any]]:
     return [{"dpRunId": req.run.id, "status": "cancelled"}]
 
 
-def restart(q: Query, sandbox: Any) -> Reply:
+def restart(q: Query, sandbox: SandboxContext) -> Reply:
     """``GET /api/dataProductDelivery/restart``: resume a cancelled run (same dpRunId)."""
     q.allow("dpRequestId")
     manager = manager_of(sandbox)
@@ -335,9 +330,9 @@ def restart(q: Query, sandbox: Any) -> Reply:
     return Reply([entry], code)
 
 
-def download(q: Query, sandbox: Any) -> Reply:
+def download(q: Query, sandbox: SandboxContext) -> Reply:
     """``GET|HEAD /api/dataProductDelivery/download?dpRunId=&index=``."""
-    from intake_onc.sandbox.archive import content_type
+    from intake_onc.sandbox.services.archivefile import content_type
 
     q.allow("dpRunId", "index")
     manager = manager_of(sandbox)
@@ -349,9 +344,9 @@ def download(q: Query, sandbox: Any) -> Reply:
         try:
             index = int(index_text)
         except ValueError:
-            raise errors.invalid_value("index") from None
+            raise wire.invalid_value("index") from None
         if index < 1:
-            raise errors.invalid_value("index")
+            raise wire.invalid_value("index")
 
     if target.cancelled:
         raise HttpReply(

@@ -2,9 +2,9 @@
 
 A :class:`DeliveryManager` per server holds the :class:`ProductRequest` objects ``request``
 creates and the :class:`Run` objects ``run`` starts (the endpoints are in
-:mod:`intake_onc.sandbox.delivery`). Nothing runs on a timer: each state is computed from the
+:mod:`intake_onc.sandbox.services.delivery`). Nothing runs on a timer: each state is computed from the
 clock when it is asked for. A run builds its files once, in a background thread
-(:func:`intake_onc.sandbox.products.build_files`); it is *complete* when the build is done
+(:func:`intake_onc.sandbox.products.registry.build_files`); it is *complete* when the build is done
 **and** its simulated processing time has elapsed, and until then it goes through ONC's
 :data:`MESSAGES` in order (:meth:`DeliveryManager.phase`). Cancelled runs can be restarted (same
 ``dpRunId``, clock restarted, files kept); completed runs expire ``product_expiry_s`` later.
@@ -20,9 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc.sandbox import errors, products
-from intake_onc.sandbox.errors import Query
-from intake_onc.sandbox.observatory import DataProduct
+from intake_onc.sandbox.observatory.tables import DataProduct
+from intake_onc.sandbox.products import registry
+from intake_onc.sandbox.products.context import SandboxContext
+from intake_onc.sandbox.services import wire
+from intake_onc.sandbox.services.wire import Query
 
 __all__ = ["MESSAGES", "DeliveryManager", "ProductRequest", "Run", "manager_of"]
 
@@ -79,7 +81,7 @@ class Run:
 class DeliveryManager:
     """Requests and runs of one sandbox server (``sandbox.delivery``)."""
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: SandboxContext) -> None:
         self.sandbox = sandbox
         self._lock = threading.Lock()
         self._requests: dict[int, ProductRequest] = {}
@@ -106,11 +108,11 @@ class DeliveryManager:
         try:
             key = int(text)
         except ValueError:
-            raise errors.invalid_value("dpRequestId", errors.BAD_SEARCH_HEADER) from None
+            raise wire.invalid_value("dpRequestId", wire.BAD_SEARCH_HEADER) from None
         with self._lock:
             req = self._requests.get(key)
         if req is None:
-            raise errors.invalid_value("dpRequestId", errors.BAD_SEARCH_HEADER)
+            raise wire.invalid_value("dpRequestId", wire.BAD_SEARCH_HEADER)
         return req
 
     def get_run(self, q: Query) -> Run:
@@ -118,11 +120,11 @@ class DeliveryManager:
         try:
             key = int(text)
         except ValueError:
-            raise errors.invalid_value("dpRunId") from None
+            raise wire.invalid_value("dpRunId") from None
         with self._lock:
             found = self._runs.get(key)
         if found is None:
-            raise errors.invalid_value("dpRunId")
+            raise wire.invalid_value("dpRunId")
         return found
 
     # -- runs ---------------------------------------------------------------------------------
@@ -155,9 +157,9 @@ class DeliveryManager:
         try:
             files: list[tuple[str, bytes]] = []
             for device_code in req.devices:
-                files.extend(products.build_files(req, device_code, self.sandbox))
+                files.extend(registry.build_files(req, device_code, self.sandbox))
             target.files = files
-            target.meta = products.meta_file(req, files, self.sandbox)
+            target.meta = registry.meta_file(req, files, self.sandbox)
         except Exception as exc:  # reported by download as a 500
             target.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -263,7 +265,7 @@ class DeliveryManager:
         }.get(state, "RUNNING")
 
 
-def manager_of(sandbox: Any) -> DeliveryManager:
+def manager_of(sandbox: SandboxContext) -> DeliveryManager:
     """The server's manager (created on first use for a bare object in tests)."""
     manager = getattr(sandbox, "delivery", None)
     if manager is None:

@@ -2,9 +2,9 @@
 
 ``locations``, ``locations/tree``, ``deployments``, ``devices``, ``deviceCategories``,
 ``properties`` and ``dataProducts``. ``dataAvailability/dataproducts`` is answered by
-:mod:`~intake_onc.sandbox.availability`, and the look-ups all endpoints share (codes → objects
+:mod:`~intake_onc.sandbox.services.availability`, and the look-ups all endpoints share (codes → objects
 with ONC's 127, "which devices serve this location and category in this time range" with ONC's
-"not deployed" 127, restricted devices) live in :mod:`~intake_onc.sandbox.lookups`; their names
+"not deployed" 127, restricted devices) live in :mod:`~intake_onc.sandbox.services.lookups`; their names
 are re-exported here.
 
 Rules (ONC's where known, else chosen and marked):
@@ -31,21 +31,7 @@ from typing import Any
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
-from intake_onc.sandbox import errors
-from intake_onc.sandbox.availability import data_availability
-from intake_onc.sandbox.errors import Query
-from intake_onc.sandbox.lookups import (
-    Filters,
-    category_code_of,
-    data_sources,
-    device_of,
-    location_of,
-    matching_deployments,
-    overlaps,
-    product_code_of,
-    property_code_of,
-)
-from intake_onc.sandbox.observatory import (
+from intake_onc.sandbox.observatory.tables import (
     CATEGORY_PROPERTIES,
     OBSERVATORY,
     DataProduct,
@@ -53,25 +39,22 @@ from intake_onc.sandbox.observatory import (
     Device,
     Location,
 )
+from intake_onc.sandbox.products.context import SandboxContext
+from intake_onc.sandbox.services import wire
+from intake_onc.sandbox.services.lookups import (
+    Filters,
+)
+from intake_onc.sandbox.services.wire import Query
 
 __all__ = [
-    "category_code_of",
-    "data_availability",
     "data_products",
-    "data_sources",
     "deployments",
     "device_categories",
-    "device_of",
     "devices",
-    "location_of",
     "locations",
     "locations_tree",
-    "matching_deployments",
-    "overlaps",
-    "product_code_of",
     "product_options",
     "properties",
-    "property_code_of",
 ]
 
 _VOCAB = "https://vocab.intake-onc.invalid"  # synthetic controlled-vocabulary URIs
@@ -99,8 +82,8 @@ def _fmt(ts: pd.Timestamp | None) -> str | None:
     return None if ts is None else format_onc_date(ts)
 
 
-def _none_left() -> errors.HttpReply:
-    return errors.not_found("No data found for the provided filters.")
+def _none_left() -> wire.HttpReply:
+    return wire.not_found("No data found for the provided filters.")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -154,7 +137,7 @@ def _matching_location_codes(filters: Filters, candidates: list[str]) -> list[st
     return [c for c in candidates if c in found]
 
 
-def locations(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
+def locations(q: Query, sandbox: SandboxContext | None = None) -> list[dict[str, Any]]:
     """``GET /api/locations``."""
     q.allow(*_LOCATION_FILTERS, "includeChildren")
     filters = Filters(q, _LOCATION_FILTERS)
@@ -173,7 +156,7 @@ def locations(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
     return [_location_item(OBSERVATORY.location(c)) for c in codes]
 
 
-def locations_tree(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
+def locations_tree(q: Query, sandbox: SandboxContext | None = None) -> list[dict[str, Any]]:
     """``GET /api/locations/tree``: the hierarchy, pruned to branches that match."""
     q.allow(*_LOCATION_FILTERS)
     filters = Filters(q, _LOCATION_FILTERS)
@@ -242,7 +225,7 @@ def _deployment_item(dep: Deployment) -> dict[str, Any]:
     }
 
 
-def deployments(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
+def deployments(q: Query, sandbox: SandboxContext | None = None) -> list[dict[str, Any]]:
     """``GET /api/deployments``."""
     q.allow(*_DEPLOYMENT_FILTERS)
     filters = Filters(q, _DEPLOYMENT_FILTERS)
@@ -256,7 +239,7 @@ def deployments(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
         ):
             start = filters.start if filters.start is not None else pd.Timestamp("1900-01-01")
             end = filters.end if filters.end is not None else q.now
-            raise errors.not_deployed_at_location(filters.location, filters.category, start, end)
+            raise wire.not_deployed_at_location(filters.location, filters.category, start, end)
         raise _none_left()
     return [_deployment_item(d) for d in found]
 
@@ -284,7 +267,7 @@ def _device_item(device: Device) -> dict[str, Any]:
     }
 
 
-def devices(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
+def devices(q: Query, sandbox: SandboxContext | None = None) -> list[dict[str, Any]]:
     """``GET /api/devices``."""
     q.allow(*_DEPLOYMENT_FILTERS)
     filters = Filters(q, _DEPLOYMENT_FILTERS)
@@ -300,7 +283,7 @@ def devices(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------------------
 
 
-def device_categories(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
+def device_categories(q: Query, sandbox: SandboxContext | None = None) -> list[dict[str, Any]]:
     """``GET /api/deviceCategories``."""
     names = (
         "deviceCategoryCode",
@@ -351,7 +334,7 @@ def device_categories(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
     return out
 
 
-def properties(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
+def properties(q: Query, sandbox: SandboxContext | None = None) -> list[dict[str, Any]]:
     """``GET /api/properties``."""
     names = (
         "propertyCode",
@@ -430,7 +413,7 @@ def product_options(product: DataProduct) -> list[dict[str, Any]]:
     return out
 
 
-def data_products(q: Query, sandbox: Any = None) -> list[dict[str, Any]]:
+def data_products(q: Query, sandbox: SandboxContext | None = None) -> list[dict[str, Any]]:
     """``GET /api/dataProducts``."""
     names = (
         "dataProductCode",

@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc.sandbox import errors
-from intake_onc.sandbox.errors import Query
-from intake_onc.sandbox.observatory import OBSERVATORY, Deployment, Device, Location
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, Deployment, Device, Location
+from intake_onc.sandbox.services import wire
+from intake_onc.sandbox.services.wire import Query
 
 __all__ = [
     "Filters",
@@ -48,7 +48,7 @@ def _lookup(table: dict[str, Any], code: str, parameter: str) -> Any:
     for key, value in table.items():
         if key.lower() == lowered:
             return value
-    raise errors.invalid_value(parameter)
+    raise wire.invalid_value(parameter)
 
 
 def location_of(code: str) -> Location:
@@ -71,7 +71,7 @@ def product_code_of(code: str) -> str:
     for product in OBSERVATORY.data_products:
         if product.code.lower() == code.lower():
             return product.code
-    raise errors.invalid_value("dataProductCode")
+    raise wire.invalid_value("dataProductCode")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -213,10 +213,10 @@ def data_sources(
         if props:
             ever = [d for d in ever if any(_device_measures(d.device_code, p) for p in props)]
         if not ever:
-            raise errors.never_deployed_at_location(location, category)
+            raise wire.never_deployed_at_location(location, category)
         found = [d for d in ever if overlaps(d, start, end)]
         if not found:
-            raise errors.not_deployed_at_location(
+            raise wire.not_deployed_at_location(
                 location,
                 category,
                 start if start is not None else ever[0].begin,
@@ -225,11 +225,11 @@ def data_sources(
     else:
         device = device_of(q.require("deviceCode"))
         if device.restricted:
-            raise errors.restricted(device.code, product_code)
+            raise wire.restricted(device.code, product_code)
         found = [d for d in OBSERVATORY.deployments_of(device.code) if overlaps(d, start, end)]
         if not found:
             if not_deployed_is_error:
-                raise errors.not_deployed_device(
+                raise wire.not_deployed_device(
                     device.code,
                     start
                     if start is not None
@@ -244,6 +244,6 @@ def data_sources(
     for code, deps in grouped.items():
         device = OBSERVATORY.device(code)
         if device.restricted:
-            raise errors.restricted(device.code, product_code)
+            raise wire.restricted(device.code, product_code)
         out.append((device, sorted(deps, key=lambda d: d.begin)))
     return out

@@ -1,6 +1,6 @@
 """``scalardata/device`` and ``scalardata/location`` (onc-api.md §5).
 
-A thin wrapper: the rows come from :func:`intake_onc.sandbox.scalar_pages.scalar_page` (the same
+A thin wrapper: the rows come from :func:`intake_onc.sandbox.encoders.scalar_pages.scalar_page` (the same
 pipeline as the TSSD products, so a page is an exact slice of one series); this module checks
 the query, picks the device, and writes ONC's JSON.
 
@@ -33,9 +33,10 @@ from typing import Any
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
-from intake_onc.sandbox import errors, lookups
-from intake_onc.sandbox.errors import Query
-from intake_onc.sandbox.observatory import OBSERVATORY, Deployment, Device
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, Deployment, Device
+from intake_onc.sandbox.products.context import SandboxContext
+from intake_onc.sandbox.services import lookups, wire
+from intake_onc.sandbox.services.wire import Query
 
 __all__ = ["by_device", "by_location"]
 
@@ -60,18 +61,18 @@ _RESAMPLE = {"avg": "avg", "average": "avg", "minmax": "minMax", "minmaxavg": "m
 
 
 def _pages():
-    from intake_onc.sandbox import scalar_pages  # lazy: loaded by the first scalardata request
+    from intake_onc.sandbox.encoders import scalar_pages
 
     return scalar_pages
 
 
-def by_device(q: Query, sandbox: Any) -> dict[str, Any]:
+def by_device(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
     """``GET /api/scalardata/device``."""
     q.allow("deviceCode", *_COMMON)
     return _scalardata(q, sandbox, by_location=False)
 
 
-def by_location(q: Query, sandbox: Any) -> dict[str, Any]:
+def by_location(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
     """``GET /api/scalardata/location``."""
     q.allow("locationCode", "deviceCategoryCode", *_COMMON)
     return _scalardata(q, sandbox, by_location=True)
@@ -83,14 +84,14 @@ def _options(q: Query) -> dict[str, Any]:
     if text is not None and text.lower() != "none":
         resample_type = _RESAMPLE.get(text.lower())
         if resample_type is None:
-            raise errors.invalid_value("resampleType")
+            raise wire.invalid_value("resampleType")
     period = None
     if resample_type is not None:
         if not q.has("resamplePeriod"):
-            raise errors.missing_parameter("resamplePeriod")
+            raise wire.missing_parameter("resamplePeriod")
         period = q.number("resamplePeriod")
         if period is None or period <= 0 or (86400.0 / period) != int(86400.0 / period):
-            raise errors.invalid_value("resamplePeriod")
+            raise wire.invalid_value("resamplePeriod")
     return {
         "quality": q.choice("qualityControl", ("raw", "clean"), "raw"),
         "fill_gaps": q.boolean("fillGaps", False),
@@ -106,12 +107,12 @@ def _sensors(q: Query, device: Device) -> list[str]:
     if props:
         chosen = [s for s in chosen if s.property_code in props]
         if not chosen:
-            raise errors.invalid_value("propertyCode")
+            raise wire.invalid_value("propertyCode")
     categories = q.codes("sensorCategoryCodes")
     if categories:
         chosen = [s for s in chosen if s.category_code in categories]
         if not chosen:
-            raise errors.invalid_value("sensorCategoryCodes")
+            raise wire.invalid_value("sensorCategoryCodes")
     return [s.code for s in chosen]
 
 
@@ -136,8 +137,8 @@ def _metadata(device: Device, deployment: Deployment) -> dict[str, Any]:
     }
 
 
-def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
-    from intake_onc.sandbox.tssd import QAQC_FLAG_INFO
+def _scalardata(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict[str, Any]:
+    from intake_onc.sandbox.reference.rules import QAQC_FLAG_INFO
 
     pages = _pages()
     get_latest = q.boolean("getLatest", False)
@@ -147,7 +148,7 @@ def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
         # getLatest looks back as far as needed; otherwise the last day (chosen).
         start = pd.Timestamp("1970-01-01") if get_latest else end - pd.Timedelta(days=1)
     if start > end:
-        raise errors.date_after_end()
+        raise wire.date_after_end()
     row_limit = q.row_limit()
     output_format = q.choice("outputFormat", ("array", "object"), "array")
     metadata = q.choice("metadata", ("Minimum", "Full"), "Minimum")
@@ -166,7 +167,7 @@ def _scalardata(q: Query, sandbox: Any, *, by_location: bool) -> dict[str, Any]:
     )
     device, deployments = sources[0]
     if not device.sensors:
-        raise errors.invalid_value(
+        raise wire.invalid_value(
             "deviceCategoryCode" if by_location else "deviceCode",
             f"Device {device.code} (category {device.category_code}) has no scalar data.",
         )

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import parse_date
-from intake_onc.sandbox.observatory import OBSERVATORY, Device, resolve_now
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, Device, resolve_now
 
 __all__ = [
     "ScalarRecords",
@@ -88,7 +88,7 @@ class ScalarRecords:
     flags
         ``{sensorCode: int8 array}`` with the same keys as ``values``.
     device_code
-        The device the records belong to (lets :mod:`~intake_onc.sandbox.tssd` look up the
+        The device the records belong to (lets :mod:`~intake_onc.sandbox.reference.rules` look up the
         data-rating sample period); ``None`` for hand-made records.
     """
 
@@ -343,7 +343,7 @@ def generate(
     Parameters
     ----------
     device_code
-        A scalar device of :data:`~intake_onc.sandbox.observatory.OBSERVATORY` (CTD, oxygen
+        A scalar device of :data:`~intake_onc.sandbox.observatory.tables.OBSERVATORY` (CTD, oxygen
         optode or ADCP; restricted devices are generated too, refusing them is the server's job).
     start, end
         The window (anything :func:`intake_onc._core.time.parse_date` reads); ``end`` exclusive.

@@ -1,6 +1,6 @@
 """Spectrograms of the synthetic hydrophone audio, computed with scipy (numbers, no files).
 
-Computed directly from :func:`intake_onc.sandbox.audio_synth.synth_file_int`'s signal (the
+Computed directly from :func:`intake_onc.sandbox.synthetic.audio.synth_file_int`'s signal (the
 sandbox is the independent side of the wire: it does not use ``intake_onc.spectrograms``).
 
 Processing (ONC's: Welch, Hann window, 50 % overlap, "rebinned in the linear domain"):
@@ -27,7 +27,7 @@ full-scale²/Hz), ``Δf`` the spacing of ``frequency`` (``bin_width``; 1 Hz in m
 170 dB the sandbox's fixed calibration (:data:`~.audio_synth.FULL_SCALE_DB_RE_UPA`: full scale =
 170 dB re 1 µPa). So values are "dB re 1 µPa² per bin"; adding ``10·log10(1/Δf)`` gives
 dB re 1 µPa²/Hz. ``time`` holds each column's **centre** (mode 1: file start + 30, 90, ... s).
-The MAT and PNG files are written by :mod:`intake_onc.sandbox.hsd_encoding`.
+The MAT and PNG files are written by :mod:`intake_onc.sandbox.encoders.spectrogram`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from scipy import fft as _fft
 from scipy import signal as _signal
 
 from intake_onc._core.time import parse_date
-from intake_onc.sandbox.audio_synth import (
+from intake_onc.sandbox.synthetic.audio import (
     FULL_SCALE_DB_RE_UPA,
     check_seed,
     hydrophone,
@@ -188,7 +188,7 @@ def file_spectrogram(
     """The spectrogram of the archive audio file of ``device_code`` starting at ``start``.
 
     ``start`` is a file start (as in its name); the file's validity is not checked here
-    (:func:`intake_onc.sandbox.audio.archive_file_info` does that).
+    (:func:`intake_onc.sandbox.products.audio.archive_file_info` does that).
     """
     if downsample not in (0, 1, 2):
         raise ValueError(f"dpo_spectralDataDownsample: expected 0, 1 or 2, got {downsample!r}")

@@ -100,7 +100,7 @@ def add_sandbox_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_sandbox(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit status."""
-    from intake_onc.sandbox.server import SandboxServer
+    from intake_onc.sandbox.transport.server import SandboxServer
 
     kinds = None
     if args.fault_kinds:
@@ -149,7 +149,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point: ``python -m intake_onc.sandbox.cli [options]``."""
+    """Stand-alone entry point: ``python -m intake_onc.sandbox.transport.cli [options]``."""
     parser = argparse.ArgumentParser(prog="intake-onc sandbox", description=_DESCRIPTION)
     _add_arguments(parser)
     return run_sandbox(parser.parse_args(argv))

@@ -2,16 +2,15 @@
 
 :class:`Handler` (a :class:`http.server.BaseHTTPRequestHandler`, HTTP/1.1 keep-alive) takes every
 ``/api/`` request through, in order: the counters, ``latency_ms``, fault injection, the token
-check (401), routing (:func:`~intake_onc.sandbox.routes.resolve`), the endpoint, and the answer
-(:func:`dumps`: JSON with bare ``NaN`` where ONC sends it, or bytes; HEAD gets the headers only).
+check (401), routing (:func:`~intake_onc.sandbox.transport.routes.resolve`), the endpoint, and the answer
+(:func:`~intake_onc.sandbox.encoders.json_body.dumps`: JSON with bare ``NaN`` where ONC sends it, or bytes; HEAD gets the headers only).
 It also answers the sandbox-only ``/_sandbox/`` paths. :class:`HTTPServer` is the threaded
-server a :class:`~intake_onc.sandbox.server.SandboxServer` owns (``.sandbox`` is that owner).
+server a :class:`~intake_onc.sandbox.transport.server.SandboxServer` owns (``.sandbox`` is that owner).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import socket
@@ -23,16 +22,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-import numpy as np
-import pandas as pd
-
-from intake_onc.sandbox import errors
-from intake_onc.sandbox.errors import HttpReply, Query, Reply
+from intake_onc.sandbox.encoders.json_body import dumps
+from intake_onc.sandbox.services import wire
+from intake_onc.sandbox.services.wire import HttpReply, Query, Reply
 
 if TYPE_CHECKING:  # pragma: no cover
-    from intake_onc.sandbox.server import SandboxServer
+    from intake_onc.sandbox.transport.server import SandboxServer
 
-__all__ = ["HTTPServer", "Handler", "dumps", "redact"]
+__all__ = ["HTTPServer", "Handler", "redact"]
 
 _TOKEN_RE = re.compile(r"(token=)[^&\s]*")
 
@@ -40,34 +37,6 @@ _TOKEN_RE = re.compile(r"(token=)[^&\s]*")
 def redact(text: str) -> str:
     """``text`` with every ``token=...`` value replaced by ``***``."""
     return _TOKEN_RE.sub(r"\1***", text)
-
-
-# ------------------------------------------------------------------------------------------------
-# JSON
-# ------------------------------------------------------------------------------------------------
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, pd.Timestamp):
-        from intake_onc._core.time import format_onc_date
-
-        return format_onc_date(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def dumps(body: Any) -> bytes:
-    """ONC-style JSON: compact, UTF-8, non-finite floats as bare ``NaN`` (as ONC sends them)."""
-    return json.dumps(body, allow_nan=True, separators=(",", ":"), default=_json_default).encode(
-        "utf-8"
-    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -141,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
             self._sandbox_path(path, params, head)
             return
         if not path.startswith("/api/"):
-            self._send(Reply.from_exception(errors.not_found(f"Unknown path: {path}")), head)
+            self._send(Reply.from_exception(wire.not_found(f"Unknown path: {path}")), head)
             return
 
         stats = sandbox.stats
@@ -170,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         try:
             if params.get("token") != sandbox.token:
-                raise errors.bad_token()
+                raise wire.bad_token()
             endpoint = sandbox.resolve(path, params)
             host = self.headers.get("Host") or f"{sandbox.host}:{sandbox.port}"
             query = Query(params, base_url=f"http://{host}", path=path, now=sandbox.now())

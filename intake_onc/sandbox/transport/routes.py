@@ -11,15 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from intake_onc.sandbox import archive, availability, delivery, discovery, errors, scalardata
-from intake_onc.sandbox.errors import Query
+from intake_onc.sandbox.products.context import SandboxContext
+from intake_onc.sandbox.services import (
+    archivefile,
+    availability,
+    delivery,
+    discovery,
+    scalardata,
+    wire,
+)
+from intake_onc.sandbox.services.wire import Query
 
 if TYPE_CHECKING:  # pragma: no cover
-    from intake_onc.sandbox.server import SandboxServer
+    pass
 
 __all__ = ["LEGACY", "ROUTES", "Endpoint", "resolve"]
 
-Endpoint = Callable[[Query, "SandboxServer"], Any]
+Endpoint = Callable[[Query, SandboxContext], Any]
 
 #: New-style services (``/api/<service>``).
 ROUTES: dict[str, Endpoint] = {
@@ -31,9 +39,9 @@ ROUTES: dict[str, Endpoint] = {
     "properties": discovery.properties,
     "dataProducts": discovery.data_products,
     "dataAvailability/dataproducts": availability.data_availability,
-    "archivefile/device": archive.by_device,
-    "archivefile/location": archive.by_location,
-    "archivefile/download": archive.download,
+    "archivefile/device": archivefile.by_device,
+    "archivefile/location": archivefile.by_location,
+    "archivefile/download": archivefile.download,
     "scalardata/device": scalardata.by_device,
     "scalardata/location": scalardata.by_location,
     "dataProductDelivery/request": delivery.request,
@@ -85,11 +93,11 @@ def resolve(path: str, params: dict[str, str]) -> Endpoint:
         # URL has one) changes nothing.
         return ROUTES[canonical]
     if methods is None:
-        raise errors.not_found(f"Unknown service: /api/{service}")
+        raise wire.not_found(f"Unknown service: /api/{service}")
     if not method:
-        raise errors.missing_parameter("method")
+        raise wire.missing_parameter("method")
     if method.lower() not in methods:
-        raise errors.invalid_value("method")
+        raise wire.invalid_value("method")
     target = methods[method.lower()]
     if target is None:  # archivefiles?method=getList
         target = "archivefile/device" if params.get("deviceCode") else "archivefile/location"

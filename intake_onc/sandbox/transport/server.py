@@ -10,8 +10,8 @@ requests and runs, caches). :func:`serve` is the context manager tests and scrip
 Every ``/api/`` request goes through, in order: the counters, ``latency_ms``, fault injection,
 the token check (401), routing (new paths and the legacy ``method=`` forms), the endpoint, and
 the answer (JSON with bare ``NaN`` where ONC sends it, or bytes; HEAD gets the headers only).
-That per-request path is :mod:`intake_onc.sandbox.handler`, the route table
-:mod:`intake_onc.sandbox.routes` and the counters :mod:`intake_onc.sandbox.stats`; this module
+That per-request path is :mod:`intake_onc.sandbox.transport.handler`, the route table
+:mod:`intake_onc.sandbox.transport.routes` and the counters :mod:`intake_onc.sandbox.transport.stats`; this module
 holds the server's knobs, state and life cycle.
 
 Sandbox-only paths (no token, no latency, no faults, not counted):
@@ -31,13 +31,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intake_onc.sandbox import SANDBOX_TOKEN, archive, delivery_state, routes
-from intake_onc.sandbox.faults import FaultInjector
-from intake_onc.sandbox.handler import HTTPServer, dumps, redact
-from intake_onc.sandbox.routes import Endpoint
-from intake_onc.sandbox.stats import Stats
+from intake_onc.sandbox import SANDBOX_TOKEN
+from intake_onc.sandbox.services import archivefile, delivery_runs
+from intake_onc.sandbox.transport import routes
+from intake_onc.sandbox.transport.faults import FaultInjector
+from intake_onc.sandbox.transport.handler import HTTPServer
+from intake_onc.sandbox.transport.routes import Endpoint
+from intake_onc.sandbox.transport.stats import Stats
 
-__all__ = ["SANDBOX_TOKEN", "SandboxServer", "Stats", "dumps", "redact", "serve"]
+__all__ = ["SandboxServer", "serve"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -59,7 +61,7 @@ class SandboxServer:
     latency_ms
         Delay added to every ``/api/`` answer.
     fault_rate, fault_kinds, fault_slow_ms, retry_after_s
-        Fault injection (:mod:`intake_onc.sandbox.faults`): the share of requests that
+        Fault injection (:mod:`intake_onc.sandbox.transport.faults`): the share of requests that
         misbehave, which kinds, the extra delay of a "slow" answer, ``Retry-After`` of a 429.
     processing_scale
         Simulated data-product processing time: ``processing_scale * (2 s + 1 s per MB of
@@ -121,8 +123,8 @@ class SandboxServer:
             self._now = parse_date(now, argument="now")
         self.faults = FaultInjector(fault_rate, self.seed, fault_kinds)
         self.stats = Stats()
-        self.archive_state = archive.ArchiveState(file_cache_bytes)
-        self.delivery = delivery_state.DeliveryManager(self)
+        self.archive_state = archivefile.ArchiveState(file_cache_bytes)
+        self.delivery = delivery_runs.DeliveryManager(self)
         self._httpd = HTTPServer((host, int(port)), self)
         self._thread: threading.Thread | None = None
         self._serving = threading.Event()

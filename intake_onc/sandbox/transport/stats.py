@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from intake_onc.sandbox.faults import KINDS
+from intake_onc.sandbox.transport.faults import KINDS
 
 __all__ = ["Stats"]
 
@@ -74,7 +74,7 @@ class Stats:
         ``methods``, ``statuses``, ``bytes_sent`` (body bytes written), ``faults`` and
         ``faults_by_kind``, the events of :attr:`EVENTS` (``products_built``: data product runs
         whose files were generated; ``archive_files_read``: archive file bodies obtained from
-        :mod:`~intake_onc.sandbox.archive_cache`, i.e. not served from the server's memory cache;
+        :mod:`~intake_onc.sandbox.archive.files`, i.e. not served from the server's memory cache;
         ``archive_listings_generated``; ``scalar_pages``; ``delayed``: requests held for
         ``latency_ms``), ``active``/``max_active`` (requests in flight now / at most).
         """
