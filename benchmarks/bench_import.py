@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         without.append(run_once(True))
     plugin, xarray = loaded_modules()
     a, b = statistics.median(with_plugin), statistics.median(without)
-    paired = statistics.median(x - y for x, y in zip(with_plugin, without))
+    paired = statistics.median(x - y for x, y in zip(with_plugin, without, strict=True))
     print(f"import intake, plugin loaded ({plugin}; xarray loaded: {xarray}): {a * 1e3:.1f} ms")
     print(f"import intake, plugin blocked:  {b * 1e3:.1f} ms")
     print(f"plugin adds (median of paired differences): {paired * 1e3:.1f} ms  (target < 50 ms)")

@@ -26,7 +26,7 @@ from intake_onc import __version__
 
 #: (module, function) pairs; each function adds its subcommand(s) to the sub-parsers.
 _COMMANDS: tuple[tuple[str, str], ...] = (
-    ("intake_onc.sandbox.cli", "add_sandbox_command"),
+    ("intake_onc.sandbox.transport.cli", "add_sandbox_command"),
     ("intake_onc.demo", "add_demo_command"),
     ("intake_onc.client.cli", "add_cache_commands"),
 )

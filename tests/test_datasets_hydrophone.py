@@ -1,8 +1,8 @@
 """``open_audio`` / ``open_spectrogram``: remote hydrophone data, lazy (issue #5, remote half).
 
 Ground truth comes from the sandbox module itself (the other side of the wire): the listing
-(:func:`intake_onc.sandbox.audio.list_archive_files`: jittered starts, the odd missing slot) and
-the known hourly tone (:func:`intake_onc.sandbox.audio.known_events`: ``min(1000, fs/4)`` Hz at
+(:func:`intake_onc.sandbox.archive.listing.list_archive_files`: jittered starts, the odd missing slot) and
+the known hourly tone (:func:`intake_onc.sandbox.synthetic.audio.known_events`: ``min(1000, fs/4)`` Hz at
 HH:12:30 for 5 s). The tests use the 8 kHz ``ICLISTENHF6019`` on 2023-01-01 (files start near
 HH:M0:00 ± 2 s; the 02:00 slot has no file; the 00:10 file overlaps the 00:15 one by 1.2 s) and,
 for the WAV era, the 16 kHz ``ICLISTENHF6020`` in January 2020.
@@ -23,7 +23,8 @@ import requests
 import soundfile as sf
 import xarray as xr
 
-import intake_onc.sandbox.audio as sandbox_audio
+import intake_onc.sandbox.archive.listing as sandbox_listing
+import intake_onc.sandbox.synthetic.audio as sandbox_audio
 from intake_onc.acoustics.clips import coverage
 from intake_onc.acoustics.spectrogram import spectrogram
 from intake_onc.acoustics.windows import open_audio_files
@@ -67,7 +68,7 @@ def downloads(url: str) -> int:
 
 
 def audio_files(device: str, start: str, end: str) -> pd.DataFrame:
-    table = sandbox_audio.list_archive_files(device, start, end)
+    table = sandbox_listing.list_archive_files(device, start, end)
     return table[table["kind"] == "audio"].reset_index(drop=True)
 
 

@@ -512,8 +512,9 @@ SANDBOX_OPTIONS = {
 
 @pytest.mark.parametrize("options", SANDBOX_OPTIONS.values(), ids=SANDBOX_OPTIONS.keys())
 def test_the_sandbox_files_read_back_as_its_oracle_rows(tmp_path, options):
-    writers = pytest.importorskip("intake_onc.sandbox.tssd_writers")
-    from intake_onc.sandbox.tssd import scalar_series
+    from intake_onc.sandbox.products import tssd_files as writers
+    from intake_onc.sandbox.products import tssd_options
+    from intake_onc.sandbox.reference.scalar_series import scalar_series
 
     device, start, end, now = "SBECTD19p6813", "2024-04-01T00:00", "2024-04-01T00:40", "2026-11-21"
     datasets = {}
@@ -522,7 +523,7 @@ def test_the_sandbox_files_read_back_as_its_oracle_rows(tmp_path, options):
         for name, body in files:
             (tmp_path / name).write_bytes(body)
         datasets[ext] = read_tssd([tmp_path / name for name, _ in files])
-    opts = writers.parse_tssd_options(options, "csv", start, end)
+    opts = tssd_options.parse_tssd_options(options, "csv", start, end)
     rows, _ = scalar_series(
         device,
         start,
@@ -556,7 +557,7 @@ def test_a_data_rating_change_inside_the_files_is_recorded_in_attrs(tmp_path, ex
     """SBECTD19p6813 samples every 2 s until 2023-06-01, then every 1 s: the files say so
     (``#SAMPLEPERIODCHANGE`` / ``samplePeriods``), and the Dataset carries both periods, even
     when a CSV split part starts after the change."""
-    from intake_onc.sandbox.tssd_writers import build_tssd_files
+    from intake_onc.sandbox.products.tssd_files import build_tssd_files
 
     options = {"dpo_qualityControl": "1", "dpo_resample": "none", "dpo_dataGaps": "0"}
     extra = {"max_rows": 400} if extension == "csv" else {}

@@ -286,8 +286,8 @@ def test_fill_properties(steps, period_ms):
 @settings(max_examples=150, deadline=None)
 @given(steps=steps_ms, period_ms=periods_ms)
 def test_fill_agrees_with_the_reference_implementation(steps, period_ms):
-    tssd = pytest.importorskip("intake_onc.sandbox.tssd")
-    from intake_onc.sandbox.scalar import ScalarRecords
+    from intake_onc.sandbox.reference import rules as tssd
+    from intake_onc.sandbox.synthetic.scalar import ScalarRecords
 
     offsets = np.concatenate([[0], np.cumsum(steps)]) / 1000
     ds = scalar_ds(seconds(offsets), x=np.arange(len(offsets), dtype=float))

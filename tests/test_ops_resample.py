@@ -442,8 +442,8 @@ def test_resample_properties(data, method):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=scalar_data(), method=st.sampled_from(["average", "minMax", "minMaxAvg"]))
 def test_resample_agrees_with_the_reference_implementation(data, method):
-    tssd = pytest.importorskip("intake_onc.sandbox.tssd")
-    from intake_onc.sandbox.scalar import ScalarRecords
+    from intake_onc.sandbox.reference import rules as tssd
+    from intake_onc.sandbox.synthetic.scalar import ScalarRecords
 
     ds, period, sample_period, mc = data
     records = ScalarRecords(ds.time.values, {"x": ds.x.values}, {"x": ds.x_qc.values})

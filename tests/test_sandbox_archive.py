@@ -350,9 +350,9 @@ def test_the_fast_listing_page_is_byte_for_byte_the_plain_json(return_option):
     must be exactly what the general JSON encoder writes for the same rows."""
     import types
 
-    from intake_onc.sandbox import archive as archive_endpoint
-    from intake_onc.sandbox import archive_json
-    from intake_onc.sandbox.handler import dumps
+    from intake_onc.sandbox.archive import pages as archive_json
+    from intake_onc.sandbox.encoders.json_body import dumps
+    from intake_onc.sandbox.services import archivefile as archive_endpoint
 
     sandbox = types.SimpleNamespace(seed=0, now=lambda: pd.Timestamp("2024-06-01"))
     frame = archive_endpoint.device_files(

@@ -16,8 +16,12 @@ import pytest
 import soundfile as sf
 
 from intake_onc._core.time import parse_filename_timestamp
-from intake_onc.sandbox import audio
-from intake_onc.sandbox.observatory import OBSERVATORY
+from intake_onc.sandbox.archive import files as archive_files
+from intake_onc.sandbox.archive import listing as archive_listing
+from intake_onc.sandbox.encoders import audio as audio_encoding
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
+from intake_onc.sandbox.products import audio
+from intake_onc.sandbox.synthetic import audio as synth
 
 DEVICE = "ICLISTENHF6019"
 FS = 8000
@@ -32,7 +36,7 @@ def _private_cache(tmp_path, monkeypatch):
 
 
 def listing(start, end, device=DEVICE, **kw):
-    return audio.list_archive_files(device, start, end, now=NOW, **kw)
+    return archive_listing.list_archive_files(device, start, end, now=NOW, **kw)
 
 
 def audio_rows(start, end, device=DEVICE, **kw):
@@ -47,7 +51,7 @@ def decode(data: bytes) -> tuple[np.ndarray, sf._SoundFileInfo]:
 
 def quiet(kind, start, end, device=DEVICE):
     """Events of ``kind`` in ``[start, end)`` with no ship within 10 minutes."""
-    events = audio.known_events(device, start, end)
+    events = synth.known_events(device, start, end)
     ships = [e for e in events if e["kind"] == "ship"]
     margin = pd.Timedelta("10min")
     return [
@@ -76,7 +80,7 @@ def file_covering(instant, duration="5s", device=DEVICE):
 
 def test_listing_names_columns_and_triplets():
     df = listing("2023-01-01T00:00", "2023-01-01T01:00")
-    assert tuple(df.columns) == audio.LISTING_COLUMNS
+    assert tuple(df.columns) == archive_listing.LISTING_COLUMNS
     assert 30 <= len(df) <= 36 and len(df) % 3 == 0
     assert all(NAME.match(name) for name in df.filename)
     assert (df.deviceCode == DEVICE).all()
@@ -147,11 +151,11 @@ def test_deployment_edges_and_gap():
     assert after_gap.start_time.min() >= pd.Timestamp("2022-09-01")
     # An ongoing deployment ends at "now": only complete files are listed.
     now = pd.Timestamp("2024-05-01T12:03:00")
-    recent = audio.list_archive_files(DEVICE, "2024-05-01T11:00", "2024-05-02", now=now)
+    recent = archive_listing.list_archive_files(DEVICE, "2024-05-01T11:00", "2024-05-02", now=now)
     assert recent.end_time.max() <= now and recent.end_time.max() > now - pd.Timedelta("10min")
     with pytest.raises(KeyError, match="unknown device"):
-        audio.list_archive_files("NOSUCHDEVICE", "2024-01-01", "2024-01-02")
-    assert len(audio.list_archive_files("SBECTD19p6813", "2024-01-01", "2024-01-02")) == 0
+        archive_listing.list_archive_files("NOSUCHDEVICE", "2024-01-01", "2024-01-02")
+    assert len(archive_listing.list_archive_files("SBECTD19p6813", "2024-01-01", "2024-01-02")) == 0
 
 
 def test_wav_before_2020_08_10_flac_after_for_6020():
@@ -167,7 +171,7 @@ def test_wav_before_2020_08_10_flac_after_for_6020():
 
 
 def test_a_year_of_64khz_listing():
-    df = audio.list_archive_files("ICLISTENHF6324", "2024-01-01", "2025-01-01", now=NOW)
+    df = archive_listing.list_archive_files("ICLISTENHF6324", "2024-01-01", "2025-01-01", now=NOW)
     slots = 366 * 288
     assert 3 * 0.98 * slots < len(df) <= 3 * slots
     assert df.filename.is_unique and df.start_time.is_monotonic_increasing
@@ -183,11 +187,11 @@ def test_sizes_in_listing_equal_bytes_served():
     rows = listing("2023-01-01T03:00", "2023-01-01T03:05")
     assert len(rows) == 3
     for row in rows.itertuples():
-        data = audio.archive_file_bytes(row.filename, now=NOW)
+        data = archive_files.archive_file_bytes(row.filename, now=NOW)
         assert len(data) == row.fileSize, row.filename
-        assert audio.archive_file_info(row.filename, now=NOW)["fileSize"] == row.fileSize
+        assert archive_listing.archive_file_info(row.filename, now=NOW)["fileSize"] == row.fileSize
     wav = audio_rows("2020-01-01T03:00", "2020-01-01T03:05", device="ICLISTENHF6020").iloc[0]
-    data = audio.archive_file_bytes(wav.filename, now=NOW)
+    data = archive_files.archive_file_bytes(wav.filename, now=NOW)
     assert len(data) == wav.fileSize == 44 + 3 * 16000 * 300
     samples, info = decode(data)
     assert (info.format, info.subtype, info.samplerate, info.frames) == (
@@ -197,13 +201,13 @@ def test_sizes_in_listing_equal_bytes_served():
         16000 * 300,
     )
     assert np.array_equal(
-        samples, audio.synth_audio("ICLISTENHF6020", wav.start_time, len(samples))
+        samples, synth.synth_audio("ICLISTENHF6020", wav.start_time, len(samples))
     )
 
 
 def test_flac_is_24_bit_mono_padded_and_decodes_to_the_signal():
     row = audio_rows("2023-01-01T03:00", "2023-01-01T03:05").iloc[0]
-    data = audio.archive_file_bytes(row.filename, now=NOW)
+    data = archive_files.archive_file_bytes(row.filename, now=NOW)
     samples, info = decode(data)
     assert (info.format, info.subtype, info.channels, info.samplerate) == ("FLAC", "PCM_24", 1, FS)
     assert info.frames == N == len(samples)
@@ -217,7 +221,7 @@ def test_flac_is_24_bit_mono_padded_and_decodes_to_the_signal():
             break
     assert data[:4] == b"fLaC" and blocks[0][0] == 0 and blocks[1][0] == 1
     assert [last for _, last in blocks].count(True) == 1 and blocks[-1][1]
-    assert np.array_equal(samples, audio.synth_audio(DEVICE, row.start_time, N))
+    assert np.array_equal(samples, synth.synth_audio(DEVICE, row.start_time, N))
     assert -50.5 < 20 * np.log10(samples[: 60 * FS].std()) < -40  # ambient level (dBFS)
 
 
@@ -226,47 +230,49 @@ def test_loudest_files_fit_their_flac_size():
     for device, day in (("ICLISTENHF6019", "2023-03-01"), ("ICLISTENHF6020", "2020-09-01")):
         ship = next(
             e
-            for e in audio.known_events(device, day, pd.Timestamp(day) + pd.Timedelta("2D"))
+            for e in synth.known_events(device, day, pd.Timestamp(day) + pd.Timedelta("2D"))
             if e["kind"] == "ship"
         )
         row = file_covering(ship["start"] + (ship["end"] - ship["start"]) / 2, device=device)
         fs = OBSERVATORY.device(device).audio.sample_rate
-        q = audio._synth_file_int(device, int(row.start_time.value), 0)
-        compressed = len(audio.encode_flac(q, fs))
-        assert compressed * 8 / len(q) < audio.FLAC_BITS_PER_SAMPLE - 0.8  # margin
-        assert len(audio.encode_flac(q, fs, target_size=row.fileSize)) == row.fileSize
-    with pytest.raises(audio.FlacTargetExceeded, match="FLAC_BITS_PER_SAMPLE"):
-        audio.encode_flac(q, fs, target_size=compressed + 3)
+        q = synth.synth_file_int(device, int(row.start_time.value), 0)
+        compressed = len(audio_encoding.encode_flac(q, fs))
+        assert compressed * 8 / len(q) < audio_encoding.FLAC_BITS_PER_SAMPLE - 0.8  # margin
+        assert len(audio_encoding.encode_flac(q, fs, target_size=row.fileSize)) == row.fileSize
+    with pytest.raises(audio_encoding.FlacTargetExceeded, match="FLAC_BITS_PER_SAMPLE"):
+        audio_encoding.encode_flac(q, fs, target_size=compressed + 3)
 
 
 @pytest.mark.slow
 def test_loudest_64khz_file_fits_its_flac_size():
     device = "ICLISTENHF6324"
     ship = next(
-        e for e in audio.known_events(device, "2024-03-01", "2024-03-03") if e["kind"] == "ship"
+        e for e in synth.known_events(device, "2024-03-01", "2024-03-03") if e["kind"] == "ship"
     )
     row = file_covering(ship["start"] + (ship["end"] - ship["start"]) / 2, device=device)
-    q = audio._synth_file_int(device, int(row.start_time.value), 0)
-    data = audio.encode_flac(q, 64_000, target_size=row.fileSize)
+    q = synth.synth_file_int(device, int(row.start_time.value), 0)
+    data = audio_encoding.encode_flac(q, 64_000, target_size=row.fileSize)
     assert len(data) == row.fileSize
     assert sf.info(io.BytesIO(data)).frames == 64_000 * 300
 
 
 def test_bytes_are_deterministic_and_cached(tmp_path):
     row = audio_rows("2023-01-01T03:00", "2023-01-01T03:05").iloc[0]
-    first = audio.archive_file_bytes(row.filename, now=NOW)
-    path = audio.archive_file_path(row.filename, now=NOW)
-    assert path == audio.cache_dir(0) / DEVICE / row.filename
+    first = archive_files.archive_file_bytes(row.filename, now=NOW)
+    path = archive_files.archive_file_path(row.filename, now=NOW)
+    assert path == archive_files.cache_dir(0) / DEVICE / row.filename
     assert path.parent.parent.parent == tmp_path
     assert path.read_bytes() == first and not list(path.parent.glob("*.part"))
     path.unlink()
-    audio._SYNTH_CACHE.clear()
-    assert audio.archive_file_bytes(row.filename, now=NOW) == first  # regenerated, identical
+    synth._SYNTH_CACHE.clear()
+    assert (
+        archive_files.archive_file_bytes(row.filename, now=NOW) == first
+    )  # regenerated, identical
     path.write_bytes(b"truncated")  # a damaged cache entry is regenerated
-    assert audio.archive_file_bytes(row.filename, now=NOW) == first
+    assert archive_files.archive_file_bytes(row.filename, now=NOW) == first
     assert not np.array_equal(
-        audio.synth_audio(DEVICE, row.start_time, 1000, seed=1),
-        audio.synth_audio(DEVICE, row.start_time, 1000),
+        synth.synth_audio(DEVICE, row.start_time, 1000, seed=1),
+        synth.synth_audio(DEVICE, row.start_time, 1000),
     )
 
 
@@ -275,14 +281,14 @@ def test_overlapping_files_hold_the_same_samples_on_shared_instants():
     overlap = rows.start_time.shift(-1) - rows.end_time
     k = int(np.flatnonzero(overlap.to_numpy() < pd.Timedelta("-1s"))[0])
     a, b = rows.iloc[k], rows.iloc[k + 1]
-    xa, _ = decode(audio.archive_file_bytes(a.filename, now=NOW))
-    xb, _ = decode(audio.archive_file_bytes(b.filename, now=NOW))
+    xa, _ = decode(archive_files.archive_file_bytes(a.filename, now=NOW))
+    xb, _ = decode(archive_files.archive_file_bytes(b.filename, now=NOW))
     shift = int((b.start_time - a.start_time) / pd.Timedelta(1, "s") * FS)  # exact: ms on 8 kHz
     shared = N - shift
     assert shared > FS  # more than a second in common
     assert np.array_equal(xa[shift:], xb[:shared])
     # any window of synth_audio agrees with the files
-    window = audio.synth_audio(DEVICE, a.start_time + pd.Timedelta("123.456s"), 5000)
+    window = synth.synth_audio(DEVICE, a.start_time + pd.Timedelta("123.456s"), 5000)
     offset = int(123.456 * FS)
     assert np.array_equal(window, xa[offset : offset + 5000])
 
@@ -291,7 +297,7 @@ def test_known_tone_is_in_the_audio_at_hh1230():
     tone_start = quiet("tone", "2023-01-01", "2023-01-02")[0]["start"]
     assert (tone_start.minute, tone_start.second) == (12, 30)
     row = file_covering(tone_start)
-    x, _ = decode(audio.archive_file_bytes(row.filename, now=NOW))
+    x, _ = decode(archive_files.archive_file_bytes(row.filename, now=NOW))
     i0 = int((tone_start - row.start_time) / pd.Timedelta(1, "s") * FS)
     during, before = x[i0 + FS : i0 + 4 * FS], x[i0 - 4 * FS : i0 - FS]
     spectrum = np.abs(np.fft.rfft(during * np.hanning(len(during))))
@@ -299,7 +305,7 @@ def test_known_tone_is_in_the_audio_at_hh1230():
     assert abs(freqs[np.argmax(spectrum)] - 1000.0) < 1.0
     assert abs(np.sqrt(2) * during.std() - 0.1) < 0.01  # -20 dBFS peak
     assert before.std() < 0.01  # only ambient noise before the tone
-    events = audio.known_events(
+    events = synth.known_events(
         DEVICE, tone_start - pd.Timedelta("1min"), tone_start + pd.Timedelta("1min")
     )
     tones = [e for e in events if e["kind"] == "tone"]
@@ -316,7 +322,7 @@ def test_known_tone_is_in_the_audio_at_hh1230():
 
 
 def test_known_events_fit_the_band_and_are_sorted():
-    events = audio.known_events(DEVICE, "2023-03-01", "2023-03-04")
+    events = synth.known_events(DEVICE, "2023-03-01", "2023-03-04")
     kinds = {e["kind"] for e in events}
     assert kinds == {"tone", "whale", "ship"}
     assert [e["start"] for e in events] == sorted(e["start"] for e in events)
@@ -331,7 +337,7 @@ def test_known_events_fit_the_band_and_are_sorted():
         if e["kind"] == "ship":
             assert pd.Timedelta("20min") <= e["end"] - e["start"] <= pd.Timedelta("40min")
     # one whale, one array: the same call times at every hydrophone
-    other = audio.known_events("ICLISTENHF6324", "2023-03-01", "2023-03-04")
+    other = synth.known_events("ICLISTENHF6324", "2023-03-01", "2023-03-04")
     assert [e["start"] for e in other if e["kind"] == "whale"] == [
         e["start"] for e in events if e["kind"] == "whale"
     ]
@@ -339,7 +345,7 @@ def test_known_events_fit_the_band_and_are_sorted():
 
 def test_a_whale_call_is_in_the_audio():
     call = quiet("whale", "2023-01-01", "2023-01-02")[0]
-    x = audio.synth_audio(DEVICE, call["start"], 6 * FS)
+    x = synth.synth_audio(DEVICE, call["start"], 6 * FS)
     samples = int((call["end"] - call["start"]) / pd.Timedelta(1, "s") * FS)
     assert x[:samples].std() > 3 * x[samples:].std()
 
@@ -364,7 +370,7 @@ def test_names_that_do_not_exist_raise_a_clear_keyerror():
     }
     for message, name in cases.items():
         with pytest.raises(KeyError, match=message):
-            audio.archive_file_bytes(name, now=NOW)
+            archive_files.archive_file_bytes(name, now=NOW)
     # a missing slot: find one by comparing the listing with the 5-minute grid
     rows = audio_rows("2023-01-01", "2023-01-10")
     slots = np.round(rows.start_time.astype("int64") / 300e9).astype(np.int64)
@@ -372,9 +378,9 @@ def test_names_that_do_not_exist_raise_a_clear_keyerror():
     missing = pd.Timestamp(int((slots.iloc[gap] + 1) * 300e9))
     name = f"{DEVICE}_{missing.strftime('%Y%m%dT%H%M%S')}.000Z.flac"
     with pytest.raises(KeyError, match="no file|the file of that 5-minute slot"):
-        audio.archive_file_bytes(name, now=NOW)
+        archive_files.archive_file_bytes(name, now=NOW)
     with pytest.raises(KeyError, match="not deployed"):  # in the future
-        audio.archive_file_info(f"{DEVICE}_20991231T000000.000Z.flac", now=NOW)
+        archive_listing.archive_file_info(f"{DEVICE}_20991231T000000.000Z.flac", now=NOW)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -388,7 +394,7 @@ def test_audio_product_default_is_the_archive_files():
     rows = audio_rows(start - pd.Timedelta("5min"), end)
     rows = rows[rows.end_time > start]
     assert [n for n, _ in files] == list(rows.filename) and len(files) == 2  # overlap, not start
-    assert files[0][1] == audio.archive_file_bytes(rows.filename.iloc[0], now=NOW)
+    assert files[0][1] == archive_files.archive_file_bytes(rows.filename.iloc[0], now=NOW)
     # no conversion: no WAV files in the FLAC era
     assert audio.build_audio_product_files(DEVICE, start, end, "wav", {}, now=NOW) == []
 

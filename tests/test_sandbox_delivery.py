@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from intake_onc.sandbox import SANDBOX_TOKEN
-from intake_onc.sandbox.delivery import MESSAGES
+from intake_onc.sandbox.services.delivery_runs import MESSAGES
 
 TSSD = {
     "deviceCode": "SBECTD19p6813",

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from intake_onc.sandbox import SANDBOX_TOKEN
-from intake_onc.sandbox.faults import KINDS, FaultInjector
+from intake_onc.sandbox.transport.faults import KINDS, FaultInjector
 
 
 def locations(url: str, session: requests.Session | None = None) -> requests.Response:

@@ -18,7 +18,12 @@ import soundfile as sf
 from scipy import signal
 
 from intake_onc._core.time import datenum_to_datetime64
-from intake_onc.sandbox import audio, hsd
+from intake_onc.sandbox.archive import files as archive_files
+from intake_onc.sandbox.archive import listing as archive_listing
+from intake_onc.sandbox.encoders import spectrogram
+from intake_onc.sandbox.products import hsd
+from intake_onc.sandbox.synthetic import audio as synth
+from intake_onc.sandbox.synthetic import spectra
 
 DEVICE = "ICLISTENHF6019"
 FS = 8000
@@ -33,9 +38,9 @@ def _private_cache(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def tone_file():
     """(audio row, tone start) of a file holding a tone with no ship nearby."""
-    events = audio.known_events(DEVICE, "2023-01-01", "2023-01-03")
+    events = synth.known_events(DEVICE, "2023-01-01", "2023-01-03")
     ships = [e for e in events if e["kind"] == "ship"]
-    rows = audio.list_archive_files(DEVICE, "2022-12-31T23:00", "2023-01-03", now=NOW)
+    rows = archive_listing.list_archive_files(DEVICE, "2022-12-31T23:00", "2023-01-03", now=NOW)
     rows = rows[rows.kind == "audio"]
     for tone in (e for e in events if e["kind"] == "tone"):
         if any(
@@ -71,8 +76,8 @@ def peak_over_neighbours(column: np.ndarray, freq: np.ndarray, f0: float) -> flo
 def test_spect_mat_layout_and_time_decoding(tone_file):
     row, _ = tone_file
     name = row.filename.replace(".flac", "-spect.mat")
-    data = audio.archive_file_bytes(name, now=NOW)
-    assert data[:10] == b"MATLAB 5.0" and len(data) == hsd.archive_spect_mat_size(DEVICE)
+    data = archive_files.archive_file_bytes(name, now=NOW)
+    assert data[:10] == b"MATLAB 5.0" and len(data) == spectrogram.archive_spect_mat_size(DEVICE)
     mat = scipy.io.loadmat(io.BytesIO(data))
     psd = mat["SpectData"]["PSD"][0, 0]  # the access pattern users know
     s, meta = spect(data)
@@ -93,8 +98,12 @@ def test_spect_mat_layout_and_time_decoding(tone_file):
 
 def test_spect_mat_matches_welch_of_the_decoded_audio(tone_file):
     row, _ = tone_file
-    x, _ = sf.read(io.BytesIO(audio.archive_file_bytes(row.filename, now=NOW)), dtype="float64")
-    s, _ = spect(audio.archive_file_bytes(row.filename.replace(".flac", "-spect.mat"), now=NOW))
+    x, _ = sf.read(
+        io.BytesIO(archive_files.archive_file_bytes(row.filename, now=NOW)), dtype="float64"
+    )
+    s, _ = spect(
+        archive_files.archive_file_bytes(row.filename.replace(".flac", "-spect.mat"), now=NOW)
+    )
     for minute in (0, 4):
         f, pxx = signal.welch(
             x[minute * 60 * FS : (minute + 1) * 60 * FS],
@@ -105,13 +114,15 @@ def test_spect_mat_matches_welch_of_the_decoded_audio(tone_file):
             detrend=False,
             scaling="density",
         )
-        expected = 10 * np.log10(pxx * 1.0) + hsd.FULL_SCALE_DB_RE_UPA  # x bin width 1 Hz
+        expected = 10 * np.log10(pxx * 1.0) + synth.FULL_SCALE_DB_RE_UPA  # x bin width 1 Hz
         assert np.allclose(s["PSD"][:, minute], expected, atol=1e-3)
 
 
 def test_known_tone_in_the_one_minute_spectrogram(tone_file):
     row, tone = tone_file
-    s, _ = spect(audio.archive_file_bytes(row.filename.replace(".flac", "-spect.mat"), now=NOW))
+    s, _ = spect(
+        archive_files.archive_file_bytes(row.filename.replace(".flac", "-spect.mat"), now=NOW)
+    )
     freq = s["frequency"].ravel()
     column = int((tone - row.start_time) / pd.Timedelta("60s"))
     assert peak_over_neighbours(s["PSD"][:, column], freq, 1000.0) > 30
@@ -120,9 +131,11 @@ def test_known_tone_in_the_one_minute_spectrogram(tone_file):
 
 
 def test_spect_png_is_a_padded_1200x900_png():
-    row = audio.list_archive_files(DEVICE, "2023-01-01T03:00", "2023-01-01T03:05", now=NOW)
+    row = archive_listing.list_archive_files(
+        DEVICE, "2023-01-01T03:00", "2023-01-01T03:05", now=NOW
+    )
     png = row[row.kind == "spect_png"].iloc[0]
-    data = audio.archive_file_bytes(png.filename, now=NOW)
+    data = archive_files.archive_file_bytes(png.filename, now=NOW)
     assert len(data) == png.fileSize
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
@@ -134,8 +147,8 @@ def test_spect_png_is_a_padded_1200x900_png():
     image.load()
     assert image.size == (1200, 900)
     # the real rendering leaves room below the fixed size
-    unpadded = hsd.png_bytes(hsd.file_spectrogram(DEVICE, png.start_time, 2))
-    assert len(unpadded) < 0.9 * hsd.PNG_TARGET_BYTES
+    unpadded = spectrogram.png_bytes(spectra.file_spectrogram(DEVICE, png.start_time, 2))
+    assert len(unpadded) < 0.9 * spectrogram.PNG_TARGET_BYTES
 
 
 # ----------------------------------------------------------------------------------------------
@@ -147,10 +160,10 @@ RANGE = ("2023-01-01T03:02", "2023-01-01T03:08")  # overlaps two files
 
 def test_hsd_one_minute_is_the_archive_files():
     files = hsd.build_hsd_files(DEVICE, *RANGE, "mat", {}, now=NOW)
-    rows = audio.list_archive_files(DEVICE, "2023-01-01T02:57", RANGE[1], now=NOW)
+    rows = archive_listing.list_archive_files(DEVICE, "2023-01-01T02:57", RANGE[1], now=NOW)
     rows = rows[(rows.kind == "spect_mat") & (rows.end_time > pd.Timestamp(RANGE[0]))]
     assert [n for n, _ in files] == list(rows.filename) and len(files) == 2
-    assert all(data == audio.archive_file_bytes(n, now=NOW) for n, data in files)
+    assert all(data == archive_files.archive_file_bytes(n, now=NOW) for n, data in files)
     assert hsd.hsd_file_names(DEVICE, *RANGE, "mat", {}, now=NOW) == list(rows.filename)
 
 
@@ -171,7 +184,7 @@ def test_hsd_plot_resolution(tone_file):
     assert float(meta["binWidth"][0, 0]) == 5.0 and np.allclose(np.diff(freq), 5.0)
     # Power per bin: adding 10 log10(1/binWidth) gives the same density as the one-minute file.
     one_minute, _ = spect(
-        audio.archive_file_bytes(row.filename.replace(".flac", "-spect.mat"), now=NOW)
+        archive_files.archive_file_bytes(row.filename.replace(".flac", "-spect.mat"), now=NOW)
     )
     band = (freq > 1500) & (freq < 3500)
     density_plot = np.median(psd[band]) - 10 * np.log10(5.0)
@@ -212,7 +225,7 @@ def test_hsd_concatenation_daily_and_collate():
     daily = hsd.build_hsd_files(
         DEVICE, start, end, "mat", {"dpo_spectrogramConcatenation": "Daily"}, now=NOW
     )
-    rows = audio.list_archive_files(DEVICE, "2023-01-01T23:45", end, now=NOW)
+    rows = archive_listing.list_archive_files(DEVICE, "2023-01-01T23:45", end, now=NOW)
     rows = rows[(rows.kind == "audio") & (rows.end_time > pd.Timestamp(start))]
     days = rows.start_time.dt.floor("D")
     assert len(daily) == days.nunique() == 2
@@ -233,7 +246,7 @@ def test_hsd_png_products():
     start = pd.Timestamp(RANGE[0])
     end = start + pd.Timedelta("1s")
     ((name, data),) = hsd.build_hsd_files(DEVICE, start, end, "png", {}, now=NOW)
-    assert name.endswith("-spect.png") and data == audio.archive_file_bytes(name, now=NOW)
+    assert name.endswith("-spect.png") and data == archive_files.archive_file_bytes(name, now=NOW)
     options = {
         "dpo_spectralDataDownsample": "2",
         "dpo_lowerColourLimit": "60",

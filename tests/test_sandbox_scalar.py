@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intake_onc.sandbox.observatory import OBSERVATORY
-from intake_onc.sandbox.scalar import ScalarRecords, generate, sensor_items
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
+from intake_onc.sandbox.synthetic.scalar import ScalarRecords, generate, sensor_items
 
 CTD = "SBECTD19p6813"
 OXY = "AANDOPTODE4831"
@@ -194,7 +194,7 @@ def test_sensor_items_are_the_observatory_sensors():
 
 def test_sandbox_scalar_side_imports_none_of_the_package_it_tests():
     code = (
-        "import sys; import intake_onc.sandbox.tssd, intake_onc.sandbox.tssd_writers; "
+        "import sys; import intake_onc.sandbox.reference.rules, intake_onc.sandbox.products.tssd_files; "
         "bad = [m for m in sys.modules if m.split('.')[:2] in (['intake_onc', 'client'], "
         "['intake_onc', 'ops'], ['intake_onc', 'formats'], ['intake_onc', 'datasets'])]; "
         "print(bad); sys.exit(1 if bad else 0)"

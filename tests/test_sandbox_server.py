@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from intake_onc.sandbox import SANDBOX_TOKEN, SandboxServer, serve
-from intake_onc.sandbox.cli import add_sandbox_command, main, run_sandbox
+from intake_onc.sandbox.transport.cli import add_sandbox_command, main, run_sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 BAD_TOKEN = {
@@ -296,7 +296,15 @@ def test_cli_first_line_and_clean_stop(stop_signal):
         "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "intake_onc.sandbox.cli", "--port", "0", "--processing-scale", "0"],
+        [
+            sys.executable,
+            "-m",
+            "intake_onc.sandbox.transport.cli",
+            "--port",
+            "0",
+            "--processing-scale",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -18,10 +18,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intake_onc._core.time import datetime64_to_datenum, format_onc_date
-from intake_onc.sandbox import tssd
-from intake_onc.sandbox.scalar import ScalarRecords, generate
-from intake_onc.sandbox.tssd import ResampledRecords, clean, fill_gaps, remove_gaps, resample
-from intake_onc.sandbox.tssd_writers import metadata_filename, parse_tssd_options
+from intake_onc.sandbox.encoders import scalar_pages
+from intake_onc.sandbox.products import tssd_files, tssd_options
+from intake_onc.sandbox.products.tssd_options import metadata_filename, parse_tssd_options
+from intake_onc.sandbox.reference import scalar_series as series
+from intake_onc.sandbox.reference.rules import (
+    ResampledRecords,
+    clean,
+    fill_gaps,
+    remove_gaps,
+    resample,
+)
+from intake_onc.sandbox.synthetic.scalar import ScalarRecords, generate
 
 CTD = "SBECTD19p6813"
 NOW = "2026-01-01T00:00:00"
@@ -335,7 +343,7 @@ def follow_pages(device, date_from, date_to, **kw):
     """All pages of a request, each next dateFrom passed as the ONC string the server sends."""
     pages, start = [], date_from
     while True:
-        page = tssd.scalar_page(device, start, date_to, now=NOW, **kw)
+        page = scalar_pages.scalar_page(device, start, date_to, now=NOW, **kw)
         pages.append(page)
         if page.next_date_from is None:
             return pages
@@ -359,7 +367,7 @@ def union(pages):
 )
 def test_union_of_pages_equals_one_unpaged_request(kw):
     a, b = "2024-04-01T04:30:00", "2024-04-01T06:10:00"
-    whole = tssd.scalar_page(CTD, a, b, now=NOW, row_limit=10**7, **kw)
+    whole = scalar_pages.scalar_page(CTD, a, b, now=NOW, row_limit=10**7, **kw)
     assert whole.next_date_from is None
     limit = 13 if "resample_type" in kw else 733
     pages = follow_pages(CTD, a, b, row_limit=limit, **kw)
@@ -377,13 +385,15 @@ def test_gap_rows_appear_on_the_page_that_covers_their_times():
     i = int(np.argmax(steps > 30e9))  # a gap longer than 30 s
     before, after = raw.times[i], raw.times[i + 1]
     inside = before + np.timedelta64(10_500, "ms")  # dateFrom inside the gap
-    page = tssd.scalar_page(CTD, inside, after + np.timedelta64(5, "s"), fill_gaps=True, now=NOW)
+    page = scalar_pages.scalar_page(
+        CTD, inside, after + np.timedelta64(5, "s"), fill_gaps=True, now=NOW
+    )
     first = page.rows.times[0]
     # the first row is an inserted one, continuing the grid of the reading before dateFrom
     assert page.rows.flags["temperature"][0] == 9
     assert (first - before) % np.timedelta64(1, "s") == np.timedelta64(0)
     assert inside <= first < inside + np.timedelta64(1, "s")
-    wide = tssd.scalar_page(
+    wide = scalar_pages.scalar_page(
         CTD,
         before - np.timedelta64(1, "m"),
         after + np.timedelta64(5, "s"),
@@ -392,20 +402,22 @@ def test_gap_rows_appear_on_the_page_that_covers_their_times():
     )
     assert page.rows.equals(wide.rows.between(inside, None))
     # a window entirely inside the gap still gets its NaN rows (from both neighbours' context)
-    mid = tssd.scalar_page(CTD, inside, inside + np.timedelta64(5, "s"), fill_gaps=True, now=NOW)
+    mid = scalar_pages.scalar_page(
+        CTD, inside, inside + np.timedelta64(5, "s"), fill_gaps=True, now=NOW
+    )
     assert len(mid.rows) == 5 and np.all(mid.rows.flags["pressure"] == 9)
     assert mid.rows.equals(wide.rows.between(inside, inside + np.timedelta64(5, "s")))
 
 
 def test_deployment_gap_is_filled_or_left_empty():
     a, b = "2022-06-30T23:59:00", "2022-07-15T00:01:00"
-    plain = tssd.scalar_page(CTD, a, b, fill_gaps=False, now=NOW)
+    plain = scalar_pages.scalar_page(CTD, a, b, fill_gaps=False, now=NOW)
     assert len(plain.rows) < 80  # one minute each side at T = 2 s
-    rows, _ = tssd.scalar_series(
+    rows, _ = series.scalar_series(
         CTD, "2022-07-05", "2022-07-05T00:01:00", data_gaps="fill", now=NOW
     )
     assert len(rows) == 30 and np.all(rows.flags["salinity"] == 9)  # NaN rows every 2 s
-    bins = tssd.scalar_page(
+    bins = scalar_pages.scalar_page(
         CTD,
         "2022-07-05",
         "2022-07-05T01:00",
@@ -415,7 +427,7 @@ def test_deployment_gap_is_filled_or_left_empty():
         now=NOW,
     )
     assert len(bins.rows) == 6 and np.all(bins.rows.variables["temperature_qc"] == 9)
-    none = tssd.scalar_page(
+    none = scalar_pages.scalar_page(
         CTD,
         "2022-07-05",
         "2022-07-05T01:00",
@@ -426,11 +438,14 @@ def test_deployment_gap_is_filled_or_left_empty():
     )
     assert len(none.rows) == 0 and none.sensor_data() is None
     # before the first deployment or after "now" nothing, even filled
-    assert len(tssd.scalar_page(CTD, "2019-04-01", "2019-04-02", fill_gaps=True, now=NOW).rows) == 0
+    assert (
+        len(scalar_pages.scalar_page(CTD, "2019-04-01", "2019-04-02", fill_gaps=True, now=NOW).rows)
+        == 0
+    )
 
 
 def test_page_payload_shape():
-    page = tssd.scalar_page(
+    page = scalar_pages.scalar_page(
         CTD,
         "2024-04-01T00:00:00",
         "2024-04-01T01:00:00",
@@ -453,7 +468,7 @@ def test_page_payload_shape():
         "value": d["values"][0],
         "qaqcFlag": d["qaqcFlags"][0],
     }
-    mm = tssd.scalar_page(
+    mm = scalar_pages.scalar_page(
         CTD,
         "2024-04-01T00:00:00",
         "2024-04-01T00:10:00",
@@ -478,7 +493,7 @@ def test_page_payload_shape():
         "2024-04-01T00:02:30.000Z",
     ]
     assert mm.next_date_from == pd.Timestamp("2024-04-01T00:03:00")  # end of the last bin
-    avg = tssd.scalar_page(
+    avg = scalar_pages.scalar_page(
         CTD,
         "2024-04-01T00:00:00",
         "2024-04-01T00:10:00",
@@ -487,7 +502,7 @@ def test_page_payload_shape():
         now=NOW,
     )
     assert {"values", "qaqcFlags", "counts", "stdDevs"} <= set(avg.data["salinity"])
-    assert [m["sensorCode"] for m in tssd.sensor_metadata(CTD)] == [
+    assert [m["sensorCode"] for m in scalar_pages.sensor_metadata(CTD)] == [
         "temperature",
         "conductivity",
         "pressure",
@@ -519,9 +534,9 @@ def test_csv_plain_rows_round_trip():
     i = int(np.argmax(np.diff(raw.times.astype("int64")) > 5e9))  # a window around a gap
     a = pd.Timestamp(raw.times[i]).floor("h")
     b = a + pd.Timedelta(hours=1)
-    files = tssd.build_tssd_files(CTD, a, b, "csv", {}, now=NOW)  # defaults: clean, NaN fill
+    files = tssd_files.build_tssd_files(CTD, a, b, "csv", {}, now=NOW)  # defaults: clean, NaN fill
     ((name, body),) = files
-    rows, _ = tssd.scalar_series(CTD, a, b, quality="clean", data_gaps="fill", now=NOW)
+    rows, _ = series.scalar_series(CTD, a, b, quality="clean", data_gaps="fill", now=NOW)
     header, table = read_tssd_csv(body)
     assert header["DATEFROM"] == format_onc_date(a)
     assert header["STATION"] == "BACAX" and header["DEVICECODE"] == CTD
@@ -551,8 +566,8 @@ def test_csv_plain_rows_round_trip():
 
 def test_csv_resampled_columns_and_values():
     opts = {"dpo_resample": "minMaxAvg", "dpo_minMaxAvg": "600", "dpo_qualityControl": "1"}
-    ((name, body),) = tssd.build_tssd_files(CTD, A, B, "csv", opts, now=NOW)
-    rows, _ = tssd.scalar_series(
+    ((name, body),) = tssd_files.build_tssd_files(CTD, A, B, "csv", opts, now=NOW)
+    rows, _ = series.scalar_series(
         CTD, A, B, data_gaps="fill", resample_type="minMaxAvg", resample_period=600, now=NOW
     )
     header, table = read_tssd_csv(body)
@@ -581,14 +596,16 @@ def test_csv_resampled_columns_and_values():
 
 def test_csv_split_and_mode_tokens():
     opts = {"dpo_qualityControl": "0", "dpo_dataGaps": "0"}
-    files = tssd.build_tssd_files(CTD, A, "2024-04-01T00:10:00", "csv", opts, now=NOW, max_rows=250)
+    files = tssd_files.build_tssd_files(
+        CTD, A, "2024-04-01T00:10:00", "csv", opts, now=NOW, max_rows=250
+    )
     names = [n for n, _ in files]
     assert len(files) == 3  # ~600 rows
     assert "-" not in names[0].split("Z_")[-1]  # raw, gaps removed: no mode tokens
     assert names[1].endswith("_2.csv") and names[2].endswith("_3.csv")
     tables = [read_tssd_csv(b)[1] for _, b in files]
     assert [len(t) for t in tables[:2]] == [250, 250]
-    rows, _ = tssd.scalar_series(
+    rows, _ = series.scalar_series(
         CTD, A, "2024-04-01T00:10:00", quality="raw", data_gaps="remove", now=NOW
     )
     assert same(pd.concat(tables)["Conductivity (S/m)"], rows.values["conductivity"])
@@ -629,10 +646,10 @@ def test_auto_period_and_bad_options():
 @pytest.mark.parametrize("encoding", ["OM", "ONC"])
 def test_json_round_trip(encoding):
     opts = {"dpo_resample": "average", "dpo_jsonOutputEncoding": encoding}
-    ((name, body),) = tssd.build_tssd_files(CTD, A, B, "json", opts, now=NOW)
+    ((name, body),) = tssd_files.build_tssd_files(CTD, A, B, "json", opts, now=NOW)
     assert name.endswith(f"-NaN_clean_avg1minute_{encoding}.json")
     doc = json.loads(body)  # bare NaN is accepted by the standard library
-    rows, _ = tssd.scalar_series(
+    rows, _ = series.scalar_series(
         CTD, A, B, data_gaps="fill", resample_type="average", resample_period=60, now=NOW
     )
     meta = doc["metadata"]
@@ -656,11 +673,13 @@ def test_json_round_trip(encoding):
 
 
 def test_mat_round_trip():
-    ((name, body),) = tssd.build_tssd_files(CTD, A, B, "mat", {"dpo_resample": "minMax"}, now=NOW)
+    ((name, body),) = tssd_files.build_tssd_files(
+        CTD, A, B, "mat", {"dpo_resample": "minMax"}, now=NOW
+    )
     assert name.endswith("-NaN_clean_MinMax1minute.mat")
     mat = scipy.io.loadmat(io.BytesIO(body))
     data, meta = mat["data"][0, 0], mat["metadata"][0, 0]
-    rows, _ = tssd.scalar_series(
+    rows, _ = series.scalar_series(
         CTD, A, B, data_gaps="fill", resample_type="minMax", resample_period=60, now=NOW
     )
     assert data["time"].shape == (len(rows), 1)
@@ -679,11 +698,11 @@ def test_mat_round_trip():
         "pressure",
         "salinity",
     ]
-    ((_, raw),) = tssd.build_tssd_files(
+    ((_, raw),) = tssd_files.build_tssd_files(
         CTD, A, "2024-04-01T00:05:00", "mat", {"dpo_qualityControl": "0"}, now=NOW
     )
     data = scipy.io.loadmat(io.BytesIO(raw))["data"][0, 0]
-    plain, _ = tssd.scalar_series(
+    plain, _ = series.scalar_series(
         CTD, A, "2024-04-01T00:05:00", quality="raw", data_gaps="fill", now=NOW
     )
     assert same(data["conductivity"][:, 0], plain.values["conductivity"])
@@ -692,31 +711,35 @@ def test_mat_round_trip():
 
 def test_no_data_no_files_and_size_estimates():
     assert (
-        tssd.build_tssd_files(
+        tssd_files.build_tssd_files(
             CTD, "2022-07-03", "2022-07-04", "csv", {"dpo_dataGaps": "0"}, now=NOW
         )
         == []
     )
-    ((_, body),) = tssd.build_tssd_files(CTD, A, B, "csv", {}, now=NOW)
-    estimate = tssd.estimate_tssd_size(CTD, A, B, {}, now=NOW)
+    ((_, body),) = tssd_files.build_tssd_files(CTD, A, B, "csv", {}, now=NOW)
+    estimate = tssd_options.estimate_tssd_size(CTD, A, B, {}, now=NOW)
     assert 0.5 < estimate / len(body) < 2.0
     # inside the 2022-07-01 - 07-15 recovery: nothing, unless gaps are filled (NaN rows)
     assert (
-        tssd.estimate_tssd_size(CTD, "2022-07-03", "2022-07-04", {"dpo_dataGaps": "0"}, now=NOW)
+        tssd_options.estimate_tssd_size(
+            CTD, "2022-07-03", "2022-07-04", {"dpo_dataGaps": "0"}, now=NOW
+        )
         == 0
     )
-    filled = tssd.estimate_tssd_size(CTD, "2022-07-03", "2022-07-04", {}, now=NOW)
-    ((_, nan_rows),) = tssd.build_tssd_files(CTD, "2022-07-03", "2022-07-04", "csv", {}, now=NOW)
+    filled = tssd_options.estimate_tssd_size(CTD, "2022-07-03", "2022-07-04", {}, now=NOW)
+    ((_, nan_rows),) = tssd_files.build_tssd_files(
+        CTD, "2022-07-03", "2022-07-04", "csv", {}, now=NOW
+    )
     assert 0.5 < filled / len(nan_rows) < 2.0
-    big = tssd.estimate_tssd_size(
+    big = tssd_options.estimate_tssd_size(
         CTD, "2024-01-01", "2025-01-01", {"dpo_resample": "average"}, extension="json", now=NOW
     )
     assert big > 10_000_000
 
 
 def test_metadata_xml_describes_the_request():
-    files = tssd.build_tssd_files(CTD, A, B, "csv", {"dpo_qualityControl": "1"}, now=NOW)
-    xml = tssd.metadata_xml(
+    files = tssd_files.build_tssd_files(CTD, A, B, "csv", {"dpo_qualityControl": "1"}, now=NOW)
+    xml = tssd_files.metadata_xml(
         CTD,
         A,
         B,

@@ -500,8 +500,9 @@ def test_plot_needs_matplotlib(monkeypatch, tmp_path):
 
 def test_agrees_with_the_sandbox_archive_spectrogram(tmp_path):
     """Two independent implementations: the sandbox's one-minute Welch (-spect.mat) and ours."""
-    sandbox_audio = pytest.importorskip("intake_onc.sandbox.audio")
-    sandbox_hsd = pytest.importorskip("intake_onc.sandbox.hsd")
+    from intake_onc.sandbox.encoders import spectrogram as sandbox_hsd
+    from intake_onc.sandbox.synthetic import audio as sandbox_audio
+
     device, start = "ICLISTENHF6019", "2024-04-01T00:00:01.250Z"
     n = sandbox_audio.file_samples(device)
     samples = sandbox_audio.synth_audio(device, start, n)

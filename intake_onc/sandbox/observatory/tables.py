@@ -1,0 +1,644 @@
+"""The synthetic observatory: locations, devices, deployments, properties and data products.
+
+Plain tables of facts (pinned in ``docs/architecture.md``) and a few look-ups. The sandbox's
+endpoints, the synthetic data generators and the tests all read them from here, so there is one
+place that says, for example, that ``ICLISTENHF6019`` is an 8 kHz hydrophone at ``SGHA.H3``.
+
+Examples
+--------
+>>> from intake_onc.sandbox.observatory.tables import OBSERVATORY
+>>> OBSERVATORY.device("ICLISTENHF6019").audio.sample_rate
+8000
+>>> [d.location_code for d in OBSERVATORY.deployments_of("SBECTD19p6813")]
+['BACAX', 'BACAX']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from intake_onc._core.time import parse_date
+
+__all__ = [
+    "OBSERVATORY",
+    "AudioSpec",
+    "DataProduct",
+    "DataRating",
+    "Deployment",
+    "Device",
+    "DeviceCategory",
+    "Location",
+    "Observatory",
+    "ProductOption",
+    "Property",
+    "Sensor",
+    "resolve_now",
+]
+
+_ORG = "Ocean Networks Canada Society"
+
+
+def _ts(text: str | None) -> pd.Timestamp | None:
+    return None if text is None else pd.Timestamp(text).as_unit("ns")
+
+
+def resolve_now(now: object = None) -> pd.Timestamp:
+    """The sandbox's "now" as a naive UTC ``Timestamp`` (ns): ``now`` parsed (anything
+    :func:`intake_onc._core.time.parse_date` reads), or the current time when it is ``None``."""
+    if now is None:
+        return pd.Timestamp.now(tz="UTC").tz_localize(None).as_unit("ns")
+    return parse_date(now, argument="now")
+
+
+@dataclass(frozen=True)
+class Location:
+    """A site or a node of the location tree."""
+
+    code: str
+    name: str
+    parent: str | None
+    lat: float
+    lon: float
+    depth: float | None
+    description: str
+    has_device_data: bool
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """One measured quantity of a scalar device (a ``sensorData`` item of ``scalardata``)."""
+
+    code: str
+    name: str
+    unit: str
+    property_code: str
+    #: ONC's ``sensorCategoryCode`` (what ``sensorCategoryCodes=`` filters on).
+    category_code: str
+
+
+@dataclass(frozen=True)
+class DataRating:
+    """A device's nominal sample period from ``date_from`` until ``date_to`` (None: ongoing)."""
+
+    date_from: pd.Timestamp
+    date_to: pd.Timestamp | None
+    sample_period: float
+    sample_size: int = 1
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    """How a hydrophone records: rate, bit depth, file length and format over time."""
+
+    sample_rate: int
+    bit_depth: int = 24
+    file_seconds: float = 300.0
+    #: ``(first day, extension)`` pairs: the archive format in force from that day on.
+    formats: tuple[tuple[pd.Timestamp, str], ...] = ()
+
+    def extension_at(self, when: pd.Timestamp) -> str:
+        """The archive file extension (``flac`` or ``wav``) in force at ``when``."""
+        ext = self.formats[0][1]
+        for since, candidate in self.formats:
+            if when >= since:
+                ext = candidate
+        return ext
+
+
+@dataclass(frozen=True)
+class Device:
+    """An instrument, its sensors and its data ratings."""
+
+    code: str
+    device_id: int
+    name: str
+    category_code: str
+    sensors: tuple[Sensor, ...] = ()
+    ratings: tuple[DataRating, ...] = ()
+    audio: AudioSpec | None = None
+    restricted: bool = False
+
+    @property
+    def kind(self) -> str:
+        """``"hydrophone"`` for audio devices, ``"scalar"`` otherwise."""
+        return "hydrophone" if self.audio is not None else "scalar"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A device at a location from ``begin`` until ``end`` (None: still deployed)."""
+
+    device_code: str
+    location_code: str
+    begin: pd.Timestamp
+    end: pd.Timestamp | None
+    lat: float
+    lon: float
+    depth: float
+    heading: float | None = None
+    pitch: float | None = None
+    roll: float | None = None
+
+
+@dataclass(frozen=True)
+class DeviceCategory:
+    code: str
+    name: str
+    description: str
+    long_description: str
+
+
+@dataclass(frozen=True)
+class Property:
+    code: str
+    name: str
+    description: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class ProductOption:
+    """One ``dpo_*`` option of a data product, as ``dataProducts`` describes it."""
+
+    option: str
+    default: str
+    allowed: tuple[str, ...] = ()
+    #: ``(lower, upper, only_integers, unit)`` for numeric ranges.
+    allowable_range: tuple[str, str, bool, str] | None = None
+    #: Whether a request without this option is refused (``errorCode`` 128).
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class DataProduct:
+    """A data product code and one of its file extensions."""
+
+    code: str
+    name: str
+    extension: str
+    device_categories: tuple[str, ...]
+    options: tuple[ProductOption, ...] = field(default=())
+    help_document: str = ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables
+# ----------------------------------------------------------------------------------------------
+
+LOCATIONS: tuple[Location, ...] = (
+    Location(
+        "NEP",
+        "North East Pacific",
+        None,
+        48.5,
+        -126.0,
+        None,
+        "The NEPTUNE observatory off the west coast of Vancouver Island.",
+        False,
+    ),
+    Location(
+        "BC",
+        "Barkley Canyon",
+        "NEP",
+        48.32,
+        -126.05,
+        None,
+        "A submarine canyon on the continental slope.",
+        False,
+    ),
+    Location(
+        "BACAX",
+        "Barkley Canyon Axis",
+        "BC",
+        48.3166,
+        -126.0508,
+        985.0,
+        "Instrument platform on the canyon axis.",
+        True,
+    ),
+    Location(
+        "BACUS",
+        "Barkley Canyon Upper Slope",
+        "BC",
+        48.4275,
+        -126.1745,
+        396.0,
+        "Instrument platform on the upper slope.",
+        True,
+    ),
+    Location(
+        "FGP",
+        "Folger Passage",
+        "NEP",
+        48.81,
+        -125.28,
+        None,
+        "A passage at the mouth of Barkley Sound.",
+        False,
+    ),
+    Location(
+        "FGPD",
+        "Folger Deep",
+        "FGP",
+        48.8138,
+        -125.2807,
+        96.0,
+        "Instrument platform in Folger Passage.",
+        True,
+    ),
+    Location(
+        "SAL",
+        "Salish Sea",
+        None,
+        49.0,
+        -123.4,
+        None,
+        "The inland sea between Vancouver Island and the mainland.",
+        False,
+    ),
+    Location(
+        "SGHA",
+        "Strait of Georgia Hydrophone Array",
+        "SAL",
+        49.0400,
+        -123.4250,
+        None,
+        "A three-element hydrophone array.",
+        False,
+    ),
+    Location(
+        "SGHA.H1",
+        "Strait of Georgia Hydrophone Array H1",
+        "SGHA",
+        49.0401,
+        -123.4251,
+        294.0,
+        "Array element H1.",
+        True,
+    ),
+    Location(
+        "SGHA.H2",
+        "Strait of Georgia Hydrophone Array H2",
+        "SGHA",
+        49.0402,
+        -123.4248,
+        295.0,
+        "Array element H2.",
+        True,
+    ),
+    Location(
+        "SGHA.H3",
+        "Strait of Georgia Hydrophone Array H3",
+        "SGHA",
+        49.0399,
+        -123.4249,
+        296.0,
+        "Array element H3.",
+        True,
+    ),
+)
+
+_CTD_SENSORS = (
+    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
+    Sensor("conductivity", "Conductivity", "S/m", "conductivity", "conductivity"),
+    Sensor("pressure", "Pressure", "decibar", "pressure", "pressure"),
+    Sensor("salinity", "Practical Salinity", "psu", "salinity", "salinity"),
+)
+_OXY_SENSORS = (
+    Sensor("oxygen", "Oxygen Concentration Corrected", "ml/l", "oxygen", "oxygen_corrected"),
+    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
+)
+_ADCP_SENSORS = (Sensor("speed", "Current Speed", "m/s", "seawaterspeed", "speed"),)
+
+DEVICES: tuple[Device, ...] = (
+    Device(
+        "SBECTD19p6813",
+        23051,
+        "Sea-Bird SeaCAT SBE19plus V2 6813",
+        "CTD",
+        _CTD_SENSORS,
+        (
+            DataRating(_ts("2019-05-01"), _ts("2023-06-01"), 2.0),
+            DataRating(_ts("2023-06-01"), None, 1.0),
+        ),
+    ),
+    Device(
+        "SBECTD16p6011",
+        21702,
+        "Sea-Bird SeaCAT SBE16plus 6011",
+        "CTD",
+        _CTD_SENSORS,
+        (DataRating(_ts("2018-03-01"), None, 1.0),),
+    ),
+    Device(
+        "AANDOPTODE4831",
+        23106,
+        "Aanderaa Optode 4831",
+        "OXYSENSOR",
+        _OXY_SENSORS,
+        (DataRating(_ts("2022-07-15"), None, 10.0),),
+    ),
+    Device(
+        "NORTEKADCP9917",
+        24115,
+        "Nortek Aquadopp Profiler 2 MHz 9917",
+        "ADCP2MHZ",
+        _ADCP_SENSORS,
+        (DataRating(_ts("2021-06-01"), None, 1.0),),
+        restricted=True,
+    ),
+    Device(
+        "ICLISTENHF6324",
+        24543,
+        "ICListen HF Hydrophone 6324",
+        "HYDROPHONE",
+        audio=AudioSpec(64_000, formats=((_ts("2000-01-01"), "flac"),)),
+    ),
+    Device(
+        "ICLISTENHF6020",
+        23670,
+        "ICListen HF Hydrophone 6020",
+        "HYDROPHONE",
+        audio=AudioSpec(16_000, formats=((_ts("2000-01-01"), "wav"), (_ts("2020-08-10"), "flac"))),
+    ),
+    Device(
+        "ICLISTENHF6019",
+        23669,
+        "ICListen HF Hydrophone 6019",
+        "HYDROPHONE",
+        audio=AudioSpec(8_000, formats=((_ts("2000-01-01"), "flac"),)),
+    ),
+)
+
+DEPLOYMENTS: tuple[Deployment, ...] = (
+    Deployment(
+        "SBECTD19p6813", "BACAX", _ts("2019-05-01"), _ts("2022-07-01"), 48.3166, -126.0508, 985.0
+    ),
+    Deployment("SBECTD19p6813", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
+    Deployment(
+        "SBECTD16p6011", "FGPD", _ts("2018-03-01"), _ts("2021-09-30"), 48.8138, -125.2807, 96.0
+    ),
+    Deployment("AANDOPTODE4831", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
+    Deployment(
+        "NORTEKADCP9917",
+        "BACUS",
+        _ts("2021-06-01"),
+        None,
+        48.4275,
+        -126.1745,
+        396.0,
+        heading=12.5,
+        pitch=0.4,
+        roll=-1.1,
+    ),
+    Deployment("ICLISTENHF6324", "SGHA.H1", _ts("2023-09-08"), None, 49.0401, -123.4251, 294.0),
+    Deployment(
+        "ICLISTENHF6020", "SGHA.H2", _ts("2019-06-01"), _ts("2021-05-01"), 49.0402, -123.4248, 295.0
+    ),
+    Deployment(
+        "ICLISTENHF6019", "SGHA.H3", _ts("2021-03-01"), _ts("2022-06-30"), 49.0399, -123.4249, 296.0
+    ),
+    Deployment("ICLISTENHF6019", "SGHA.H3", _ts("2022-09-01"), None, 49.0399, -123.4249, 296.0),
+)
+
+DEVICE_CATEGORIES: tuple[DeviceCategory, ...] = (
+    DeviceCategory(
+        "CTD",
+        "Conductivity Temperature Depth",
+        "Conductivity Temperature (and Depth Sensor)",
+        "Conductivity Temperature Depth (CTD) instruments measure the salinity, "
+        "temperature and pressure of sea water.",
+    ),
+    DeviceCategory(
+        "OXYSENSOR",
+        "Oxygen Sensor",
+        "Oxygen Sensor",
+        "Oxygen sensors measure the dissolved oxygen concentration of sea water.",
+    ),
+    DeviceCategory(
+        "ADCP2MHZ",
+        "Acoustic Doppler Current Profiler 2 MHz",
+        "ADCP 2 MHz",
+        "ADCPs measure water current velocities over a range of depths.",
+    ),
+    DeviceCategory(
+        "HYDROPHONE", "Hydrophone", "Hydrophone", "Hydrophones record underwater sound."
+    ),
+)
+
+PROPERTIES: tuple[Property, ...] = (
+    Property("seawatertemperature", "Sea Water Temperature", "Sea Water Temperature", "C"),
+    Property("conductivity", "Conductivity", "Conductivity", "S/m"),
+    Property("pressure", "Pressure", "Pressure", "decibar"),
+    Property("salinity", "Salinity", "Practical Salinity", "psu"),
+    Property("oxygen", "Oxygen", "Oxygen concentration", "ml/l"),
+    Property("seawaterspeed", "Sea Water Speed", "Current speed", "m/s"),
+    Property("soundpressurelevel", "Sound Pressure Level", "Acoustic sound pressure", "dB"),
+)
+
+#: Which properties each device category measures.
+CATEGORY_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "CTD": ("seawatertemperature", "conductivity", "pressure", "salinity"),
+    "OXYSENSOR": ("oxygen", "seawatertemperature"),
+    "ADCP2MHZ": ("seawaterspeed",),
+    "HYDROPHONE": ("soundpressurelevel",),
+}
+
+_PERIODS = ("0", "60", "600", "900", "3600", "86400")
+_TSSD_OPTIONS = (
+    ProductOption("dpo_qualityControl", "1", ("0", "1"), required=True),
+    ProductOption(
+        "dpo_resample", "none", ("none", "average", "minMax", "minMaxAvg"), required=True
+    ),
+    ProductOption("dpo_average", "60", _PERIODS),
+    ProductOption("dpo_minMax", "60", _PERIODS),
+    ProductOption("dpo_minMaxAvg", "60", _PERIODS),
+    ProductOption("dpo_dataGaps", "1", ("0", "1")),
+)
+_HYDRO_MODES = (
+    ProductOption("dpo_hydrophoneDataDiversionMode", "OD", ("OD", "LPF", "HPF", "All")),
+    ProductOption("dpo_hydrophoneAcquisitionMode", "All", ("LF", "HF", "All")),
+    ProductOption("dpo_hydrophoneChannel", "All", ("H1", "H2", "H3", "All")),
+)
+_HSD_OPTIONS = (
+    ProductOption("dpo_spectralDataDownsample", "1", ("0", "1", "2")),
+    ProductOption(
+        "dpo_spectrogramConcatenation",
+        "None",
+        ("None", "Concatenate", "Daily", "Weekly", "Adjacent"),
+    ),
+    ProductOption("dpo_spectrogramSource", "MIX", ("MIX", "WAVFLAC", "FFT")),
+    ProductOption("dpo_spectrogramColourPalette", "0", ("0", "1", "2", "3", "4", "5")),
+    ProductOption("dpo_lowerColourLimit", "-1000", (), ("-1000", "140", True, "dB")),
+    ProductOption("dpo_upperColourLimit", "-1000", (), ("-1000", "140", True, "dB")),
+    ProductOption("dpo_spectrogramFrequencyUpperLimit", "-1", (), ("-1", "500000", True, "Hz")),
+    *_HYDRO_MODES,
+)
+_AD_OPTIONS = (
+    ProductOption(
+        "dpo_audioDownsample", "-1", ("-1", "48000", "16000", "8000", "4000", "2000", "512", "256")
+    ),
+    ProductOption("dpo_audioFormatConversion", "0", ("0", "1")),
+    *_HYDRO_MODES,
+)
+_SCALAR_CATEGORIES = ("CTD", "OXYSENSOR", "ADCP2MHZ")
+_WIKI = "https://wiki.oceannetworks.ca/display/DP/"
+
+DATA_PRODUCTS: tuple[DataProduct, ...] = (
+    DataProduct(
+        "TSSD", "Time Series Scalar Data", "csv", _SCALAR_CATEGORIES, _TSSD_OPTIONS, _WIKI + "1"
+    ),
+    DataProduct(
+        "TSSD",
+        "Time Series Scalar Data",
+        "json",
+        _SCALAR_CATEGORIES,
+        (*_TSSD_OPTIONS, ProductOption("dpo_jsonOutputEncoding", "OM", ("OM", "ONC"))),
+        _WIKI + "1",
+    ),
+    DataProduct(
+        "TSSD", "Time Series Scalar Data", "mat", _SCALAR_CATEGORIES, _TSSD_OPTIONS, _WIKI + "1"
+    ),
+    DataProduct(
+        "HSD", "Hydrophone Spectral Data", "mat", ("HYDROPHONE",), _HSD_OPTIONS, _WIKI + "45"
+    ),
+    DataProduct(
+        "HSD", "Hydrophone Spectral Data", "png", ("HYDROPHONE",), _HSD_OPTIONS, _WIKI + "45"
+    ),
+    DataProduct("AD", "Audio Data", "flac", ("HYDROPHONE",), _AD_OPTIONS, _WIKI + "AD"),
+    DataProduct("AD", "Audio Data", "wav", ("HYDROPHONE",), _AD_OPTIONS, _WIKI + "AD"),
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# Look-ups
+# ----------------------------------------------------------------------------------------------
+
+
+class Observatory:
+    """The tables above, with the look-ups the sandbox needs.
+
+    Every method is a pure function of the tables (and, for "ongoing", of ``now``).
+    """
+
+    def __init__(
+        self,
+        locations: Iterable[Location] = LOCATIONS,
+        devices: Iterable[Device] = DEVICES,
+        deployments: Iterable[Deployment] = DEPLOYMENTS,
+        device_categories: Iterable[DeviceCategory] = DEVICE_CATEGORIES,
+        properties: Iterable[Property] = PROPERTIES,
+        data_products: Iterable[DataProduct] = DATA_PRODUCTS,
+    ) -> None:
+        self.locations = {loc.code: loc for loc in locations}
+        self.devices = {dev.code: dev for dev in devices}
+        self.deployments = tuple(deployments)
+        self.device_categories = {cat.code: cat for cat in device_categories}
+        self.properties = {prop.code: prop for prop in properties}
+        self.data_products = tuple(data_products)
+
+    # -- single items ------------------------------------------------------------------------
+    def location(self, code: str) -> Location:
+        """The location with this ``locationCode`` (``KeyError`` if unknown)."""
+        return self.locations[code]
+
+    def device(self, code: str) -> Device:
+        """The device with this ``deviceCode`` (``KeyError`` if unknown)."""
+        return self.devices[code]
+
+    # -- relations ---------------------------------------------------------------------------
+    def children(self, code: str | None) -> list[Location]:
+        """Locations whose parent is ``code`` (``None``: the roots), in table order."""
+        return [loc for loc in self.locations.values() if loc.parent == code]
+
+    def descendants(self, code: str) -> list[str]:
+        """``code`` and the codes of every location below it."""
+        out = [code]
+        for child in self.children(code):
+            out.extend(self.descendants(child.code))
+        return out
+
+    def deployments_of(self, device_code: str) -> list[Deployment]:
+        """The deployments of one device, oldest first."""
+        return sorted(
+            (d for d in self.deployments if d.device_code == device_code), key=lambda d: d.begin
+        )
+
+    def deployments_at(self, location_code: str) -> list[Deployment]:
+        """The deployments at one location, oldest first."""
+        return sorted(
+            (d for d in self.deployments if d.location_code == location_code),
+            key=lambda d: d.begin,
+        )
+
+    def deployed_intervals(
+        self, device_code: str, now: pd.Timestamp | None = None
+    ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """``[(begin, end)]`` of a device's deployments, ongoing ones ending at ``now``."""
+        if now is None:
+            now = resolve_now()
+        return [
+            (d.begin, d.end if d.end is not None else now) for d in self.deployments_of(device_code)
+        ]
+
+    def products_for(self, device_code: str) -> list[DataProduct]:
+        """The data products (code × extension) a device offers."""
+        category = self.device(device_code).category_code
+        return [p for p in self.data_products if category in p.device_categories]
+
+    def product(self, code: str, extension: str) -> DataProduct | None:
+        """The data product with this code and extension, if it exists."""
+        for product in self.data_products:
+            if product.code == code and product.extension == extension:
+                return product
+        return None
+
+    def properties_of(self, device_code: str) -> list[Property]:
+        """The properties a device measures."""
+        category = self.device(device_code).category_code
+        return [self.properties[c] for c in CATEGORY_PROPERTIES.get(category, ())]
+
+    # -- sample periods ----------------------------------------------------------------------
+    def sample_period_at(self, device_code: str, times: np.ndarray) -> np.ndarray:
+        """The data-rating sample period (s) in force at each of ``times`` (datetime64[ns]).
+
+        Before the first rating the first rating applies.
+        """
+        ratings = sorted(self.device(device_code).ratings, key=lambda r: r.date_from)
+        if not ratings:
+            raise KeyError(f"device {device_code} has no data rating")
+        starts = np.array([r.date_from.value for r in ratings], dtype="int64")
+        periods = np.array([r.sample_period for r in ratings], dtype="float64")
+        idx = (
+            np.searchsorted(
+                starts, np.asarray(times, dtype="datetime64[ns]").astype("int64"), side="right"
+            )
+            - 1
+        )
+        return periods[np.clip(idx, 0, len(periods) - 1)]
+
+    def citation(self, device_code: str, year: int | None = None) -> dict[str, str]:
+        """The ``citation`` object ONC attaches to a device's data."""
+        device = self.device(device_code)
+        deployment = self.deployments_of(device_code)[-1]
+        location = self.location(deployment.location_code)
+        year = year if year is not None else int(deployment.begin.year)
+        doi = f"10.80242/sandbox.{device.device_id}"
+        return {
+            "citation": (
+                f"{_ORG}. {year}. {location.name} {self.device_categories[device.category_code].name} "
+                f"Deployed {deployment.begin:%Y-%m-%d}. {_ORG}. https://doi.org/{doi}. "
+                "Synthetic data served by the intake-onc sandbox."
+            ),
+            "doi": doi,
+            "landingPageUrl": f"https://doi.org/{doi}",
+            "queryPid": None,
+        }
+
+
+#: The observatory every sandbox serves.
+OBSERVATORY = Observatory()

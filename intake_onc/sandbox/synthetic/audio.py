@@ -1,0 +1,409 @@
+"""The synthetic hydrophone signal: a pure function of ``(seed, device, absolute time)``.
+
+Sample ``i`` of a window starting at ``start`` is the signal at ``start + i/fs``, so two files
+covering the same instant hold the same samples (bit for bit: file starts have ms precision and
+every rate is a multiple of 1 kHz, so all files sit on one absolute sample grid).
+
+The signal (full-scale units, quantised to 24 bits):
+
+* ambient noise, -50 dBFS rms, coloured (PSD ∝ ``1/(1 + f/1 kHz)``: -3 dB/octave above 1 kHz,
+  no DC), drawn per device and per **1-second block of absolute time** in the
+  frequency domain (random complex bins × gain, inverse FFT), so any window reproduces it
+  exactly (blocks are independent: the noise is stationary, not continuous in phase, across
+  whole seconds — invisible in spectra);
+* whale-call-like upsweeps (2-3 s, a few hundred Hz to ~2 kHz, squeezed under 0.4 × Nyquist),
+  about two an hour, the same times at every hydrophone (one whale, one array);
+* passing ships: on about half of the 6-hour blocks, 20-40 minutes of broadband noise rising to
+  -32 dBFS rms with a sin² envelope, plus a tonal line (50-350 Hz);
+* a **known tone** for tests: every hour at HH:12:30.000 for 5 s (mid-file: files start near
+  HH:10:00), ``min(1000, fs/4)`` Hz at
+  -20 dBFS peak (10 ms raised-cosine ramps).
+
+:func:`known_events` says where the signal holds something to find. This module also holds what
+every synthetic choice of the audio side is drawn from: the seed check, the keyed hash
+(:func:`hash_ints`, also behind the archive listing's jitter, gaps and sizes) and the hydrophone
+look-up with readable errors (:func:`hydrophone`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import zlib
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+from scipy import fft as _fft
+
+from intake_onc._core.time import parse_date
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, Device
+
+__all__ = [
+    "AMBIENT_DBFS",
+    "FULL_SCALE",
+    "FULL_SCALE_DB_RE_UPA",
+    "SHIP_DBFS",
+    "SHIP_TONAL_DBFS",
+    "TONE_DBFS",
+    "TONE_HZ",
+    "TONE_OFFSET_SECONDS",
+    "TONE_SECONDS",
+    "WHALE_DBFS",
+    "check_seed",
+    "file_samples",
+    "hash_ints",
+    "hydrophone",
+    "known_events",
+    "parse_ns",
+    "synth_audio",
+    "synth_file_int",
+    "tone_frequency",
+]
+
+# ----------------------------------------------------------------------------------------------
+# Constants
+# ----------------------------------------------------------------------------------------------
+
+#: Fixed "calibration": amplitude 1.0 (full scale) is taken as 170 dB re 1 µPa, so spectra come
+#: out in the 40-140 dB re 1 µPa²/Hz range ONC shows (ambient about 80 dB at 1 kHz).
+FULL_SCALE_DB_RE_UPA = 170.0
+#: Ambient noise level (rms, dB re full scale).
+AMBIENT_DBFS = -50.0
+#: Ship broadband noise at the peak of a passage (rms, dBFS) and its tonal line (peak, dBFS).
+SHIP_DBFS = -32.0
+SHIP_TONAL_DBFS = -36.0
+#: Whale-call peak amplitude (dBFS).
+WHALE_DBFS = -26.0
+#: Known tone: every hour at HH:00:00 + TONE_OFFSET_SECONDS (HH:12:30, in the middle of the
+#: file that starts near HH:10:00) for TONE_SECONDS s, TONE_DBFS peak.
+TONE_OFFSET_SECONDS = 750
+TONE_SECONDS = 5.0
+TONE_DBFS = -20.0
+TONE_HZ = 1000.0
+#: 24-bit full scale: samples are integers in ``[-FULL_SCALE, FULL_SCALE)``.
+FULL_SCALE = float(2**23)
+
+
+# ----------------------------------------------------------------------------------------------
+# Seeds, keyed hashes (vectorised, deterministic across platforms), dates
+# ----------------------------------------------------------------------------------------------
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    z = np.asarray(x, dtype=np.uint64) + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def _label_key(seed: int, label: str) -> int:
+    return zlib.crc32(f"{seed}|{label}".encode()) | (zlib.crc32(f"{label}|{seed}".encode()) << 32)
+
+
+def hash_ints(seed: int, label: str, ints: np.ndarray) -> np.ndarray:
+    """A uint64 hash of each of ``ints`` (int64), keyed by ``seed`` and ``label``."""
+    key = np.uint64(_label_key(seed, label))
+    return _mix(_mix(np.asarray(ints, dtype=np.int64).view(np.uint64)) ^ key)
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` as an ``int``; ``ValueError`` unless it is a non-negative integer."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def parse_ns(value: object, argument: str) -> int:
+    """A date as integer ns since 1970 (errors name ``argument``)."""
+    return int(parse_date(value, argument=argument).value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Devices
+# ----------------------------------------------------------------------------------------------
+
+
+def hydrophone(device_code: str) -> Device:
+    """The hydrophone ``device_code``: ``KeyError`` (listing the hydrophones) if unknown,
+    ``ValueError`` if it is another kind of device."""
+    try:
+        device = OBSERVATORY.device(device_code)
+    except KeyError:
+        raise KeyError(
+            f"deviceCode: unknown device {device_code!r}; hydrophones are "
+            + ", ".join(sorted(c for c, d in OBSERVATORY.devices.items() if d.audio))
+        ) from None
+    if device.audio is None:
+        raise ValueError(
+            f"deviceCode: {device_code!r} is a {device.category_code}, not a hydrophone; "
+            "audio exists only for HYDROPHONE devices"
+        )
+    return device
+
+
+def file_samples(device_code: str) -> int:
+    """Samples in one archive audio file of this device (``file_seconds × sample_rate``)."""
+    spec = hydrophone(device_code).audio
+    return int(round(spec.file_seconds * spec.sample_rate))
+
+
+def tone_frequency(device_code: str) -> float:
+    """Frequency (Hz) of the hourly known tone on this device: ``min(1000, fs/4)``."""
+    return float(min(TONE_HZ, hydrophone(device_code).audio.sample_rate / 4))
+
+
+# ----------------------------------------------------------------------------------------------
+# Synthetic signal
+# ----------------------------------------------------------------------------------------------
+
+_NOISE_STREAM, _SHIP_STREAM = 1, 2
+#: Corner frequency (Hz) of each noise stream's spectrum ``1/sqrt(1 + f/corner)``.
+_CORNER_HZ = {_NOISE_STREAM: 1000.0, _SHIP_STREAM: 300.0}
+_GAIN_CACHE: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _gain(fs: int, stream: int) -> np.ndarray:
+    """Spectral amplitude gain of a noise stream, normalised to unit mean power (float32)."""
+    key = (fs, stream)
+    if key not in _GAIN_CACHE:
+        f = np.fft.rfftfreq(fs, 1.0 / fs)
+        g = 1.0 / np.sqrt(1.0 + f / _CORNER_HZ[stream])
+        g[0] = 0.0  # no DC
+        # irfft(norm="ortho") of bins with unit-variance real and imaginary parts: the time
+        # samples have variance 4·sum(g²)/fs
+        g /= np.sqrt(np.sum(g**2) * 4.0 / fs)
+        _GAIN_CACHE[key] = g.astype(np.float32)
+    return _GAIN_CACHE[key]
+
+
+def _noise_block(seed: int, device_code: str, stream: int, block: int, fs: int) -> np.ndarray:
+    """Unit-variance coloured Gaussian noise for one 1-second block of absolute time.
+
+    Drawn in the frequency domain (random complex bins × the stream's gain, inverse real FFT), the
+    same computation for a block whichever window asks for it: windows agree bit for bit.
+    """
+    entropy = [seed, zlib.crc32(device_code.encode()), stream, int(block) + 2**40]
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+    bins = fs // 2 + 1
+    # Unit-variance uniform real and imaginary parts (3× cheaper than normal ones); each time
+    # sample sums thousands of bins, so it is Gaussian all the same.
+    u = rng.random(2 * bins, dtype=np.float32)
+    u -= np.float32(0.5)
+    u *= np.float32(math.sqrt(12.0))
+    z = u.view(np.complex64)
+    z *= _gain(fs, stream)
+    return _fft.irfft(z, n=fs, norm="ortho").astype(np.float32, copy=False)
+
+
+def _coloured_noise(
+    seed: int, device_code: str, stream: int, fs: int, n0: int, n1: int
+) -> np.ndarray:
+    """Coloured noise for absolute samples ``[n0, n1)``; identical for any window."""
+    b0, b1 = n0 // fs, (n1 - 1) // fs
+    blocks = [_noise_block(seed, device_code, stream, b, fs) for b in range(b0, b1 + 1)]
+    return np.concatenate(blocks)[n0 - b0 * fs : n1 - b0 * fs]
+
+
+_SIN_CACHE: dict[int, np.ndarray] = {}
+
+
+def _sine(fs: int, freq_hz: float, rel: np.ndarray) -> np.ndarray:
+    """``sin(2π f rel/fs)`` for integer sample offsets ``rel`` (exact table look-up when f is a
+    whole number of Hz: every window computes the same values)."""
+    if float(freq_hz).is_integer():
+        if fs not in _SIN_CACHE:
+            _SIN_CACHE[fs] = np.sin(2 * np.pi * np.arange(fs) / fs).astype(np.float32)
+        return _SIN_CACHE[fs][(rel * int(freq_hz)) % fs]
+    return np.sin(2 * np.pi * ((rel * (freq_hz / fs)) % 1.0)).astype(np.float32)
+
+
+def _envelope(fs: int, a: int, b: int, e0: int, e1: int) -> np.ndarray:
+    """sin² envelope of an event ``[e0, e1)`` over samples ``[a, b)`` (float32), evaluated per
+    10-ms tick of absolute time (cheap for 40-minute ships, identical for any window)."""
+    tick = fs // 100
+    t0, t1 = a // tick, (b - 1) // tick
+    centres = (np.arange(t0, t1 + 1, dtype=np.float64) + 0.5) * tick
+    u = np.clip((centres - e0) / (e1 - e0), 0.0, 1.0)
+    env = (np.sin(np.pi * u) ** 2).astype(np.float32)
+    return np.repeat(env, tick)[a - t0 * tick : b - t0 * tick]
+
+
+def _events_raw(seed: int, device_code: str, start_ns: int, end_ns: int) -> list[dict]:
+    """Events of the signal overlapping ``[start_ns, end_ns)`` (times in integer ns)."""
+    spec = hydrophone(device_code).audio
+    fs = spec.sample_rate
+    nyq = fs / 2
+    sec = 10**9
+    events: list[dict] = []
+
+    # Ships: on some 6-hour blocks, 20-40 min with a sin^2 envelope.
+    block = 6 * 3600
+    ks = np.arange(start_ns // (block * sec) - 1, end_ns // (block * sec) + 1, dtype=np.int64)
+    h = hash_ints(seed, "ship", ks)
+    for k, hv in zip(ks.tolist(), h.tolist(), strict=True):
+        if hv % 2:
+            continue
+        dur_s = 1200 + (hv >> 8) % 1201
+        off_s = (hv >> 20) % (block - dur_s)
+        tonal = 50.0 + float((hv >> 40) % 301)
+        s = (k * block + off_s) * sec
+        e = s + dur_s * sec
+        if s < end_ns and e > start_ns:
+            events.append(
+                dict(
+                    kind="ship",
+                    start_ns=s,
+                    end_ns=e,
+                    f_low=0.0,
+                    f_high=nyq,
+                    tonal_hz=tonal,
+                    level_dbfs=SHIP_DBFS,
+                )
+            )
+
+    # Whale calls: per 10-minute cell, one call on a third of the cells, never within 30 s of
+    # the known tone (HH:12:30-35: moved 90 s later).
+    cell = 600
+    ks = np.arange(start_ns // (cell * sec) - 1, end_ns // (cell * sec) + 1, dtype=np.int64)
+    h = hash_ints(seed, "whale", ks)
+    for k, hv in zip(ks.tolist(), h.tolist(), strict=True):
+        if hv % 3:
+            continue
+        dur_ms = 2000 + (hv >> 8) % 1001
+        off_ms = 5_000 + (hv >> 20) % (cell * 1000 - 10_000 - dur_ms)
+        if k % 6 == 1 and 120_000 - dur_ms < off_ms < 185_000:
+            off_ms += 90_000
+        f0 = 150.0 + float((hv >> 36) % 251)
+        f1 = f0 + 500.0 + float((hv >> 48) % 1001)
+        limit = 0.4 * nyq
+        if f1 > limit:  # squeeze the call into the band of a low-rate device
+            f0, f1 = f0 * limit / f1, limit
+        s = (k * cell * 1000 + off_ms) * 10**6
+        e = s + dur_ms * 10**6
+        if s < end_ns and e > start_ns:
+            events.append(
+                dict(kind="whale", start_ns=s, end_ns=e, f_low=f0, f_high=f1, level_dbfs=WHALE_DBFS)
+            )
+
+    # Known tone: every hour at HH:12:30 for 5 s.
+    tone = tone_frequency(device_code)
+    for hour in range(start_ns // (3600 * sec) - 1, end_ns // (3600 * sec) + 1):
+        s = (hour * 3600 + TONE_OFFSET_SECONDS) * sec
+        e = s + int(TONE_SECONDS * sec)
+        if s < end_ns and e > start_ns:
+            events.append(
+                dict(
+                    kind="tone", start_ns=s, end_ns=e, f_low=tone, f_high=tone, level_dbfs=TONE_DBFS
+                )
+            )
+
+    order = {"ship": 0, "whale": 1, "tone": 2}
+    events.sort(key=lambda ev: (order[ev["kind"]], ev["start_ns"]))
+    return events
+
+
+def known_events(device_code: str, start: object, end: object, *, seed: int = 0) -> list[dict]:
+    """The findable events of the synthetic signal overlapping ``[start, end)``, by start time.
+
+    Each item: ``kind`` (``"tone"``, ``"whale"`` or ``"ship"``), ``start`` and ``end``
+    (``pandas.Timestamp``), ``f_low`` and ``f_high`` (Hz; a ship spans 0 to Nyquist),
+    ``level_dbfs`` and, for ships, ``tonal_hz``. Events exist whether or not the device was
+    deployed or the file covering them is missing — check :func:`list_archive_files`.
+    """
+    seed = check_seed(seed)
+    s, e = parse_ns(start, "start"), parse_ns(end, "end")
+    out = []
+    for ev in sorted(_events_raw(seed, device_code, s, e), key=lambda ev: ev["start_ns"]):
+        item = {
+            "kind": ev["kind"],
+            "start": pd.Timestamp(ev["start_ns"], unit="ns"),
+            "end": pd.Timestamp(ev["end_ns"], unit="ns"),
+        }
+        item.update((k, v) for k, v in ev.items() if k not in ("kind", "start_ns", "end_ns"))
+        out.append(item)
+    return out
+
+
+def _synth_int(device_code: str, n0: int, count: int, seed: int) -> np.ndarray:
+    """24-bit integer samples for absolute sample indices ``[n0, n0 + count)``."""
+    fs = hydrophone(device_code).audio.sample_rate
+    n1 = n0 + count
+    out = _coloured_noise(seed, device_code, _NOISE_STREAM, fs, n0, n1)
+    out *= np.float32(10 ** (AMBIENT_DBFS / 20))
+    sec = 10**9
+    start_ns = n0 * sec // fs
+    end_ns = -(-n1 * sec // fs)
+    for ev in _events_raw(seed, device_code, start_ns, end_ns):
+        e0 = ev["start_ns"] * fs // sec  # event start/end on the sample grid (exact)
+        e1 = ev["end_ns"] * fs // sec
+        a, b = max(n0, e0), min(n1, e1)
+        if a >= b:
+            continue
+        rel = np.arange(a - e0, b - e0, dtype=np.int64)  # samples since onset
+        if ev["kind"] == "ship":
+            env = _envelope(fs, a, b, e0, e1)
+            comp = _coloured_noise(seed, device_code, _SHIP_STREAM, fs, a, b)
+            comp *= np.float32(10 ** (SHIP_DBFS / 20))
+            comp += _sine(fs, ev["tonal_hz"], rel) * np.float32(10 ** (SHIP_TONAL_DBFS / 20))
+            comp *= env
+        elif ev["kind"] == "whale":
+            t = rel / fs
+            d = (e1 - e0) / fs
+            phase = 2 * np.pi * (ev["f_low"] * t + (ev["f_high"] - ev["f_low"]) * t**2 / (2 * d))
+            env = np.sin(np.pi * t / d) ** 2
+            comp = (10 ** (WHALE_DBFS / 20) * env * np.sin(phase)).astype(np.float32)
+        else:  # tone, 10 ms raised-cosine ramps
+            ramp = 0.010 * fs
+            env = np.clip(np.minimum(rel, e1 - e0 - 1 - rel) / ramp, 0.0, 1.0)
+            env = (0.5 - 0.5 * np.cos(np.pi * env)) * 10 ** (TONE_DBFS / 20)
+            comp = env.astype(np.float32) * _sine(fs, ev["f_low"], rel)
+        out[a - n0 : b - n0] += comp
+    q = np.rint(out * np.float32(FULL_SCALE))
+    np.clip(q, -FULL_SCALE, FULL_SCALE - 1, out=q)
+    return q.astype(np.int32)
+
+
+_SYNTH_LOCK = threading.Lock()
+_SYNTH_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+
+def synth_file_int(device_code: str, start_ns: int, seed: int) -> np.ndarray:
+    """Integer samples of one archive file (a two-entry in-process cache: the .flac, .mat and
+    .png of one file are usually requested together). Read-only."""
+    key = (device_code, start_ns, seed)
+    with _SYNTH_LOCK:
+        if key in _SYNTH_CACHE:
+            _SYNTH_CACHE.move_to_end(key)
+            return _SYNTH_CACHE[key]
+    fs = hydrophone(device_code).audio.sample_rate
+    q = _synth_int(device_code, start_ns * fs // 10**9, file_samples(device_code), seed)
+    q.setflags(write=False)
+    with _SYNTH_LOCK:
+        _SYNTH_CACHE[key] = q
+        while len(_SYNTH_CACHE) > 2:
+            _SYNTH_CACHE.popitem(last=False)
+    return q
+
+
+def synth_audio(device_code: str, start: object, n_samples: int, *, seed: int = 0) -> np.ndarray:
+    """The synthetic hydrophone signal, float32 in full-scale units (quantised to 24 bits).
+
+    Sample ``i`` is the signal at ``start + i / fs``. ``start`` is put on the device's absolute
+    sample grid (``round(start × fs)``; archive file starts are always on it), so any two
+    windows agree exactly on the instants they share, and the samples equal what a decoder
+    reads from the archive FLAC/WAV files.
+    """
+    seed = check_seed(seed)
+    fs = hydrophone(device_code).audio.sample_rate
+    if int(n_samples) < 0:
+        raise ValueError(f"n_samples: expected a non-negative integer, got {n_samples!r}")
+    start_ns = parse_ns(start, "start")
+    n0 = (start_ns * fs + 10**9 // 2) // 10**9
+    q = _synth_int(device_code, n0, int(n_samples), seed)
+    return q.astype(np.float32) / np.float32(FULL_SCALE)
