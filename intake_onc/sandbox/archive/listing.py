@@ -29,7 +29,8 @@ import pandas as pd
 from intake_onc._core.time import parse_date
 from intake_onc.sandbox.encoders.audio import flac_target_size, wav_size
 from intake_onc.sandbox.encoders.spectrogram import archive_spect_mat_size, archive_spect_png_size
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, Device, resolve_now
+from intake_onc.sandbox.observatory.records import Device
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, resolve_now
 from intake_onc.sandbox.synthetic.audio import (
     check_seed,
     file_samples,

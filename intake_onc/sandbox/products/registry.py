@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, DataProduct
+from intake_onc.sandbox.observatory.records import DataProduct
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.products.context import SandboxContext
 
 __all__ = [

@@ -41,7 +41,8 @@ from intake_onc.sandbox.encoders.scalar_pages import (
     onc_time_strings,
     sensor_arrays,
 )
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, Deployment, resolve_now
+from intake_onc.sandbox.observatory.records import Deployment
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, resolve_now
 from intake_onc.sandbox.products.tssd_options import (
     TssdOptions,
     deployment_at,

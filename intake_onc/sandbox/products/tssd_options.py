@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import parse_date
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, Deployment
+from intake_onc.sandbox.observatory.records import Deployment
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.synthetic.scalar import NS_PER_S, deployed_intervals_ns
 
 __all__ = [

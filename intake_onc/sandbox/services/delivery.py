@@ -49,7 +49,8 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, DataProduct, Device
+from intake_onc.sandbox.observatory.records import DataProduct, Device
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.products import registry
 from intake_onc.sandbox.products.context import SandboxContext
 from intake_onc.sandbox.services import lookups, wire

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc.sandbox.observatory.tables import DataProduct
+from intake_onc.sandbox.observatory.records import DataProduct
 from intake_onc.sandbox.products import registry
 from intake_onc.sandbox.products.context import SandboxContext
 from intake_onc.sandbox.services import wire

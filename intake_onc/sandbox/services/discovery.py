@@ -31,14 +31,8 @@ from typing import Any
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
-from intake_onc.sandbox.observatory.tables import (
-    CATEGORY_PROPERTIES,
-    OBSERVATORY,
-    DataProduct,
-    Deployment,
-    Device,
-    Location,
-)
+from intake_onc.sandbox.observatory.records import DataProduct, Deployment, Device, Location
+from intake_onc.sandbox.observatory.tables import CATEGORY_PROPERTIES, OBSERVATORY
 from intake_onc.sandbox.products.context import SandboxContext
 from intake_onc.sandbox.services import wire
 from intake_onc.sandbox.services.lookups import (

@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, Deployment, Device, Location
+from intake_onc.sandbox.observatory.records import Deployment, Device, Location
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.services import wire
 from intake_onc.sandbox.services.wire import Query
 

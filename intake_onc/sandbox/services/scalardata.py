@@ -33,7 +33,8 @@ from typing import Any
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, Deployment, Device
+from intake_onc.sandbox.observatory.records import Deployment, Device
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.products.context import SandboxContext
 from intake_onc.sandbox.services import lookups, wire
 from intake_onc.sandbox.services.wire import Query

@@ -37,7 +37,8 @@ import pandas as pd
 from scipy import fft as _fft
 
 from intake_onc._core.time import parse_date
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, Device
+from intake_onc.sandbox.observatory.records import Device
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
 
 __all__ = [
     "AMBIENT_DBFS",

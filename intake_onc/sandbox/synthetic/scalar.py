@@ -49,7 +49,8 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import parse_date
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, Device, resolve_now
+from intake_onc.sandbox.observatory.records import Device
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, resolve_now
 
 __all__ = [
     "ScalarRecords",
