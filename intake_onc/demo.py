@@ -33,6 +33,7 @@ HOUR = ("2024-04-01T00:00:00", "2024-04-01T01:00:00")
 #: The sandbox plays a 5 s, 1 kHz test tone at HH:12:30 on every hydrophone.
 TONE_WINDOW = ("2024-04-01T00:12:20", "2024-04-01T00:12:45")
 
+
 def add_demo_command(subparsers: Any) -> None:
     """Add ``intake-onc demo`` to the command line."""
     parser = subparsers.add_parser(

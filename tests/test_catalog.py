@@ -95,7 +95,9 @@ def test_hydrophone_entries_read_audio_and_onc_spectrograms(catalog):
 
 def test_the_shipped_catalog_is_the_repository_file():
     shipped = intake_onc.catalog("onc")
-    assert shipped.read_bytes() == (Path(__file__).parents[1] / "catalogs" / "onc.yaml").read_bytes()
+    assert (
+        shipped.read_bytes() == (Path(__file__).parents[1] / "catalogs" / "onc.yaml").read_bytes()
+    )
     assert intake_onc.catalog("onc.yaml") == shipped
 
 
