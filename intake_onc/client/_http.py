@@ -35,9 +35,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from intake_onc._core.files import atomic_path
 from intake_onc.client._redact import _MIN_LITERAL, MASK, Secret, redact
 from intake_onc.client._retry import RetryPolicy, parse_retry_after
-from intake_onc.client.cache import _sizes, atomic_path
+from intake_onc.client.cache import _sizes
 from intake_onc.client.errors import (
     DownloadError,
     NotDeployedError,
