@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from intake_onc.client import ONCClient
 
+from intake_onc._core.files import atomic_path
+
 #: A day of CTD data and an hour of 8 kHz hydrophone data: small enough to run in seconds.
 CTD_DAY = ("2024-04-01", "2024-04-02")
 HYDROPHONE = "ICLISTENHF6019"
@@ -154,7 +156,8 @@ def _ctd_dataset(out: Path) -> Path:
         + ", …"
     )
     path = out / "barkley_ctd_hourly.nc"
-    hourly.to_netcdf(path)
+    with atomic_path(path) as tmp:
+        hourly.to_netcdf(tmp)
     print(f"   -> {path}")
     return path
 
@@ -188,7 +191,8 @@ def _plot_spectrogram(spec: Any, path: Path) -> Path:
         ax=ax, cmap="magma", cbar_kwargs={"label": spec.attrs.get("units", "dB")}
     )
     ax.set_title(f"{HYDROPHONE}: {TONE_WINDOW[0]} – {TONE_WINDOW[1]} UTC")
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     print(f"   -> {path}")
     return path

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from intake_onc.client.cache import Cache, atomic_path, request_fingerprint
+from intake_onc._core.files import atomic_path
+from intake_onc.client.cache import Cache, request_fingerprint
 from intake_onc.client.cli import add_cache_commands
 
 REPO = Path(__file__).resolve().parents[1]

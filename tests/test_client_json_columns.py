@@ -1,6 +1,6 @@
 """Listing pages read column by column give exactly what ``json.loads`` gives.
 
-:func:`~intake_onc.client._json_columns.loads_with_columns` either returns ``None`` (the caller
+:func:`~intake_onc.client.listing.json_columns.loads_with_columns` either returns ``None`` (the caller
 then uses ``json.loads``) or the same document with the ``files`` list as columns. These tests
 check that promise on generated listings, on listings with one byte changed (text ``json.loads``
 rejects must never be accepted) and on a year-shaped page, and that the listing table built from
@@ -18,15 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake_onc.client._columns import RecordColumns, StrColumn
-from intake_onc.client._json_columns import (
+from intake_onc.client.archive import _has_duplicates
+from intake_onc.client.listing.columns import RecordColumns, StrColumn
+from intake_onc.client.listing.json_columns import (
     _by_quotes,
     _fixed_layout,
     loads_with_columns,
     parse_records,
 )
-from intake_onc.client._listing import _parse_onc_times, files_frame, merge_files
-from intake_onc.client.archive import _has_duplicates
+from intake_onc.client.listing.table import _parse_onc_times, files_frame, merge_files
 
 TOKEN = "5f1c9a2e-7d3b-4c8a-9e1f-0a2b3c4d5e6f"
 

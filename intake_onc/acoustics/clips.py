@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import soundfile as sf
 import xarray as xr
 from xarray.indexes import RangeIndex
 
+from intake_onc._core.files import atomic_path
 from intake_onc._core.time import parse_date
 
 __all__ = ["clip", "coverage", "write_audio"]
@@ -332,22 +332,18 @@ def write_audio(
         if hasattr(data, "blocks")
         else np.array_split(data, max(1, len(data) // (fs * 60)))
     )
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
     gaps = 0
-    try:
-        with sf.SoundFile(tmp, "w", samplerate=fs, channels=1, format=format, subtype=subtype) as f:
-            for block in blocks:
-                x = np.asarray(block, dtype=np.float32)
-                bad = np.isnan(x)
-                if bad.any():
-                    gaps += int(bad.sum())
-                    x = np.where(bad, np.float32(0), x)
-                f.write(np.clip(x, -1.0, 1.0))
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with (
+        atomic_path(target, mkdir=False) as tmp,
+        sf.SoundFile(tmp, "w", samplerate=fs, channels=1, format=format, subtype=subtype) as f,
+    ):
+        for block in blocks:
+            x = np.asarray(block, dtype=np.float32)
+            bad = np.isnan(x)
+            if bad.any():
+                gaps += int(bad.sum())
+                x = np.where(bad, np.float32(0), x)
+            f.write(np.clip(x, -1.0, 1.0))
     if gaps:
         warnings.warn(
             f"{target.name}: {gaps} samples ({gaps / fs:.3f} s) with no data were written as silence",

@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from intake_onc._core.errors import FileFormatError
+from intake_onc._core.files import atomic_write
 from intake_onc._core.time import datenums_to_times, datetime64_to_datenum
 from intake_onc.acoustics.files import ArchiveName, parse_archive_filename
 
@@ -308,7 +309,8 @@ def write_hsd_mat(psd: xr.DataArray, path: str | os.PathLike, comment: str = "")
     """Write a ``(time, frequency)`` spectrogram the way ONC's HSD MAT files are laid out.
 
     ``SpectData.PSD`` (rows = frequency, columns = time), ``frequency`` (Hz), ``time``
-    (datenums) and ``processingComment``; written to a temporary name, then renamed.
+    (datenums) and ``processingComment``; written atomically
+    (:func:`~intake_onc._core.files.atomic_write`: a temporary name, then renamed).
 
     Examples
     --------
@@ -319,18 +321,12 @@ def write_hsd_mat(psd: xr.DataArray, path: str | os.PathLike, comment: str = "")
     if psd.dims != ("time", "frequency"):
         raise ValueError(f"psd: expected dims ('time', 'frequency'), got {psd.dims}")
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
     spect = {
         "PSD": np.asarray(psd.values, dtype="float64").T,
         "frequency": np.asarray(psd["frequency"].values, dtype="float64"),
         "time": datetime64_to_datenum(psd["time"].values),
         "processingComment": comment or str(psd.attrs.get("processing_comment", "")),
     }
-    try:
-        with open(tmp, "wb") as f:
-            scipy.io.savemat(f, {"SpectData": spect}, do_compression=False, oned_as="column")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_write(target, "wb", mkdir=False) as f:
+        scipy.io.savemat(f, {"SpectData": spect}, do_compression=False, oned_as="column")
     return target

@@ -33,6 +33,7 @@ import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from intake_onc._core.files import atomic_path
 from intake_onc._core.time import parse_date
 from intake_onc.acoustics._stft import Frames, make_frames, resolve_workers
 
@@ -354,13 +355,8 @@ def plot_spectrogram(
     ax.set_title(title.strip() or "Spectrogram")
     fig.colorbar(image, ax=ax, label=spec.attrs.get("long_name", spec.attrs.get("units", "")))
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
+    with atomic_path(target, mkdir=False) as tmp:
         fig.savefig(tmp, format="png")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return target
 
 
@@ -433,11 +429,7 @@ class SpectrogramGenerator:
 
 
 def _write_netcdf(spec: xr.DataArray, target: Path) -> Path:
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
+    """Write ``spec`` to the netCDF file ``target`` atomically (complete, or not at all)."""
+    with atomic_path(target, mkdir=False) as tmp:
         spec.to_netcdf(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return target

@@ -12,7 +12,7 @@ Everything that touches the network goes through :class:`HTTPCore`:
   body before it is parsed (a listing's ``files``, read column by column, must not hold it at
   all), so nothing built from a response can hold it;
 * JSON bodies read in one call (:func:`_read_body`), archive listings parsed column by column
-  (:mod:`~intake_onc.client._json_columns`);
+  (:mod:`~intake_onc.client.listing.json_columns`);
 * pagination through ONC's ``next`` member (:meth:`HTTPCore.get_all_pages`);
 * streamed downloads written to a temporary name, size-checked, then renamed
   (:meth:`HTTPCore.download`).
@@ -35,10 +35,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from intake_onc.client._json_columns import loads_with_columns
+from intake_onc._core.files import atomic_path
 from intake_onc.client._redact import _MIN_LITERAL, MASK, Secret, redact
 from intake_onc.client._retry import RetryPolicy, parse_retry_after
-from intake_onc.client.cache import _sizes, atomic_path
+from intake_onc.client.cache import _sizes
 from intake_onc.client.errors import (
     DownloadError,
     NotDeployedError,
@@ -47,6 +47,7 @@ from intake_onc.client.errors import (
     ONCWarning,
     error_from_response,
 )
+from intake_onc.client.listing.json_columns import loads_with_columns
 
 __all__ = ["HTTPCore", "RetryPolicy", "parse_retry_after"]
 
@@ -305,7 +306,7 @@ class HTTPCore:
 
         With ``columns="files"`` that list of records is read column by column when it is in
         ONC's compact regular form (its value is then a
-        :class:`~intake_onc.client._columns.RecordColumns`), else as ``json.loads`` does.
+        :class:`~intake_onc.client.listing.columns.RecordColumns`), else as ``json.loads`` does.
         """
 
         def read(resp: requests.Response) -> Any:
@@ -327,7 +328,7 @@ class HTTPCore:
         return data
 
     def _loads_columns(self, body: bytes, member: str) -> dict[str, Any] | None:
-        """:func:`~intake_onc.client._json_columns.loads_with_columns`, or None (parse the
+        """:func:`~intake_onc.client.listing.json_columns.loads_with_columns`, or None (parse the
         usual way) when the token is too short to be scrubbed literally."""
         secret = self._token.reveal()
         # _scrub falls back to the pattern-based redact() on all the text

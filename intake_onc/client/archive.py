@@ -24,9 +24,9 @@ import pandas as pd
 from intake_onc._core.tables import sorted_by_time_then_name
 from intake_onc._core.time import format_onc_date, resolve_date_range
 from intake_onc.client._http import _Retryable
-from intake_onc.client._listing import files_frame, merge_files
 from intake_onc.client._progress import DownloadSummary, run_parallel, summarize
 from intake_onc.client.discovery import onc_params
+from intake_onc.client.listing.table import files_frame, merge_files
 
 __all__ = ["ArchiveMixin", "filter_extension", "source_and_range", "source_params"]
 

@@ -14,10 +14,12 @@ files never mix.
 The rules that make the cache safe:
 
 * a file is written to ``<name>.<random>.part`` in its own folder and renamed into place with
-  :func:`os.replace` only when complete and verified (:func:`atomic_path`), so an interrupted
-  download never leaves a file that looks complete;
-* a per-file lock (:func:`file_lock`) makes a second process (or thread) wait for the first and
-  then find the file present, so the same file is never downloaded twice at once;
+  :func:`os.replace` only when complete and verified
+  (:func:`~intake_onc._core.files.atomic_path`), so an interrupted download never leaves a
+  file that looks complete;
+* a per-file lock (:func:`~intake_onc._core.files.file_lock`, a lock file beside it) makes a
+  second process (or thread) wait for the first and then find the file present, so the same
+  file is never downloaded twice at once;
 * a present file (of the expected size, when known) is never downloaded again.
 
 Examples
@@ -35,31 +37,22 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import shutil
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-try:  # POSIX
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from intake_onc._core.files import LOCK_SUFFIX, PART_SUFFIX, atomic_path, file_lock
 
 __all__ = [
     "Cache",
     "CacheInfo",
-    "atomic_path",
     "default_cache_dir",
-    "file_lock",
     "request_fingerprint",
 ]
 
 ENV_VAR = "INTAKE_ONC_CACHE"
-PART_SUFFIX = ".part"
-LOCK_SUFFIX = ".lock"
 MANIFEST = "manifest.json"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# intake-onc download cache\n"
 
@@ -94,94 +87,6 @@ def request_fingerprint(server: str, params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
-
-    The temporary file is ``<name>.<random>.part`` in the same folder (so the rename is atomic
-    on one file system). On any exception it is deleted and ``path`` is left untouched.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> target = Path(tempfile.mkdtemp()) / "a.txt"
-    >>> with atomic_path(target) as tmp:
-    ...     _ = tmp.write_text("hello")
-    >>> target.read_text()
-    'hello'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}{PART_SUFFIX}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, *, timeout: float | None = None, stale_after: float = 3600.0):
-    """Hold an exclusive lock on ``path`` (a ``.<name>.lock`` file beside it).
-
-    Uses ``fcntl.flock`` where available (released by the OS if the process dies), else an
-    ``O_CREAT | O_EXCL`` lock file, considered stale after ``stale_after`` seconds. The lock
-    file is removed on release; a waiter that wakes up on a removed lock file takes a new one.
-
-    Raises
-    ------
-    TimeoutError
-        When ``timeout`` seconds pass without getting the lock.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_name(f".{path.name}{LOCK_SUFFIX}")
-    deadline = None if timeout is None else time.monotonic() + timeout
-    if fcntl is not None:
-        while True:
-            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
-            try:
-                _flock(fd, deadline, lock)
-                held = os.fstat(fd).st_ino
-                try:
-                    current = os.stat(lock).st_ino
-                except FileNotFoundError:
-                    current = None
-            except BaseException:
-                os.close(fd)
-                raise
-            if current == held:
-                break
-            os.close(fd)  # the lock file was replaced while we waited: lock the new one
-        try:
-            yield
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(lock)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-        return
-    while True:  # pragma: no cover - non-POSIX fallback
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            os.close(fd)
-            break
-        except FileExistsError:
-            with contextlib.suppress(FileNotFoundError):
-                if time.time() - lock.stat().st_mtime > stale_after:
-                    lock.unlink()
-                    continue
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"could not lock {path} within {timeout} s") from None
-            time.sleep(0.05)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
-
-
 def _sizes(expected: int | Iterable[int] | None) -> set[int]:
     if expected is None:
         return set()
@@ -195,20 +100,6 @@ def _sizes(expected: int | Iterable[int] | None) -> set[int]:
         except (TypeError, ValueError):
             continue
     return out
-
-
-def _flock(fd: int, deadline: float | None, lock: Path) -> None:
-    if deadline is None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not lock {lock} in time") from None
-            time.sleep(0.05)
 
 
 @dataclass(frozen=True)
@@ -303,9 +194,9 @@ class Cache:
         """True when ``path`` exists (and has ``expected_size`` bytes, when given).
 
         ``expected_size`` may be a collection of acceptable sizes (ONC lists both a
-        ``fileSize`` and an ``uncompressedFileSize``). Only :func:`atomic_path` puts files in
-        the cache, so a present file is complete; the size check also catches files changed
-        behind the cache's back.
+        ``fileSize`` and an ``uncompressedFileSize``). Only
+        :func:`~intake_onc._core.files.atomic_path` puts files in the cache, so a present file
+        is complete; the size check also catches files changed behind the cache's back.
         """
         try:
             size = os.stat(path).st_size

@@ -27,9 +27,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from intake_onc._core.files import atomic_path
 from intake_onc.client._dpo import parse_estimate_bytes, parse_estimate_seconds
 from intake_onc.client._redact import MASK
-from intake_onc.client.cache import atomic_path, request_fingerprint
+from intake_onc.client.cache import request_fingerprint
 from intake_onc.client.errors import (
     GoneError,
     NoDataError,

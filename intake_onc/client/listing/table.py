@@ -2,7 +2,7 @@
 
 The records arrive as a list of dicts (``json.loads``), as plain file names (no
 ``returnOptions=all``) or, for the usual compact answer, already column by column
-(:class:`~intake_onc.client._columns.RecordColumns`). All three give the same frame:
+(:class:`~intake_onc.client.listing.columns.RecordColumns`). All three give the same frame:
 ``filename``, ``start``, ``end`` (naive UTC ``datetime64[ns]``), ``size``,
 ``uncompressed_size`` (int64, or Int64 when some are missing), then ONC's other fields in
 snake_case.
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import DateParseError, parse_filename_timestamp
-from intake_onc.client._columns import RecordColumns, StrColumn
+from intake_onc.client.listing.columns import RecordColumns, StrColumn
 
 __all__ = ["files_frame", "merge_files"]
 
@@ -141,7 +141,7 @@ def _time_column(values: Any) -> Any:
 def _int64_or_list(values: Any) -> Any:
     """``values`` as an int64 array when they are all Python ints that fit (what pandas would
     infer, 5x faster), else the list as it is. Columns read by
-    :mod:`~intake_onc.client._json_columns` already are what pandas would make of them."""
+    :mod:`~intake_onc.client.listing.json_columns` already are what pandas would make of them."""
     if isinstance(values, np.ndarray):
         return values
     if isinstance(values, StrColumn):

@@ -1,7 +1,7 @@
 """Columns of a JSON list of flat records: :class:`StrColumn` and :class:`RecordColumns`.
 
-What :mod:`~intake_onc.client._json_columns` reads an ONC listing into, and what the listing
-table (:mod:`~intake_onc.client._listing`) builds its frame from.
+What :mod:`~intake_onc.client.listing.json_columns` reads an ONC listing into, and what the listing
+table (:mod:`~intake_onc.client.listing.table`) builds its frame from.
 """
 
 from __future__ import annotations

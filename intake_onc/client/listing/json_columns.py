@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from intake_onc.client._columns import RecordColumns, StrColumn
+from intake_onc.client.listing.columns import RecordColumns, StrColumn
 
 __all__ = ["loads_with_columns", "parse_records"]
 
