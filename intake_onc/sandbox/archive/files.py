@@ -17,6 +17,7 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from intake_onc._core.files import atomic_write
 from intake_onc.sandbox.archive.listing import archive_file_info, parse_archive_filename
 from intake_onc.sandbox.encoders.audio import encode_flac, encode_wav
 from intake_onc.sandbox.encoders.spectrogram import archive_spect_mat_bytes, archive_spect_png_bytes
@@ -87,15 +88,9 @@ def archive_file_path(filename: str, *, seed: int = 0, now: object = None) -> Pa
     data = _generate(filename, info, check_seed(seed))
     if len(data) != size:  # a bug, never expected
         raise RuntimeError(f"{filename}: generated {len(data)} bytes, listing says {size}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=filename + ".", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # a cache that is regenerated when lost: no fsync needed, only never a partial file
+    with atomic_write(path, fsync=False) as fh:
+        fh.write(data)
     return path
 
 
