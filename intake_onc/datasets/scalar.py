@@ -39,8 +39,6 @@ import xarray as xr
 
 from intake_onc._core.time import format_onc_date, parse_date, resolve_date_range
 from intake_onc.datasets._grid import (
-    NS_PER_MS,
-    NS_PER_S,
     Window,
     build_segments,
     build_windows,
@@ -274,6 +272,7 @@ def _getitem(result: dict[str, np.ndarray], key: str) -> np.ndarray:
 def _materialise(ds: xr.Dataset, gaps: str, windows: Sequence[Window]) -> xr.Dataset:
     """Load, drop rows (``none``: no sample; ``remove``: every value NaN), use exact times."""
     from intake_onc.scalar.flags import flagged_variables
+    from intake_onc.scalar.time_axis import exact_times_ns
 
     loaded = ds.compute()
     offset = loaded["time_offset"].values.astype(np.float64)
@@ -283,9 +282,7 @@ def _materialise(ds: xr.Dataset, gaps: str, windows: Sequence[Window]) -> xr.Dat
         keep = np.zeros(loaded.sizes["time"], dtype=bool)
         for name in flagged_variables(loaded):
             keep |= ~np.isnan(loaded[name].values)
-    nominal = loaded["time"].values.view(np.int64)[keep]
-    exact = nominal + np.round(offset[keep] * NS_PER_S).astype(np.int64)
-    exact = (exact + NS_PER_MS // 2) // NS_PER_MS * NS_PER_MS  # ONC's times are whole ms
+    exact = exact_times_ns(loaded["time"].values.view(np.int64)[keep], offset[keep])
     out = loaded.isel(time=keep).drop_vars("time_offset")
     out = out.assign_coords(time=("time", exact.view("M8[ns]"), dict(ds["time"].attrs)))
     out["time"].attrs["long_name"] = "sample time (UTC)"

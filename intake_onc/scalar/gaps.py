@@ -22,6 +22,7 @@ import xarray as xr
 from intake_onc._core.flags import MISSING
 
 from .flags import flagged_variables
+from .time_axis import median_step_ns
 
 __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
 
@@ -29,6 +30,10 @@ __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
 _GAP_NUM, _GAP_DEN = 19, 10
 
 _Rating = tuple[np.ndarray, np.ndarray]  # (starts in ns, int64; periods in s, float64)
+
+#: Gap filling refuses to build more rows than this (a 2 GB time index, ~8 years at 1 Hz):
+#: a sample period of "1ns" would otherwise try to allocate tebibytes.
+MAX_ROWS = 250_000_000
 
 
 def duration_ns(value: object, argument: str) -> int:
@@ -123,7 +128,7 @@ def _rating(ds: xr.Dataset, sample_period: object, t: np.ndarray) -> _Rating:
             "cannot infer the sample period from fewer than two time stamps; "
             "pass sample_period= (seconds) or set ds.attrs['sample_period']"
         )
-    median = float(np.median(np.diff(t))) / 1e9
+    median = median_step_ns(t) / 1e9
     if median <= 0:
         raise ValueError("the median time step is 0; pass sample_period= (seconds)")
     return lowest, np.array([median])
@@ -343,6 +348,14 @@ def fill_gaps(ds: xr.Dataset, sample_period: object = None) -> xr.Dataset:
             gaps = np.flatnonzero(step > _GAP_NUM * period // _GAP_DEN)
         if len(gaps):
             inserted = _round_half_even(step[gaps], period[gaps]) - 1
+            total = n + int(inserted.sum())
+            if total > MAX_ROWS:
+                raise ValueError(
+                    f"sample_period={sample_period!r}: filling the gaps with a sample period of "
+                    f"{period.min() / 1e9:g} s would make {total:,} rows (more than "
+                    f"{MAX_ROWS:,}); pass the device's real sample period, or fill a shorter "
+                    "time range"
+                )
             out = _insert_rows(ds, t, gaps, inserted, period[gaps])
     out = out.copy()
     out.attrs["data_gaps"] = "fill"

@@ -29,6 +29,7 @@ from dask.highlevelgraph import HighLevelGraph
 from intake_onc._core.flags import (
     AVERAGED,
     FAILED_FLAGS,
+    GOOD,
     INSUFFICIENT,
     MISSING,
     RANK_CODES,
@@ -38,6 +39,7 @@ from intake_onc._core.time import parse_date
 
 from .flags import flagged_variables
 from .gaps import _periods_at, _rating, duration_ns, time_ns
+from .time_axis import NAT_NS, exact_times_ns
 
 __all__ = ["METHODS", "ONC_PERIODS", "parse_period", "resample"]
 
@@ -46,6 +48,9 @@ METHODS = ("average", "minMax", "minMaxAvg")
 #: ONC's own resample periods (s); any period dividing a day evenly is accepted too.
 ONC_PERIODS = (60, 600, 900, 3600, 86400)
 _DAY_NS = 86_400 * 10**9
+#: Resampling refuses to make more bins than this (a few GB of output fields): a period of
+#: "1ns" would otherwise try to allocate tebibytes.
+MAX_BINS = 10**8
 _BLOCK = 1 << 16  # samples per cache block (whole bins); ~0.5 MB of float64
 _TOLERANCE = 1e-9  # count >= min_completeness * E, up to floating-point noise
 
@@ -155,6 +160,12 @@ def _block_stats(x, qc, starts, sizes, extremes: bool, worst: bool) -> dict[str,
     dev *= dev
     out["sumsq"] = np.add.reduceat(dev, starts)
     if worst:
+        # Only the samples that entered the statistics count (semantics.md, minMaxAvg): a
+        # cleaned-away or NaN row counts as flag 1, the best, so it never makes a bin worse; a bin
+        # without valid samples is empty and flagged 9 by the caller.
+        if len(bad):
+            qc = qc.copy()
+            qc[bad] = GOOD
         q_hi, q_lo = np.maximum.reduceat(qc, starts), np.minimum.reduceat(qc, starts)
         out["worst"] = q_hi
         mixed = np.flatnonzero(q_hi != q_lo)  # only bins holding several flags need ranking
@@ -181,8 +192,8 @@ def _bin_stats(x, qc, t, k_first: int, nbins: int, period: int, extremes: bool, 
     nonempty = np.flatnonzero(sizes_all)
     starts, sizes = edges[:-1][nonempty], sizes_all[nonempty]
     # Blocks of whole bins of about _BLOCK samples keep every temporary in cache.
-    cuts = np.unique(np.searchsorted(starts, np.arange(0, len(t), _BLOCK)))
-    cuts = np.append(cuts, len(starts))
+    # A cut at a multiple of _BLOCK inside the last bin lands on len(starts): listed once.
+    cuts = np.unique(np.append(np.searchsorted(starts, np.arange(0, len(t), _BLOCK)), len(starts)))
     parts = []
     for b0, b1 in zip(cuts[:-1], cuts[1:], strict=True):
         a, b = starts[b0], starts[b1 - 1] + sizes[b1 - 1]
@@ -210,12 +221,14 @@ def _bin_stats(x, qc, t, k_first: int, nbins: int, period: int, extremes: bool, 
 
 
 def _resample_chunk(
-    x, qc, t, *, period, method, min_completeness, rating, firsts, end, block_info=None
+    x, qc, t, offset=None, *, period, method, min_completeness, rating, firsts, end, block_info=None
 ):
     """Resample one chunk of whole bins to the output fields, packed (see :class:`_Packed`).
 
     Chunk ``i`` (``block_info``; 0 without dask) owns bins ``firsts[i]`` up to the next chunk's
     first bin (``end``, exclusive, for the last chunk) and holds every sample of those bins.
+    ``offset`` (seconds, or None) turns the nominal times ``t`` into exact sample times for the
+    min/max times (a Dataset on a nominal grid, semantics.md).
     """
     i = block_info[None]["chunk-location"][-1] if block_info else 0
     k_first = firsts[i]
@@ -255,7 +268,8 @@ def _resample_chunk(
             pos = stats[f"arg{key}"]
             found = pos >= 0
             out[key] = stats[key]
-            out[f"{key}_time"] = np.where(found, t[pos], np.iinfo(np.int64).min).view("M8[ns]")
+            when = t[pos] if offset is None else exact_times_ns(t[pos], np.asarray(offset)[pos])
+            out[f"{key}_time"] = np.where(found, when, NAT_NS).view("M8[ns]")
             out[f"{key}_qc"] = np.where(state == 0, qc[pos], state)
     return out.data
 
@@ -316,6 +330,24 @@ def _unpack_lazily(packed: dsa.Array, row: int, dtype: np.dtype) -> dsa.Array:
     tasks = {(name, i): (_Packed.unpack, (packed.name, 0, i), row, dtype) for i in blocks}
     graph = HighLevelGraph.from_collections(name, tasks, dependencies=[packed])
     return dsa.Array(graph, name, chunks=(packed.chunks[1],), dtype=dtype, meta=np.empty(0, dtype))
+
+
+def _rating_if_known(ds: xr.Dataset, sample_period: object, t: np.ndarray, needed: bool):
+    """The sample period(s) of ``ds`` (:func:`~intake_onc.scalar.gaps.sample_periods`'s rules),
+    or None when they cannot be known (fewer than two times, no attribute) and are not needed."""
+    knowable = (
+        needed
+        or sample_period is not None
+        or len(t) >= 2
+        or "sample_period" in ds.attrs
+        or "sample_period_values" in ds.attrs
+    )
+    return _rating(ds, sample_period, t) if knowable else None
+
+
+def _has_offsets(ds: xr.Dataset) -> bool:
+    """Whether ``ds`` is on a nominal grid with exact-time offsets (``open_scalar``)."""
+    return "time_offset" in ds.variables and ds["time_offset"].dims == ("time",)
 
 
 def _as_int8(qc):
@@ -386,8 +418,14 @@ def resample(
       ``X_max_qc``, ``X_count``. Extremes of incomplete bins are kept with flags 6; ties go to
       the earliest sample; ``*_qc`` of complete bins are the flags of those samples.
     - ``minMaxAvg``: all of them; ``X_qc`` is the worst flag (1 < 2 < 7 < 0 < 8 < 3 < 4 < 6 < 9)
-      over **every sample in the bin, including those dropped by cleaning** (a flag-4 sample or
-      a flag-9 gap row in a complete bin makes it 4 or 9), 6 when incomplete, 9 when empty.
+      **among the samples that entered the statistics** (semantics.md): values dropped by
+      cleaning, NaN readings and gap-filled rows do not count, so a complete bin of clean data
+      is never 3, 4 or 9; 6 when incomplete, 9 when empty.
+    - ``X_min_time``/``X_max_time`` are exact sample times: on a nominal grid (a Dataset with
+      ``time_offset``, as ``open_scalar`` makes) the grid time plus the offset, to the ms.
+
+    A period shorter than the data's sample period, or one that would make more than
+    :data:`MAX_BINS` bins, is refused before anything is allocated.
 
     Other time-dependent variables are dropped. On dask the time axis is rechunked to whole
     bins and the result stays lazy (nothing is computed here).
@@ -445,8 +483,19 @@ def resample(
     if sample_period is not None:
         duration_ns(sample_period, "sample_period")
     k0, k_end = _bin_range(t, period_ns, start, end)
+    if k_end - k0 > MAX_BINS:
+        raise ValueError(
+            f"period={period!r}: {k_end - k0:,} bins of {period_ns / 1e9:g} s would cover the "
+            f"data (more than {MAX_BINS:,}); choose a longer period or a shorter time range"
+        )
     rows = slice(*np.searchsorted(t, [k0 * period_ns, k_end * period_ns]).tolist())
-    rating = _rating(ds, sample_period, t) if min_completeness > 0 and k_end > k0 else None
+    rating = _rating_if_known(ds, sample_period, t, needed=min_completeness > 0 and k_end > k0)
+    if rating is not None and period_ns < round(float(rating[1].min()) * 1e9):
+        raise ValueError(
+            f"period={period!r} ({period_ns / 1e9:g} s) is shorter than the data's sample period "
+            f"({float(rating[1].min()):g} s): a bin could not hold one sample; choose a period "
+            f"of at least {float(rating[1].min()):g} s (ONC's: {ONC_PERIODS} s)"
+        )
     t = t[rows]
     kwargs = {
         "period": period_ns,
@@ -457,6 +506,9 @@ def resample(
     }
     results = {}
     td = bounds = None
+    offset = ds["time_offset"].data if _has_offsets(ds) else None
+    if offset is not None and rows != slice(0, ds.sizes["time"]):
+        offset = offset[rows]
     for name, qc_name in mapping.items():
         var, qc = ds[name], ds[qc_name]
         if var.dims != ("time",) or qc.dims != ("time",):
@@ -473,12 +525,14 @@ def resample(
                 out_chunks = tuple(np.diff([*firsts, k_end]).tolist())
                 td = _numpy_chunks(t, sizes)
             x, q = (dsa.asarray(a).rechunk((sizes,)) for a in (x, q))
+            extra = () if offset is None else (dsa.asarray(offset).rechunk((sizes,)),)
             nfields = len(_FIELDS[method])
             packed = dsa.map_blocks(
                 _resample_chunk,
                 x,
                 q,
                 td,
+                *extra,
                 new_axis=0,
                 chunks=((nfields,), out_chunks),
                 dtype=np.int64,
@@ -487,7 +541,8 @@ def resample(
                 **kwargs,
             )
         else:
-            packed = _resample_chunk(np.asarray(x), np.asarray(q), t, firsts=(k0,), **kwargs)
+            off = None if offset is None else np.asarray(offset)
+            packed = _resample_chunk(np.asarray(x), np.asarray(q), t, off, firsts=(k0,), **kwargs)
         results[name] = {}
         for row, field in enumerate(_FIELDS[method]):
             dtype = np.dtype(_DTYPES[field])

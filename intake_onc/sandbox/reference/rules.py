@@ -42,9 +42,10 @@ average     ``X`` mean of valid samples (NaN when incomplete or empty), ``X_qc``
 minMax      ``X_min``/``X_max`` (extreme valid values, the **first** in time on ties; still
             reported when incomplete), ``X_min_time``/``X_max_time``, ``X_min_qc``/``X_max_qc``
             (the samples' flags; 6 when incomplete; 9 and NaN/NaT when empty), ``X_count``
-minMaxAvg   all of the above; ``X_qc`` = the worst flag of **every row in the bin** (including
-            values cleaning dropped and NaN readings) by 1 < 2 < 7 < 0 < 8 < 3 < 4 < 6 < 9;
-            6 when incomplete; 9 when empty. Other flags (e.g. 5) raise ``ValueError``.
+minMaxAvg   all of the above; ``X_qc`` = the worst flag **among the samples that entered the
+            statistics** (valid after cleaning: values cleaning dropped, NaN readings and
+            gap-filled rows do not count) by 1 < 2 < 7 < 0 < 8 < 3 < 4 < 6 < 9; 6 when
+            incomplete; 9 when empty. Other flags (e.g. 5) on such samples raise ``ValueError``.
 =========== ================================================================================
 
 Flags are int8, counts int64, times datetime64[ns] (NaT when missing). The method names ``avg``
@@ -425,7 +426,7 @@ def resample(
             if method == "average":
                 qc[i] = FLAG_AVERAGED if complete else FLAG_INSUFFICIENT
             elif method == "minMaxAvg":
-                qc[i] = _worst_flag(bin_flags) if complete else FLAG_INSUFFICIENT
+                qc[i] = _worst_flag(good_flags) if complete else FLAG_INSUFFICIENT
             j_min, j_max = int(np.argmin(good)), int(np.argmax(good))  # first on ties
             vmin[i], tmin[i] = good[j_min], good_times[j_min]
             vmax[i], tmax[i] = good[j_max], good_times[j_max]

@@ -1,0 +1,84 @@
+"""The time axis of a scalar Dataset: its typical step, and exact sample times on a nominal grid.
+
+Two small jobs shared by the gap, resampling and dataset code:
+
+* :func:`median_step_ns`: the median time step, the sample period of last resort
+  (semantics.md, "Data gaps"), without sorting tens of millions of steps;
+* :func:`exact_times_ns`: the exact time of each sample of a Dataset on a nominal grid
+  (``open_scalar``): the grid time plus ``time_offset``, to the millisecond like ONC's times.
+
+Examples
+--------
+>>> import numpy as np
+>>> median_step_ns(np.array([0, 10, 20, 35, 45], dtype=np.int64))
+10
+>>> exact_times_ns(np.array([0, 10**9]), np.float32([0.227, np.nan])).tolist()
+[227000000, -9223372036854775808]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["NAT_NS", "SAMPLED_STEPS", "exact_times_ns", "median_step_ns"]
+
+NAT_NS = np.iinfo(np.int64).min
+_NS_PER_S = 10**9
+_NS_PER_MS = 10**6
+
+#: Above this many steps, the median is taken over this many evenly spaced steps. Measured on
+#: 1e7 steps (2 cores, numpy 2.4): the exact median (np.diff + np.median) takes 54 ms, a third of
+#: an ONC minMaxAvg resample of the same data (150 ms), while 65,536 evenly spaced steps take
+#: 1.5 ms. For regular sampling (ONC's devices: one rating at a time) the two are identical; for
+#: irregular sampling the result is the median of an even sample of the steps.
+SAMPLED_STEPS = 1 << 16
+
+
+def median_step_ns(t: np.ndarray) -> int:
+    """Median step (ns) of sorted int64 times; exact up to :data:`SAMPLED_STEPS` steps.
+
+    Parameters
+    ----------
+    t
+        Sorted ``int64`` nanoseconds, at least two of them.
+
+    Returns
+    -------
+    int
+        The median of ``t[i + 1] - t[i]``, over every step when there are at most
+        :data:`SAMPLED_STEPS` of them, else over that many evenly spaced steps.
+    """
+    steps = len(t) - 1
+    if steps < 1:
+        raise ValueError("the median time step needs at least two time stamps")
+    if steps <= SAMPLED_STEPS:
+        return int(np.median(np.diff(t)))
+    first = np.linspace(0, steps - 1, SAMPLED_STEPS).astype(np.int64)
+    return int(np.median(t[first + 1] - t[first]))
+
+
+def exact_times_ns(nominal_ns: np.ndarray, offset_s: np.ndarray) -> np.ndarray:
+    """Exact sample times: nominal grid times plus ``time_offset`` seconds, to the millisecond.
+
+    Parameters
+    ----------
+    nominal_ns
+        ``int64`` nanoseconds of the nominal grid.
+    offset_s
+        Offsets in seconds (``float32`` as ``open_scalar`` stores them); NaN where the slot has no
+        sample.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` nanoseconds rounded to the nearest millisecond (ONC's times are whole ms);
+        ``NaT``'s integer (``-2**63``) where the offset is NaN.
+    """
+    offset = np.asarray(offset_s, dtype=np.float64)
+    missing = ~np.isfinite(offset)
+    ns = np.asarray(nominal_ns, dtype=np.int64) + np.round(
+        np.where(missing, 0.0, offset) * _NS_PER_S
+    ).astype(np.int64)
+    ns = (ns + _NS_PER_MS // 2) // _NS_PER_MS * _NS_PER_MS
+    ns[missing] = NAT_NS
+    return ns
