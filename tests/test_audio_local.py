@@ -356,7 +356,9 @@ def test_clip_errors(marker_dir):
     with pytest.raises(ValueError, match="duration"):
         clip(audio, 3.0, -1)
     with pytest.raises(TypeError, match="pad_before"):
-        clip(audio, 3.0, 1.0, pad_before="1s")
+        clip(audio, 3.0, 1.0, pad_before=[1])  # "1s" is a duration like any other
+    with pytest.raises(ValueError, match="pad_before='1' .* write '1s'"):
+        clip(audio, 3.0, 1.0, pad_before="1")
 
 
 @pytest.mark.parametrize("method", ["to_wav", "to_flac"])

@@ -335,7 +335,7 @@ def test_device_must_be_a_hydrophone(client, device, match):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"chunk": "10s"}, "chunk: expected 'file'"),
+        ({"chunk": "10"}, "chunk: expected 'file'.*write '10s'"),  # "10s" is a duration
         ({"chunk": -5}, "chunk: expected 'file' or a positive"),
         ({"chunk": True}, "chunk"),
         ({"end": f"{DAY}T00:00Z"}, "end: .* is not after start"),

@@ -1,4 +1,4 @@
-"""Errors raised by the local file readers.
+"""Errors of the bottom layer: file formats, dates and durations.
 
 Examples
 --------
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["FileFormatError"]
+__all__ = ["DateParseError", "DurationError", "DurationTypeError", "FileFormatError"]
 
 _MAX_FOUND = 120
 
@@ -63,3 +63,19 @@ class FileFormatError(ValueError):
         if hint:
             message += f"; {hint}"
         super().__init__(message)
+
+
+class DateParseError(ValueError):
+    """A date or duration string could not be understood."""
+
+
+class DurationError(DateParseError):
+    """A duration argument (period, chunk, offset, lookback...) could not be understood.
+
+    Raised by :func:`intake_onc._core.durations.parse_duration`; the message names the argument,
+    what was expected and how to write it (``period='3600' ... write '3600s' or '1h'``).
+    """
+
+
+class DurationTypeError(DurationError, TypeError):
+    """A duration argument of a type that cannot be a duration (``None``, ``True``, a list)."""

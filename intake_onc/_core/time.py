@@ -1,4 +1,4 @@
-"""Dates and times the way Oceans 3.0 writes them.
+"""Dates and times the way Oceans 3.0 writes them (durations: :mod:`intake_onc._core.durations`).
 
 One small module shared by every layer (client, sandbox, file formats, datasets), so that
 they all agree on how a date is parsed and printed. It imports nothing of the package.
@@ -29,6 +29,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from .durations import is_duration, parse_iso_duration
+from .errors import DateParseError
+
 __all__ = [
     "DATENUM_UNIX_EPOCH",
     "DateParseError",
@@ -49,16 +52,28 @@ DATENUM_UNIX_EPOCH = 719529.0
 
 _NS_PER_DAY = 86_400 * 10**9
 
-_DURATION_RE = re.compile(
-    r"^(?P<sign>[-+])?P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
-)
 _FILENAME_TS_RE = re.compile(r"(\d{8}T\d{6}(?:\.\d{1,6})?Z)")
 
 
-class DateParseError(ValueError):
-    """A date or duration string could not be understood."""
+_ISO_DATE_RE = re.compile(
+    r"\d{4}(?:-\d{2}(?:-\d{2}(?:[Tt ]\d{2}(?::\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?)?)?)?"
+    r"(?:[Zz]|[-+]\d{2}(?::?\d{2})?)?"
+    r"|\d{8}(?:[Tt]\d{4}(?:\d{2}(?:\.\d{1,9})?)?)?(?:[Zz]|[-+]\d{2}:?\d{2})?"
+)
+_NUMERIC_DATE_RE = re.compile(r"\d{1,4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}\b.*")
+_ISO_EXAMPLES = "'2024-04-01' or '2024-04-01T00:00:00Z'"
+
+
+def _not_iso(argument: str, value: object, text: str) -> str:
+    """The message for a date string that is not ISO 8601 (``24-04-01``, ``01/04/2024``...)."""
+    if _NUMERIC_DATE_RE.fullmatch(text):
+        return (
+            f"{argument}: {value!r} is ambiguous (which part is the day, the month, the year?) "
+            f"and is not read; write the date as ISO 8601, year-month-day: {_ISO_EXAMPLES}"
+        )
+    return (
+        f"{argument}: could not read {value!r} as a date; expected ISO 8601 such as {_ISO_EXAMPLES}"
+    )
 
 
 def parse_date(value: object, *, argument: str = "date") -> pd.Timestamp:
@@ -67,7 +82,8 @@ def parse_date(value: object, *, argument: str = "date") -> pd.Timestamp:
     Parameters
     ----------
     value
-        A string (``"2024-04-01"``, ``"2024-04-01T12:00:00.000Z"``, any ISO 8601 form),
+        An ISO 8601 string (``"2024-04-01"``, ``"2024-04-01T12:00"``,
+        ``"2024-04-01T12:00:00.000Z"``, ``"2024-04-01T14:00:00+02:00"``, ``"20240401T120000Z"``),
         :class:`datetime.datetime`, :class:`datetime.date`, :class:`numpy.datetime64` or
         :class:`pandas.Timestamp`. Timezone-aware values are converted to UTC.
     argument
@@ -81,7 +97,9 @@ def parse_date(value: object, *, argument: str = "date") -> pd.Timestamp:
     Raises
     ------
     DateParseError
-        With the argument name and the accepted formats when ``value`` is not a date.
+        With the argument name and the accepted formats when ``value`` is not a date. Dates
+        in any other order (``"01/04/2024"``, ``"24-04-01"``, two-digit years) are refused, not
+        guessed: their day, month and year can be read more than one way.
 
     Examples
     --------
@@ -96,6 +114,8 @@ def parse_date(value: object, *, argument: str = "date") -> pd.Timestamp:
         text = value.strip()
         if not text:
             raise DateParseError(f"{argument}: expected a date, got an empty string")
+        if not _ISO_DATE_RE.fullmatch(text):
+            raise DateParseError(_not_iso(argument, value, text))
         try:
             ts = pd.Timestamp(text)
         except pd.errors.OutOfBoundsDatetime as exc:
@@ -104,10 +124,7 @@ def parse_date(value: object, *, argument: str = "date") -> pd.Timestamp:
                 "(1677-09-22 to 2262-04-11)"
             ) from exc
         except (ValueError, TypeError) as exc:
-            raise DateParseError(
-                f"{argument}: could not read {value!r} as a date; expected ISO 8601 such as "
-                "'2024-04-01' or '2024-04-01T12:00:00.000Z'"
-            ) from exc
+            raise DateParseError(_not_iso(argument, value, text)) from exc
     else:
         raise DateParseError(
             f"{argument}: expected a date string, datetime or numpy.datetime64, "
@@ -141,45 +158,6 @@ def format_onc_date(value: object) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
-def parse_iso_duration(text: str) -> pd.Timedelta:
-    """Parse an ISO 8601 duration such as ``P1DT1H`` or ``-PT30M``.
-
-    Raises
-    ------
-    DateParseError
-        When ``text`` is not an ISO 8601 duration.
-
-    Examples
-    --------
-    >>> parse_iso_duration("-P1DT1H")
-    Timedelta('-2 days +23:00:00')
-    """
-    match = _DURATION_RE.match(text.strip()) if isinstance(text, str) else None
-    if match is None or text.strip().lstrip("+-") in ("P", "PT"):
-        raise DateParseError(f"not an ISO 8601 duration: {text!r} (expected e.g. 'P1DT1H')")
-    parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
-    delta = pd.Timedelta(
-        weeks=parts.get("weeks", 0),
-        days=parts.get("days", 0),
-        hours=parts.get("hours", 0),
-        minutes=parts.get("minutes", 0),
-        seconds=parts.get("seconds", 0),
-    )
-    return -delta if match.group("sign") == "-" else delta
-
-
-def is_duration(text: object) -> bool:
-    """True for an ONC duration string (``"-P1D"``, ``"PT12H"``): it starts with ``P`` after an
-    optional sign.
-
-    Examples
-    --------
-    >>> is_duration("-P1D"), is_duration("2024-04-01"), is_duration(None)
-    (True, False, False)
-    """
-    return isinstance(text, str) and text.strip().lstrip("+-").startswith("P")
-
-
 def resolve_date_range(
     date_from: object,
     date_to: object,
@@ -204,11 +182,11 @@ def resolve_date_range(
     if now is None:
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
     if is_duration(date_from):
-        start = (now + parse_iso_duration(date_from)).as_unit("ns")
+        start = (now + parse_iso_duration(date_from, argument=names[0])).as_unit("ns")
     else:
         start = parse_date(date_from, argument=names[0])
     if is_duration(date_to):
-        end = (start + parse_iso_duration(date_to)).as_unit("ns")
+        end = (start + parse_iso_duration(date_to, argument=names[1])).as_unit("ns")
     else:
         end = parse_date(date_to, argument=names[1])
     return start, end

@@ -36,6 +36,8 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
+from intake_onc._core.durations import duration_seconds
+
 __all__ = ["Frames", "make_frames", "resolve_workers", "speedups"]
 
 
@@ -284,7 +286,7 @@ def _power_numpy(spec: np.ndarray, out: np.ndarray, frames: Frames) -> None:
 
 def make_frames(
     fs: int,
-    win_dur: float,
+    win_dur: object,
     overlap: float,
     freq_lims: Sequence[float] | None,
     window: str | tuple,
@@ -292,8 +294,7 @@ def make_frames(
     db: bool,
     detrend: bool | str,
 ) -> Frames:
-    if not (isinstance(win_dur, (int, float)) and win_dur > 0):
-        raise ValueError(f"win_dur: expected a positive number of seconds, got {win_dur!r}")
+    win_dur = duration_seconds(win_dur, argument="win_dur")
     if not (isinstance(overlap, (int, float)) and 0 <= overlap < 1):
         raise ValueError(f"overlap: expected a fraction in [0, 1), got {overlap!r}")
     nperseg = round(win_dur * fs)

@@ -12,7 +12,9 @@ Examples
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import soundfile as sf
 import xarray as xr
 from xarray.indexes import RangeIndex
 
+from intake_onc._core.durations import DurationError, duration_ns, parse_duration
 from intake_onc._core.files import atomic_path
 from intake_onc._core.time import parse_date
 
@@ -123,8 +126,8 @@ def coverage(audio: xr.DataArray, by: str = "file") -> pd.DataFrame:
         A window from :func:`~intake_onc.acoustics.windows.open_audio_files` (or :func:`clip` of one).
     by
         ``"file"``: one row per contributing file; ``"gap"``: one row per uncovered stretch;
-        ``"minute"`` or any fixed pandas frequency (``"10s"``, ``"1h"``): one row per UTC time
-        bin.
+        ``"minute"`` or any duration (``"10s"``, ``"1h"``, ``"PT10S"``, seconds): one row per UTC
+        time bin.
 
     Returns
     -------
@@ -171,12 +174,9 @@ def coverage(audio: xr.DataArray, by: str = "file") -> pd.DataFrame:
             }
         )
     try:
-        freq = pd.tseries.frequencies.to_offset("1min" if by == "minute" else by)
-        pd.Timedelta(freq)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"by: expected 'file', 'gap', 'minute' or a fixed frequency such as '10s', got {by!r}"
-        ) from None
+        freq = parse_duration("1min" if by == "minute" else by, argument="by")
+    except DurationError as exc:
+        raise type(exc)(f"by: expected 'file', 'gap', 'minute' or a duration; {exc}") from None
     t_end = _sample_time(t0, n, fs)
     bins = pd.date_range(t0.floor(freq), t_end, freq=freq)
     if bins[-1] < t_end:
@@ -196,49 +196,52 @@ def coverage(audio: xr.DataArray, by: str = "file") -> pd.DataFrame:
     )
 
 
+_DATE_LIKE = re.compile(r"\s*\d{1,4}\s*[-/.]\s*\d")
+
+
 def _offset_ns(value: object, t0: pd.Timestamp, argument: str) -> int:
-    """A time (date/string) or an offset in seconds from the window start, as ns from start."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return round(float(value) * _NS)
+    """A time (date/string) or an offset from the window start (seconds, ``"12.5s"``, a
+    timedelta), as ns from start."""
+    if isinstance(value, str) and _DATE_LIKE.match(value):
+        return parse_date(value, argument=argument).value - t0.value
+    if isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)) or (
+        isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    ):
+        return duration_ns(value, argument=argument, allow_zero=True, allow_negative=True)
     return parse_date(value, argument=argument).value - t0.value
 
 
 def _seconds_ns(value: object, argument: str, positive: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{argument}: expected a number of seconds, got {type(value).__name__}")
-    if value < 0 or (positive and value == 0):
-        raise ValueError(
-            f"{argument}: expected a {'positive' if positive else 'non-negative'} "
-            f"number of seconds, got {value}"
-        )
-    return round(float(value) * _NS)
+    return duration_ns(value, argument=argument, allow_zero=not positive)
 
 
 def clip(
     audio: xr.DataArray,
     center: object = None,
-    duration: float | None = None,
+    duration: object = None,
     *,
     start: object = None,
     end: object = None,
-    pad_before: float = 0.0,
-    pad_after: float = 0.0,
+    pad_before: object = 0.0,
+    pad_after: object = 0.0,
 ) -> xr.DataArray:
     """Cut a piece out of an audio window (still lazy), with its time facts and coverage.
 
     Give ``center`` and ``duration``, or two of ``start``, ``end``, ``duration``. Times are
-    dates/strings (UTC) or numbers of seconds from the window's ``start_time``.
+    ISO dates (UTC) or offsets from the window's ``start_time``; offsets and lengths are
+    durations as everywhere in intake-onc (seconds ``12.5``, ``"12.5s"``, ``"PT12.5S"``, a
+    timedelta; a bare number in a string, ``"12.5"``, is refused).
 
     Parameters
     ----------
     audio
         A window from :func:`~intake_onc.acoustics.windows.open_audio_files`.
     center, duration
-        Middle of the clip and its length in seconds.
+        Middle of the clip and its length (a duration: seconds, ``"4s"``, ``"PT4S"``...).
     start, end
         Clip bounds ``[start, end)``.
     pad_before, pad_after
-        Extra seconds before and after (context around an event).
+        Extra time before and after (context around an event), durations as ``duration``.
 
     Returns
     -------

@@ -203,7 +203,7 @@ def _frame_times(audio: xr.DataArray, frames: Frames, count: int) -> tuple[np.nd
 
 def spectrogram(
     audio: xr.DataArray,
-    win_dur: float = 1.0,
+    win_dur: object = 1.0,
     overlap: float = 0.5,
     freq_lims: Sequence[float] | None = None,
     window: str | tuple = "hann",
@@ -221,7 +221,8 @@ def spectrogram(
         1-D DataArray over ``time`` with attrs ``sample_rate`` and (for absolute times)
         ``start_time``, as from :func:`intake_onc.acoustics.windows.open_audio_files`; numpy or dask.
     win_dur
-        Frame length in seconds (``nperseg = round(win_dur · fs)``).
+        Frame length, a duration: seconds (``0.25``), ``"250ms"``, ``"PT0.25S"``, a timedelta
+        (``nperseg = round(win_dur · fs)``).
     overlap
         Fraction of a frame shared with the next (``noverlap = round(overlap · nperseg)``).
     freq_lims

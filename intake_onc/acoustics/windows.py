@@ -32,6 +32,7 @@ import pandas as pd
 import xarray as xr
 from dask.base import tokenize
 
+from intake_onc._core.durations import DurationError, duration_seconds
 from intake_onc._core.tables import column_array, sorted_by_time_then_name
 from intake_onc._core.time import parse_date
 from intake_onc.acoustics.clips import (
@@ -290,20 +291,20 @@ class _WindowReader:
 
 
 def check_chunk(chunk: object) -> str | float:
-    """``chunk`` checked: ``"file"``, or a positive number of seconds (as a float).
+    """``chunk`` checked: ``"file"``, or a positive duration (``60``, ``"60s"``, ``"PT1M"``,
+    a timedelta) as float seconds.
 
     Examples
     --------
-    >>> check_chunk(60)
-    60.0
+    >>> check_chunk(60), check_chunk("2min")
+    (60.0, 120.0)
     """
-    if isinstance(chunk, str):
-        if chunk != "file":
-            raise ValueError(f"chunk: expected 'file' or a number of seconds, got {chunk!r}")
-        return chunk
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, float)) or not chunk > 0:
-        raise ValueError(f"chunk: expected 'file' or a positive number of seconds, got {chunk!r}")
-    return float(chunk)
+    if isinstance(chunk, str) and chunk.strip() == "file":
+        return "file"
+    try:
+        return duration_seconds(chunk, argument="chunk")
+    except DurationError as exc:
+        raise type(exc)(f"chunk: expected 'file' or a positive duration; {exc}") from None
 
 
 def _chunk_bounds(plan: WindowPlan, chunk: str | float) -> np.ndarray:
@@ -365,7 +366,7 @@ def audio_from_table(
     start: object = None,
     end: object = None,
     *,
-    chunk: str | float = "file",
+    chunk: object = "file",
 ) -> xr.DataArray:
     """Assemble a lazy float32 audio window from a file table and a loader.
 
@@ -380,8 +381,8 @@ def audio_from_table(
     start, end
         Window ``[start, end)``; ``None``: from the first file's start / to the last's end.
     chunk
-        ``"file"``: one dask chunk per file piece (and per uncovered stretch); a number: chunks
-        of that many seconds (a chunk may read slices of two files; lighter on memory when a
+        ``"file"``: one dask chunk per file piece (and per uncovered stretch); a duration
+        (seconds ``60``, ``"60s"``, ``"PT1M"``; not ``"60"``): chunks of that length (a chunk may read slices of two files; lighter on memory when a
         long window is loaded at once, see :func:`intake_onc.open_audio`).
 
     Returns
@@ -471,7 +472,7 @@ def open_audio_files(
     start: object = None,
     end: object = None,
     *,
-    chunk: str | float = "file",
+    chunk: object = "file",
     start_times: Sequence[object] | Mapping[str, object] | None = None,
 ) -> xr.DataArray:
     """Open local hydrophone files (FLAC/WAV) as one lazy audio window ``[start, end)``.
@@ -486,7 +487,7 @@ def open_audio_files(
     start, end
         Window bounds (UTC dates or strings); ``None``: the whole span of the files.
     chunk
-        ``"file"`` (one chunk per file piece) or a chunk length in seconds.
+        ``"file"`` (one chunk per file piece) or a chunk length (seconds, ``"60s"``, ``"PT1M"``).
     start_times
         Start time of each file's first sample, for files not named the ONC way
         (``DEVICE_YYYYMMDDThhmmss.fffZ.ext``): a list in the order of the paths, or a mapping

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from intake_onc._core.durations import duration_seconds
 from intake_onc.client._http import HTTPCore, RetryPolicy
 from intake_onc.client._redact import Secret, install_log_filters
 from intake_onc.client.archive import ArchiveMixin
@@ -129,7 +130,8 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
     base_url
         The server. Default: ``$ONC_BASE_URL``, else ``https://data.oceannetworks.ca``.
     timeout
-        Seconds (or ``(connect, read)``) allowed for every request.
+        Time allowed for every request (or ``(connect, read)``): durations, seconds by default
+        (``60``, ``"1min"``, ``"PT1M"``).
     retries
         Retries on connection errors, broken bodies, 429 and 5xx (an int, or a
         :class:`RetryPolicy` for full control).
@@ -142,7 +144,8 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
     progress
         Progress bars: True, False, or None (only when stderr is a terminal).
     poll_range
-        ``(min, max)`` seconds between status polls of a data-product order.
+        ``(min, max)`` time between status polls of a data-product order (durations; seconds
+        as numbers).
 
     Notes
     -----
@@ -184,7 +187,9 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
         install_log_filters()
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
-        low, high = poll_range
+        low, high = (
+            duration_seconds(value, argument="poll_range", allow_zero=True) for value in poll_range
+        )
         if not 0 <= low <= high:
             raise ValueError(
                 f"poll_range: expected (min, max) with 0 <= min <= max, got {poll_range}"
@@ -200,6 +205,12 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
         self.cache = Cache(cache_dir)
         self.poll_range = (float(low), float(high))
         self._progress = progress
+        if timeout is not None:
+            timeout = (
+                tuple(duration_seconds(t, argument="timeout") for t in timeout)
+                if isinstance(timeout, tuple)
+                else duration_seconds(timeout, argument="timeout")
+            )
         self._core = HTTPCore(
             token=secret,
             base_url=self.base_url,

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from intake_onc._core.durations import DurationError, duration_ns, duration_seconds
+
 __all__ = ["FRIENDLY_OPTIONS", "dpo_options", "parse_estimate_bytes", "parse_estimate_seconds"]
 
 #: Friendly keyword -> (ONC option, value translation or None).
@@ -32,7 +34,7 @@ def dpo_options(options: Mapping[str, Any]) -> dict[str, Any]:
 
     ``dpo_*`` keys pass through (booleans become 1/0). Friendly keywords: ``quality_control``
     (True/"clean" -> 1, False/"raw" -> 0), ``data_gaps`` (True/"fill" -> 1, "remove" -> 0),
-    ``resample`` (``none|average|minMax|minMaxAvg``) with ``resample_period`` (seconds; put in
+    ``resample`` (``none|average|minMax|minMaxAvg``) with ``resample_period`` (a duration, sent as seconds; put in
     ``dpo_average``/``dpo_minMax``/``dpo_minMaxAvg`` to match), ``json_encoding`` (``OM|ONC``),
     ``spectral_downsample``, ``spectrogram_concatenation``, ``spectrogram_source``,
     ``hydrophone_channel``, ``acquisition_mode``, ``diversion_mode``, ``audio_downsample``,
@@ -47,6 +49,9 @@ def dpo_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     period = options.get("resample_period")
+    if period is not None:  # ONC takes seconds: 60, "1min", "PT1M" -> 60
+        ns = duration_ns(period, argument="resample_period")
+        period = ns // 10**9 if ns % 10**9 == 0 else ns / 1e9
     for key, value in options.items():
         if value is None or key == "resample_period":
             continue
@@ -78,7 +83,6 @@ def dpo_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_TIME_UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _SIZE_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
 
 
@@ -93,9 +97,12 @@ def parse_estimate_seconds(text: Any) -> float | None:
     match = re.match(r"^\s*([\d.]+)\s*([A-Za-z]+)", str(text)) if text is not None else None
     if not match:
         return None
-    unit = match.group(2).lower().rstrip("s") or "s"
-    factor = _TIME_UNITS.get(unit, _TIME_UNITS.get(match.group(2).lower()))
-    return float(match.group(1)) * factor if factor else None
+    try:
+        return duration_seconds(
+            f"{match.group(1)} {match.group(2)}", argument="estimate", allow_zero=True
+        )
+    except DurationError:
+        return None
 
 
 def parse_estimate_bytes(text: Any) -> int | None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from intake_onc._core.durations import parse_duration
 from intake_onc._core.tables import sorted_by_time_then_name
 from intake_onc._core.time import format_onc_date, resolve_date_range
 from intake_onc.client._http import _Retryable
@@ -229,7 +230,8 @@ class ArchiveMixin:
             Keep files ending with it: ``"flac"``, ``"wav"``, ``"-spect.mat"``, or a list.
         lookback
             How much earlier than ``start`` to ask ONC, to catch the file that starts before
-            ``start`` and runs into it (widened automatically to the longest file seen).
+            ``start`` and runs into it (widened automatically to the longest file seen): a
+            duration (``"10min"``, ``"PT10M"``, ``600`` seconds, a timedelta).
         **filters
             More ONC filters (``date_archived_from``, ``data_product_code``, ``row_limit``...).
 
@@ -245,10 +247,10 @@ class ArchiveMixin:
         ...                              "2024-04-01T01:00", extension="flac")  # doctest: +SKIP
         >>> files[["filename", "start", "size"]].head(2)  # doctest: +SKIP
         """
+        back = parse_duration(lookback, argument="lookback", allow_zero=True)
         kind, params, s, e = source_and_range(
             "archive_files", device_code, location_code, device_category, start, end
         )
-        back = pd.Timedelta(lookback)
         service = f"archivefile/{kind}"
         base = {**params, **onc_params(filters), "returnOptions": "all"}
         last = _last_extension(extension)

@@ -28,7 +28,7 @@ from intake_onc.client.errors import (
     OrderTimeoutError,
     RestrictedDataError,
 )
-from intake_onc.client.orders import DataProductOrder
+from intake_onc.client.orders import DataProductOrder, _seconds
 
 __all__ = ["OrderBatch", "OrdersMixin"]
 
@@ -89,8 +89,8 @@ class OrdersMixin:
         end: Any = None,
         include_metadata: bool = False,
         wait: bool = False,
-        timeout: float | None = None,
-        poll: float | None = None,
+        timeout: object = None,
+        poll: object = None,
         **options: Any,
     ) -> DataProductOrder:
         """Prepare a data-product order (nothing is sent until ``execute()``).
@@ -109,7 +109,7 @@ class OrdersMixin:
         wait
             Execute, wait and download now (``order.paths`` then holds the files).
         timeout, poll
-            For ``wait=True``: the time limit, and the seconds between polls (default: 2 % of
+            For ``wait=True``: the time limit, and the time between polls (durations) (default: 2 % of
             ONC's processing-time estimate, clamped to the client's ``poll_range``).
         **options
             ``dpo_*`` options as ONC names them (``dpo_qualityControl=1``), or the friendly
@@ -128,6 +128,7 @@ class OrdersMixin:
         """
         if not product or not extension:
             raise ValueError("order: give product (e.g. 'TSSD') and extension (e.g. 'csv')")
+        timeout = _seconds(timeout, "timeout")
         _, params, s, e = source_and_range(
             "order",
             device_code,

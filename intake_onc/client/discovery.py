@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from intake_onc._core.time import format_onc_date, is_duration, parse_date
+from intake_onc._core.time import format_onc_date, is_duration, parse_date, parse_iso_duration
 from intake_onc.client.errors import NotDeployedError, NotFoundError
 
 __all__ = ["DeploymentRange", "DiscoveryMixin", "onc_params", "to_frame"]
@@ -57,7 +57,8 @@ def onc_params(filters: dict[str, Any]) -> dict[str, Any]:
 
     snake_case becomes camelCase (``location_code`` -> ``locationCode``), a few friendly names
     are accepted (``device_category``, ``start``/``end``), dates are formatted the ONC way and
-    ``None`` values are dropped. A duration string (``"-P1D"``) is passed through.
+    ``None`` values are dropped. An ISO 8601 duration (``"-P1D"``, ONC's relative dates) is checked
+    strictly and passed through.
 
     Examples
     --------
@@ -69,7 +70,10 @@ def onc_params(filters: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         name = _ALIASES.get(key) or (_camel(key) if "_" in key else key)
-        if name in _DATE_PARAMS and not is_duration(value):
+        if name in _DATE_PARAMS and is_duration(value):
+            parse_iso_duration(value, argument=key)  # checked strictly, sent to ONC as written
+            value = value.strip()
+        elif name in _DATE_PARAMS:
             value = format_onc_date(parse_date(value, argument=key))
         out[name] = value
     return out

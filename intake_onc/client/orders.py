@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from intake_onc._core.durations import duration_seconds
 from intake_onc._core.files import atomic_path
 from intake_onc.client._dpo import parse_estimate_bytes, parse_estimate_seconds
 from intake_onc.client._redact import MASK
@@ -69,6 +70,11 @@ class LogEntry(NamedTuple):
         return f"{self.time:%H:%M:%S} {self.message}"
 
 
+def _seconds(value: Any, argument: str) -> float | None:
+    """A ``poll``/``timeout`` argument (any duration, or None) as float seconds."""
+    return None if value is None else duration_seconds(value, argument=argument, allow_zero=True)
+
+
 class DataProductOrder:
     """One data-product order; nothing happens until :meth:`execute`.
 
@@ -97,7 +103,7 @@ class DataProductOrder:
         self._client = client
         self.params = dict(params)
         self.include_metadata = include_metadata
-        self._poll_override = poll
+        self._poll_override = _seconds(poll, "poll")
         self.request_id: int | None = None
         self.run_ids: list[int] = []
         self.status = "created"
@@ -241,9 +247,10 @@ class DataProductOrder:
         Parameters
         ----------
         timeout
-            Seconds to wait at most (None: no limit).
+            How long to wait at most (None: no limit): a duration (seconds, ``"10min"``,
+            ``"PT10M"``, a timedelta).
         poll
-            Seconds between polls (default :attr:`poll_period`).
+            Time between polls, a duration (default :attr:`poll_period`).
 
         Raises
         ------
@@ -252,6 +259,7 @@ class DataProductOrder:
         OrderError
             When the run ends in ``error`` or ``cancelled``.
         """
+        timeout, poll = _seconds(timeout, "timeout"), _seconds(poll, "poll")
         self.execute()
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.status not in TERMINAL:
@@ -371,6 +379,7 @@ class DataProductOrder:
             if self.from_cache and self._cached_manifest() is None:
                 self.reset()
                 self.from_cache = False
+        timeout = _seconds(timeout, "timeout")
         deadline = None if timeout is None else time.monotonic() + timeout
         if self.status != "complete":
             self.wait(timeout=timeout)

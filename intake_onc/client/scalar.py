@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from intake_onc._core.durations import duration_ns
 from intake_onc._core.time import format_onc_date
 from intake_onc.client.archive import source_and_range
 from intake_onc.client.discovery import onc_params
@@ -66,6 +67,14 @@ def merge_scalar_pages(result: dict[str, Any], page: dict[str, Any]) -> None:
             result[key] = have + [m for m in extra if m not in have]
 
 
+def _onc_seconds(value: object, argument: str) -> int | float | None:
+    """A duration argument as the seconds ONC takes (an int when whole), or None."""
+    if value is None:
+        return None
+    ns = duration_ns(value, argument=argument)
+    return ns // 10**9 if ns % 10**9 == 0 else ns / 1e9
+
+
 class ScalarMixin:
     """Scalar-data method of :class:`~intake_onc.client.ONCClient`."""
 
@@ -81,7 +90,7 @@ class ScalarMixin:
         sensor_category_codes: str | Iterable[str] | None = None,
         quality_control: bool | str | None = None,
         resample_type: str | None = None,
-        resample_period: float | None = None,
+        resample_period: object = None,
         fill_gaps: bool | None = None,
         row_limit: int | None = None,
         output_format: str = "array",
@@ -102,7 +111,7 @@ class ScalarMixin:
             ``True``/``"clean"`` or ``False``/``"raw"`` (ONC's ``qualityControl``).
         resample_type, resample_period, fill_gaps, row_limit, metadata
             ONC's ``resampleType`` (``avg``, ``minMax``, ``minMaxAvg``), ``resamplePeriod``
-            (seconds), ``fillGaps``, ``rowLimit`` (rows per page), ``metadata``
+            (a duration: seconds ``60``, ``"1min"``, ``"PT1M"``; sent as seconds), ``fillGaps``, ``rowLimit`` (rows per page), ``metadata``
             (``"Minimum"``/``"Full"``).
         output_format
             ``"array"`` (default: ``data`` is ``{sampleTimes, values, qaqcFlags}``) or
@@ -146,7 +155,7 @@ class ScalarMixin:
                 "sensorCategoryCodes": sensor_category_codes,
                 "qualityControl": _QC.get(quality_control) if quality_control is not None else None,
                 "resampleType": resample_type,
-                "resamplePeriod": resample_period,
+                "resamplePeriod": _onc_seconds(resample_period, "resample_period"),
                 "fillGaps": fill_gaps,
                 "rowLimit": row_limit,
                 "metadata": metadata,

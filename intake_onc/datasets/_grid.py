@@ -31,12 +31,12 @@ Examples
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+
+from intake_onc._core.durations import DurationError, duration_ns
 
 __all__ = [
     "MISSING",
@@ -58,23 +58,19 @@ MISSING = 9
 
 
 def parse_chunk(chunk: object) -> int:
-    """A window length (``"1D"``, ``"12h"``, ``"6h"``, ``"1h"``, a Timedelta...) in nanoseconds.
+    """A window length (``"1D"``, ``"12h"``, ``"PT6H"``, seconds, a Timedelta...) in nanoseconds.
 
     Examples
     --------
+    >>> import pandas as pd
     >>> parse_chunk("1D") == 86_400 * NS_PER_S, parse_chunk(pd.Timedelta("6h")) // NS_PER_S
     (True, 21600)
     """
-    try:
-        if not isinstance(chunk, (str, pd.Timedelta, np.timedelta64, datetime.timedelta)):
-            raise TypeError
-        ns = int(pd.Timedelta(chunk).value)
-    except (TypeError, ValueError):
-        ns = 0
+    ns = duration_ns(chunk, argument="chunk")
     if ns < NS_PER_S:
-        raise ValueError(
-            f"chunk: expected a duration of at least 1 s such as '1D' (default), '12h', '6h', "
-            f"'1h' or a pandas.Timedelta, got {chunk!r}"
+        raise DurationError(
+            f"chunk={chunk!r} is under 1 s; expected a window length such as '1D' (default), "
+            "'12h', '6h', '1h' or 'PT6H'"
         )
     return ns
 

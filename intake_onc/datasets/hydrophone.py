@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from intake_onc._core.durations import duration_seconds
 from intake_onc._core.tables import column_array
 from intake_onc._core.time import DateParseError, format_onc_date, resolve_date_range
 from intake_onc.acoustics.files import AUDIO_EXTENSIONS
@@ -185,7 +186,7 @@ def open_audio(
     start: object,
     end: object,
     *,
-    chunk: str | float = "file",
+    chunk: object = "file",
     sample_rate: int | None = None,
     client: ONCClient | None = None,
 ) -> xr.DataArray:
@@ -199,8 +200,8 @@ def open_audio(
         The window, ``end`` exclusive, exact to the sample: ISO strings, datetimes, or ONC
         durations (``start="-PT1H"`` before now, ``end="PT10M"`` after ``start``).
     chunk
-        ``"file"``: one dask chunk per file piece (and per uncovered stretch); a number: chunks
-        of that many seconds (a chunk may read slices of two files). Both keep a spectrogram
+        ``"file"``: one dask chunk per file piece (and per uncovered stretch); a duration
+        (seconds ``60``, ``"60s"``, ``"PT1M"``; not ``"60"``): chunks of that length (a chunk may read slices of two files). Both keep a spectrogram
         of many hours streaming (benchmarks/RESULTS.md: 24 h at 64 kHz peaks at 0.54 GB with
         ``"file"``, 0.40 GB with ``60``). To load a long window into memory (``.values``),
         ``60`` is lighter: with ``"file"`` every decoded file (77 MB at 64 kHz) and the result
@@ -370,7 +371,7 @@ def open_spectrogram(
     source: str | None = None,
     bin_width_correction: bool = False,
     client: ONCClient | None = None,
-    timeout: float | None = None,
+    timeout: object = None,
     **order_options: Any,
 ) -> xr.DataArray:
     """Open a hydrophone's ONC spectrograms (HSD MAT) over ``[start, end)`` as a lazy DataArray.
@@ -394,7 +395,8 @@ def open_spectrogram(
     client
         An :class:`~intake_onc.client.ONCClient` (default: ``ONCClient()``).
     timeout
-        Seconds the product order may take (``source="product"``).
+        How long the product order may take (``source="product"``): a duration (seconds,
+        ``"30min"``, ``"PT30M"``, a timedelta).
     **order_options
         More HSD order options for ``source="product"`` (``dpo_hydrophoneChannel="H1"``...);
         concatenation is refused (one MAT per audio file is needed).
@@ -430,6 +432,8 @@ def open_spectrogram(
     device_code = _check_code(device_code)
     s, e = _range(start, end)
     source = _check_spectrogram_args(downsample, source, order_options)
+    if timeout is not None:
+        timeout = duration_seconds(timeout, argument="timeout", allow_zero=True)
     if not isinstance(bin_width_correction, bool):
         raise ValueError(
             f"bin_width_correction: expected True or False, got {bin_width_correction!r}"

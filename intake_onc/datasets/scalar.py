@@ -338,7 +338,8 @@ def open_scalar(
     sensors
         sensorCodes to keep (default all), e.g. ``["temperature", "salinity"]``.
     chunk
-        Window length: ``"1D"`` (default), ``"12h"``, ``"6h"``, ``"1h"`` or a Timedelta. Windows
+        Window length, a duration of at least 1 s: ``"1D"`` (default), ``"12h"``, ``"6h"``,
+        ``"1h"``, ``"PT6H"``, seconds (``3600``) or a Timedelta (not ``"3600"``). Windows
         start at multiples of it from 1970-01-01T00:00Z (UTC midnight for divisors of a day)
         and are also cut at deployment and data-rating changes.
     client

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from intake_onc._core.durations import DurationError, parse_duration
 from intake_onc._core.errors import FileFormatError
 
 # The QAQC flag table (semantics.md "QAQC flags"): one definition for the package.
@@ -31,7 +32,6 @@ from intake_onc._core.time import (
     datenums_to_times,
     format_onc_date,
     parse_date,
-    parse_iso_duration,
 )
 
 #: Per-sensor fields, in the order their variables appear in a Dataset, with name suffixes.
@@ -151,26 +151,7 @@ _DATA_GAPS = {
     "false": "none",
     "": "none",
 }
-_PERIOD_UNITS = {
-    "": 1.0,
-    "s": 1.0,
-    "sec": 1.0,
-    "secs": 1.0,
-    "second": 1.0,
-    "seconds": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "mins": 60.0,
-    "minute": 60.0,
-    "minutes": 60.0,
-    "h": 3600.0,
-    "hr": 3600.0,
-    "hour": 3600.0,
-    "hours": 3600.0,
-    "d": 86400.0,
-    "day": 86400.0,
-    "days": 86400.0,
-}
+_BARE_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def _quality_control(value: object) -> str:
@@ -210,12 +191,12 @@ def parse_period(value: object) -> float | None:
     text = _text(value)
     if text.lower() in ("", "none", "nan"):
         return None
-    if text[:1] in "Pp" or text[:2] in ("-P", "+P"):
-        return parse_iso_duration(text).total_seconds()
-    match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)", text)
-    if match is None or match.group(2).lower() not in _PERIOD_UNITS:
-        raise ValueError("a period such as '60 s', '1 hour' or 'PT1M'")
-    return float(match.group(1)) * _PERIOD_UNITS[match.group(2).lower()]
+    if _BARE_NUMBER.fullmatch(text):  # ONC's files write a bare period in seconds ("60")
+        return float(text)
+    try:
+        return parse_duration(text, argument="period", allow_zero=True).total_seconds()
+    except DurationError:
+        raise ValueError("a period such as '60 s', '1 hour' or 'PT1M'") from None
 
 
 #: canonical key -> converter (raises ValueError naming what it expected).

@@ -11,14 +11,13 @@ lazy on dask (the data are gathered with an integer indexer and masked, never co
 
 from __future__ import annotations
 
-import datetime as _dt
-
 import dask
 import dask.array as dsa
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from intake_onc._core.durations import duration_ns
 from intake_onc._core.flags import MISSING
 
 from .flags import flagged_variables
@@ -34,49 +33,6 @@ _Rating = tuple[np.ndarray, np.ndarray]  # (starts in ns, int64; periods in s, f
 #: Gap filling refuses to build more rows than this (a 2 GB time index, ~8 years at 1 Hz):
 #: a sample period of "1ns" would otherwise try to allocate tebibytes.
 MAX_ROWS = 250_000_000
-
-
-def duration_ns(value: object, argument: str) -> int:
-    """A positive duration as integer nanoseconds.
-
-    Accepts seconds (int/float), strings understood by pandas (``"1h"``, ``"10min"``,
-    ``"PT1M"``), :class:`pandas.Timedelta`, :class:`datetime.timedelta`,
-    :class:`numpy.timedelta64` and fixed pandas offsets (``pd.offsets.Minute(10)``).
-
-    Raises
-    ------
-    ValueError
-        Naming ``argument`` when the value is not a positive, fixed duration.
-    """
-    err = (
-        f"{argument}={value!r} is not a positive duration; pass seconds (60), a string "
-        f"such as '1min', '10min', '1h', a pandas Timedelta or a fixed pandas offset"
-    )
-    if isinstance(value, (bool, np.bool_)) or value is None:
-        raise ValueError(err)
-    try:
-        numeric = (int, float, np.integer, np.floating)
-        if isinstance(value, numeric) and not isinstance(value, np.timedelta64):
-            seconds = float(value)
-            if not np.isfinite(seconds):
-                raise ValueError(err)
-            ns = round(seconds * 1e9)
-        elif isinstance(value, pd.offsets.BaseOffset):
-            ns = int(pd.Timedelta(value).as_unit("ns").value)  # non-fixed offsets raise
-        elif isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
-            try:
-                ns = int(pd.Timedelta(value).as_unit("ns").value)
-            except (ValueError, TypeError):
-                if not isinstance(value, str):
-                    raise
-                ns = int(pd.Timedelta(pd.tseries.frequencies.to_offset(value)).value)
-        else:
-            raise ValueError(err)
-    except (ValueError, TypeError, OverflowError):
-        raise ValueError(err) from None
-    if ns <= 0:
-        raise ValueError(err)
-    return int(ns)
 
 
 def time_ns(ds: xr.Dataset) -> np.ndarray:
@@ -101,7 +57,7 @@ def _rating(ds: xr.Dataset, sample_period: object, t: np.ndarray) -> _Rating:
     """Resolve the sample period(s): argument, rating attrs, ``sample_period`` attr, median step."""
     lowest = np.array([np.iinfo(np.int64).min], dtype=np.int64)
     if sample_period is not None:
-        return lowest, np.array([duration_ns(sample_period, "sample_period") / 1e9])
+        return lowest, np.array([duration_ns(sample_period, argument="sample_period") / 1e9])
     attrs = ds.attrs
     if "sample_period_starts" in attrs and "sample_period_values" in attrs:
         starts = np.atleast_1d(np.asarray(attrs["sample_period_starts"], dtype=np.float64))

@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
+from intake_onc._core.durations import duration_ns
 from intake_onc._core.flags import (
     AVERAGED,
     FAILED_FLAGS,
@@ -38,7 +39,7 @@ from intake_onc._core.flags import (
 from intake_onc._core.time import parse_date
 
 from .flags import flagged_variables
-from .gaps import _periods_at, _rating, duration_ns, time_ns
+from .gaps import _periods_at, _rating, time_ns
 from .time_axis import NAT_NS, exact_times_ns
 
 __all__ = ["METHODS", "ONC_PERIODS", "parse_period", "resample"]
@@ -78,12 +79,15 @@ _FIELDS = {
 def parse_period(period: object) -> int:
     """A resampling period as integer nanoseconds; it must divide a day evenly.
 
+    Read by :func:`intake_onc._core.durations.parse_duration`: seconds (``3600``), a string with
+    a unit (``"1h"``) or ISO 8601 (``"PT1H"``); a bare number in a string (``"3600"``) is refused.
+
     Examples
     --------
     >>> parse_period("10min") // 10**9, parse_period(3600) // 10**9
     (600, 3600)
     """
-    ns = duration_ns(period, "period")
+    ns = duration_ns(period, argument="period")
     if _DAY_NS % ns:
         raise ValueError(
             f"period={period!r} does not divide a day (86400 s) evenly; use one of ONC's "
@@ -481,7 +485,7 @@ def resample(
     if not mapping:
         raise ValueError("ds has no data variables with QAQC flags (X with a X_qc companion)")
     if sample_period is not None:
-        duration_ns(sample_period, "sample_period")
+        duration_ns(sample_period, argument="sample_period")
     k0, k_end = _bin_range(t, period_ns, start, end)
     if k_end - k0 > MAX_BINS:
         raise ValueError(
