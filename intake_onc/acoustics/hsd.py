@@ -24,6 +24,7 @@ import xarray as xr
 
 from intake_onc._core.errors import FileFormatError
 from intake_onc._core.files import atomic_write
+from intake_onc._core.matfile import load_mat5
 from intake_onc._core.time import datenums_to_times, datetime64_to_datenum
 from intake_onc.acoustics.files import ArchiveName, parse_archive_filename
 
@@ -139,15 +140,8 @@ def read_hsd_mat(
     >>> psd.dims  # doctest: +SKIP
     ('time', 'frequency')
     """
-    import scipy.io
-
     path = os.fspath(path)
-    try:
-        mat = scipy.io.loadmat(path, simplify_cells=True)
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
-        raise FileFormatError(
-            path, None, "a MAT v5 file (scipy.io.loadmat)", hint=str(exc)
-        ) from exc
+    mat = load_mat5(path)  # structure checked before scipy reads it: an error, never a crash
     spect = mat.get("SpectData")
     if not isinstance(spect, dict):
         found = ", ".join(k for k in mat if not k.startswith("__"))

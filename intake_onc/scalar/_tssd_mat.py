@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from intake_onc._core.errors import FileFormatError
+from intake_onc._core.matfile import load_mat5
 from intake_onc._core.time import datenums_to_times
 
 from ._tssd_layout import (
@@ -69,22 +70,8 @@ def _scalar(value: object) -> object:
 
 
 def _load(path: str) -> dict:
-    from scipy.io import loadmat
-
-    try:
-        return loadmat(path, simplify_cells=True)
-    except NotImplementedError as exc:  # v7.3 (HDF5)
-        raise FileFormatError(
-            path,
-            None,
-            "a MAT v5 file (scipy.io.loadmat)",
-            found=str(exc),
-            hint="ONC writes v5; re-save a v7.3 file with save('-v7')",
-        ) from None
-    except (ValueError, TypeError, OSError, KeyError, AssertionError) as exc:
-        raise FileFormatError(
-            path, None, "a MAT v5 file (scipy.io.loadmat)", found=str(exc)
-        ) from None
+    # structure checked before scipy reads it: a damaged file is a FileFormatError, never a crash
+    return load_mat5(path)
 
 
 def _codes(meta: Mapping, data: Mapping) -> list[str]:
