@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from intake_onc._core.errors import FileFormatError
 from intake_onc._core.time import DateParseError, parse_date, parse_filename_timestamp
 
 __all__ = [
@@ -244,6 +245,9 @@ def read_frames(
     ------
     ValueError
         When ``start_frame`` or ``n_frames`` is negative or ``start_frame`` is past the end.
+    FileFormatError
+        When libsndfile cannot decode the file (damaged FLAC, not audio, ...), and when a WAV
+        file is shorter than its header says (a truncated download), naming the file.
 
     Examples
     --------
@@ -258,16 +262,73 @@ def read_frames(
         raise ValueError(f"n_frames: expected a count >= 0 or None, got {n_frames}")
     if hasattr(source, "seek") and not isinstance(source, (str, os.PathLike)):
         source.seek(0)
-    with sf.SoundFile(source) as f:
-        if start_frame > f.frames:
-            raise ValueError(
-                f"start_frame: {start_frame} is past the end of the file ({f.frames} frames)"
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else repr(source)
+    try:
+        with sf.SoundFile(source) as f:
+            if f.format == "WAV":
+                _check_wav_length(source, f, name)
+            if start_frame > f.frames:
+                raise ValueError(
+                    f"start_frame: {start_frame} is past the end of the file ({f.frames} frames)"
+                )
+            count = (
+                f.frames - start_frame
+                if n_frames is None
+                else min(int(n_frames), f.frames - start_frame)
             )
-        count = (
-            f.frames - start_frame
-            if n_frames is None
-            else min(int(n_frames), f.frames - start_frame)
+            if start_frame:
+                f.seek(start_frame)
+            return f.read(count, dtype="float32")
+    except sf.LibsndfileError as exc:  # libsndfile's messages never name the file
+        raise FileFormatError(
+            name,
+            None,
+            "an audio file libsndfile can decode (FLAC or WAV)",
+            found=str(exc).strip(),
+            hint="the file is damaged or truncated: download it again",
+        ) from None
+
+
+#: Bytes per sample of the WAV subtypes ONC's hydrophones write (and a few more).
+_WAV_SAMPLE_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+
+
+def _check_wav_length(source: Any, f: sf.SoundFile, name: str) -> None:
+    """A WAV file shorter than its ``data`` chunk says is truncated: libsndfile would quietly
+    report (and read) only the frames that are there."""
+    width = _WAV_SAMPLE_BYTES.get(f.subtype)
+    if width is None:
+        return
+    declared = _wav_data_bytes(source)
+    if declared is None or declared == 0xFFFFFFFF:  # unknown, or a streamed file
+        return
+    frames = declared // (width * f.channels)
+    if frames > f.frames:
+        raise FileFormatError(
+            name,
+            None,
+            f"{frames} frames (the WAV header's data size)",
+            found=f"{f.frames} frames",
+            hint="the file is truncated: download it again",
         )
-        if start_frame:
-            f.seek(start_frame)
-        return f.read(count, dtype="float32")
+
+
+def _wav_data_bytes(source: Any) -> int | None:
+    """The size the RIFF ``data`` chunk declares, or None when it cannot be found."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as fh:
+            head = fh.read(4096)
+    else:
+        position = source.tell()
+        source.seek(0)
+        head = source.read(4096)
+        source.seek(position)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"data":
+            return size
+        pos += 8 + size + (size & 1)
+    return None
