@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ocean Networks Canada data as xarray, with a local Oceans 3.0 sandbox.",
     )
     parser.add_argument("--version", action="version", version=f"intake-onc {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when a command fails"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name, function_name in _COMMANDS:
         module = importlib.import_module(module_name)
@@ -58,6 +61,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # one line for the user; the traceback only with --debug
+        if args.debug:
+            raise
+        return _report(exc)
+
+
+#: Errors that mean "the input was wrong": exit status 2, like argparse's own usage errors.
+_USER_ERRORS = (ValueError, TypeError, LookupError, OSError)
+
+
+def _report(exc: Exception) -> int:
+    """Print ``intake-onc: error: ...`` on one line and return the exit status."""
+    from intake_onc.client.errors import ONCError
+
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, (*_USER_ERRORS, ONCError)):
+        print(f"intake-onc: error: {message}", file=sys.stderr)
+        return 2
+    print(
+        f"intake-onc: error: {type(exc).__name__}: {message} (run with --debug for the traceback)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

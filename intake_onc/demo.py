@@ -49,7 +49,7 @@ def add_demo_command(subparsers: Any) -> None:
     parser.add_argument(
         "--output", default="demo-output", type=Path, help="folder for the outputs (created)"
     )
-    parser.add_argument("--seed", default=0, type=int, help="seed of the synthetic data")
+    parser.add_argument("--seed", default=0, type=int, help="seed of the synthetic data (>= 0)")
     parser.set_defaults(handler=_run_from_args)
 
 
@@ -82,7 +82,11 @@ def run_demo(output: str | os.PathLike[str] = "demo-output", *, seed: int = 0) -
     from intake_onc import sandbox
     from intake_onc.client import ONCClient
 
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected a whole number >= 0, got {seed!r}")
     out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output: {out} is a file, not a folder; give a folder to write into")
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     with sandbox.serve(port=0, seed=seed, processing_scale=0.02) as url:
