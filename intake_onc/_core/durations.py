@@ -102,7 +102,11 @@ def _seconds_hint(number: str) -> str:
     except InvalidOperation:  # pragma: no cover - the caller matched a number
         seconds = Decimal(0)
     for size, unit in ((86_400, "D"), (3600, "h"), (60, "min")):
-        if seconds >= size and seconds % size == 0:
+        try:
+            whole = seconds >= size and seconds % size == 0
+        except InvalidOperation:  # far too large to divide ("1e400"): no shorter form to offer
+            break
+        if whole:
             forms.append(f"'{seconds // size}{unit}'")
             break
     return " or ".join(forms)

@@ -136,14 +136,23 @@ def validate_flags(flags: object, argument: str = "flags") -> tuple[int, ...]:
     ValueError
         Naming ``argument`` when a flag is not one of ONC's (0-4, 6-9).
     """
-    if isinstance(flags, (int, np.integer)) and not isinstance(flags, bool):
+    if isinstance(flags, (int, np.integer)) and not isinstance(flags, (bool, np.bool_)):
         flags = (flags,)
-    try:
-        out = tuple(int(f) for f in flags)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{argument}={flags!r} must be a collection of ONC QAQC flags, e.g. (3, 4, 6)"
-        ) from None
+    wrong = ValueError(
+        f"{argument}={flags!r} must be a collection of ONC QAQC flags, e.g. (3, 4, 6)"
+    )
+    if isinstance(flags, (str, bytes, bytearray, Mapping)) or not isinstance(flags, Iterable):
+        raise wrong  # a string would be read character by character: "3600" is not (3, 6, 0, 0)
+    out = []
+    for f in flags:
+        if isinstance(f, (bool, np.bool_)) or not isinstance(
+            f, (int, float, np.integer, np.floating)
+        ):
+            raise wrong
+        if isinstance(f, (float, np.floating)) and not float(f).is_integer():
+            raise wrong  # 3.5, NaN, inf
+        out.append(int(f))
+    out = tuple(out)
     unknown = [f for f in out if f not in FLAGS]
     if unknown:
         raise ValueError(

@@ -25,6 +25,7 @@ import xarray as xr
 from intake_onc._core.errors import FileFormatError
 from intake_onc._core.files import atomic_write
 from intake_onc._core.matfile import load_mat5
+from intake_onc._core.paths import check_path, expand_paths
 from intake_onc._core.time import datenums_to_times, datetime64_to_datenum
 from intake_onc.acoustics.files import ArchiveName, parse_archive_filename
 
@@ -140,7 +141,9 @@ def read_hsd_mat(
     >>> psd.dims  # doctest: +SKIP
     ('time', 'frequency')
     """
-    path = os.fspath(path)
+    path = check_path(path, argument="path")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no file {path!r}; pass an existing HSD MAT file")
     mat = load_mat5(path)  # structure checked before scipy reads it: an error, never a crash
     spect = mat.get("SpectData")
     if not isinstance(spect, dict):
@@ -223,15 +226,7 @@ def read_hsd_mat(
 
 
 def _hsd_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
-    if isinstance(paths, (str, os.PathLike)):
-        target = Path(paths)
-        if target.is_dir():
-            found = sorted(str(p) for p in target.iterdir() if p.suffix.lower() == ".mat")
-            if not found:
-                raise FileNotFoundError(f"paths: no .mat files in {str(target)!r}")
-            return found
-        return [str(target)]
-    return [os.fspath(p) for p in paths]
+    return expand_paths(paths, argument="paths", suffixes=(".mat",), what="HSD MAT files")
 
 
 def open_hsd_files(

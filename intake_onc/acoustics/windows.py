@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import dask.array as da
@@ -33,6 +32,7 @@ import xarray as xr
 from dask.base import tokenize
 
 from intake_onc._core.durations import DurationError, duration_seconds
+from intake_onc._core.paths import expand_paths
 from intake_onc._core.tables import column_array, sorted_by_time_then_name
 from intake_onc._core.time import parse_date
 from intake_onc.acoustics.clips import (
@@ -431,25 +431,10 @@ def load_local_file(row: Mapping[str, Any], start_frame: int, n_frames: int) -> 
 
 
 def _audio_paths(paths_or_directory: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
-    if isinstance(paths_or_directory, (str, os.PathLike)):
-        target = Path(paths_or_directory)
-        if target.is_dir():
-            found = sorted(
-                str(p) for p in target.iterdir() if p.suffix.lower().lstrip(".") in AUDIO_EXTENSIONS
-            )
-            if not found:
-                raise ValueError(
-                    f"paths_or_directory: no .flac or .wav files in {str(target)!r}; "
-                    "check the folder or pass the files explicitly"
-                )
-            return found
-        paths = [str(target)]
-    else:
-        paths = [os.fspath(p) for p in paths_or_directory]
-    absent = [p for p in paths if not os.path.isfile(p)]
-    if absent:
-        raise FileNotFoundError(f"paths_or_directory: no such file(s): {absent[:3]}")
-    return paths
+    suffixes = tuple(f".{ext}" for ext in AUDIO_EXTENSIONS)
+    return expand_paths(
+        paths_or_directory, argument="paths_or_directory", suffixes=suffixes, what="audio files"
+    )
 
 
 def _start_times(paths: list[str], start_times: object) -> list[object]:

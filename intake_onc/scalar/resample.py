@@ -472,8 +472,15 @@ def resample(
     """
     period_ns = parse_period(period)
     method = _method(method)
-    if isinstance(min_completeness, bool) or not (0 <= float(min_completeness) <= 1):
-        raise ValueError(f"min_completeness={min_completeness!r} must be a number in [0, 1]")
+    if (
+        isinstance(min_completeness, bool)
+        or not isinstance(min_completeness, (int, float, np.integer, np.floating))
+        or not (0 <= float(min_completeness) <= 1)
+    ):
+        raise ValueError(
+            f"min_completeness={min_completeness!r} must be a number in [0, 1] (the share of the "
+            "expected sample count a bin needs; ONC uses 0.7, 0 turns the rule off)"
+        )
     min_completeness = float(min_completeness)
     t = time_ns(ds)
     if ds.attrs.get("resample_type") in METHODS:

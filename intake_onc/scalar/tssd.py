@@ -8,7 +8,6 @@ resampled files; the header facts as attrs; ``latitude``/``longitude``/``depth``
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from intake_onc._core.errors import FileFormatError
+from intake_onc._core.paths import expand_paths
 
 from ._tssd_csv import read_csv_table
 from ._tssd_json import read_json_table
@@ -67,32 +67,13 @@ def read_tssd_table(path: PathLike) -> FileTable:
 
 
 def _expand(path_or_paths: PathLike | Iterable[PathLike]) -> list[str]:
-    items = (
-        [path_or_paths] if isinstance(path_or_paths, (str, os.PathLike)) else list(path_or_paths)
+    return expand_paths(
+        path_or_paths,
+        argument="path_or_paths",
+        suffixes=(".csv", ".json", ".mat"),
+        folders=False,
+        what="TSSD files",
     )
-    paths: list[str] = []
-    for item in items:
-        if not isinstance(item, (str, os.PathLike)):
-            raise TypeError(
-                f"path_or_paths: expected file paths, got {type(item).__name__} ({item!r})"
-            )
-        path = os.fspath(item)
-        if os.path.isdir(path):
-            raise IsADirectoryError(
-                f"path_or_paths: {path!r} is a directory; pass its files, e.g. "
-                f"{os.path.join(path, '*.csv')!r}"
-            )
-        if os.path.exists(path):
-            paths.append(path)
-        elif glob.has_magic(path) and (matches := sorted(glob.glob(path))):
-            paths.extend(m for m in matches if not os.path.isdir(m))
-        else:
-            raise FileNotFoundError(
-                f"path_or_paths: no file {path!r}; pass existing TSSD files or a glob pattern"
-            )
-    if not paths:
-        raise ValueError("path_or_paths: expected at least one TSSD file, got none")
-    return paths
 
 
 def _check_agree(tables: list[FileTable]) -> None:
