@@ -14,11 +14,16 @@ That per-request path is :mod:`intake_onc.sandbox.transport.handler`, the route 
 :mod:`intake_onc.sandbox.transport.routes` and the counters :mod:`intake_onc.sandbox.transport.stats`; this module
 holds the server's knobs, state and life cycle.
 
-Sandbox-only paths (no token, no latency, no faults, not counted):
+Sandbox-only paths (no latency, no faults, not counted):
 
-* ``GET /_sandbox/stats`` — the counters as JSON (see :meth:`Stats.snapshot`);
-* ``POST /_sandbox/reset`` — zero the counters;
-* ``POST /_sandbox/faults?queue=503,reset`` — force the next requests' faults.
+* ``GET /_sandbox/stats`` — the counters as JSON (see :meth:`Stats.snapshot`); no token
+  (read-only counters and knobs);
+* ``POST /_sandbox/reset?token=T`` — zero the counters;
+* ``POST /_sandbox/faults?queue=503,reset&token=T`` — force the next requests' faults.
+
+The POSTs change the server, so they need the token like ``/api/`` (401 with ONC's body).
+Malformed requests (bad ``Content-Length``, oversized body, bad request line, bad
+percent-encoding, non-UTF-8 target) get a 400 with a JSON body and the connection closed.
 """
 
 from __future__ import annotations
