@@ -400,12 +400,14 @@ def test_the_token_never_shows_on_any_error_path(url, tmp_path, caplog):
 
 def test_an_order_that_fails_is_submitted_again_up_to_max_attempts(url, tmp_path):
     with make_client(url, tmp_path, retries=0) as c:  # no HTTP retry: the order must retry
-        requests.post(f"{url}/_sandbox/faults", params={"queue": "500"}, timeout=10)
+        requests.post(f"{url}/_sandbox/faults", params={"queue": "500", "token": TOKEN}, timeout=10)
         order = tssd_order(c, end="2024-04-01T00:40")
         batch = c.order_many([order], workers=1, max_attempts=2)
         assert batch.failures == [] and order.attempts == 2
         assert any("attempt 1 of 2 failed" in e.message for e in order.logs)
-        requests.post(f"{url}/_sandbox/faults", params={"queue": "500,500"}, timeout=10)
+        requests.post(
+            f"{url}/_sandbox/faults", params={"queue": "500,500", "token": TOKEN}, timeout=10
+        )
         again = c.order_many([tssd_order(c, end="2024-04-01T00:50")], max_attempts=2)
         [(_, error)] = again.failures
         assert type(error).__name__ == "ServerError" and again.results == []

@@ -129,11 +129,15 @@ def test_every_kind_at_a_high_rate_with_a_fixed_seed(make_sandbox, sandbox_stats
 
 def test_forcing_faults_over_http(make_sandbox, sandbox_stats):
     url = make_sandbox()
-    r = requests.post(f"{url}/_sandbox/faults", params={"queue": "503,429"}, timeout=30)
+    r = requests.post(
+        f"{url}/_sandbox/faults", params={"queue": "503,429", "token": SANDBOX_TOKEN}, timeout=30
+    )
     assert r.json() == {"queued": ["503", "429"]}
     assert [locations(url).status_code for _ in range(3)] == [503, 429, 200]
     assert (
-        requests.post(f"{url}/_sandbox/faults", params={"queue": "nope"}, timeout=30).status_code
+        requests.post(
+            f"{url}/_sandbox/faults", params={"queue": "nope", "token": SANDBOX_TOKEN}, timeout=30
+        ).status_code
         == 400
     )
     assert sandbox_stats(url)["faults"] == 2

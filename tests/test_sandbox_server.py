@@ -200,7 +200,10 @@ def test_stats_counts_requests_paths_statuses_and_bytes(make_sandbox, sandbox_st
     assert stats["config"]["seed"] == 0
     # Reading the stats is not counted; resetting zeroes them.
     assert sandbox_stats(url)["requests"] == 4
-    assert requests.post(f"{url}/_sandbox/reset", timeout=30).status_code == 200
+    assert requests.post(f"{url}/_sandbox/reset", timeout=30).status_code == 401
+    assert sandbox_stats(url)["requests"] == 4
+    reset = requests.post(f"{url}/_sandbox/reset", params={"token": SANDBOX_TOKEN}, timeout=30)
+    assert reset.status_code == 200
     assert sandbox_stats(url)["requests"] == 0
 
 
@@ -328,5 +331,7 @@ def test_cli_first_line_and_clean_stop(stop_signal):
 
 
 def test_cli_refuses_bad_knobs(capsys):
-    assert main(["--fault-rate", "3"]) == 2
-    assert "fault_rate" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--fault-rate", "3"])
+    assert exit_info.value.code == 2
+    assert "--fault-rate" in capsys.readouterr().err

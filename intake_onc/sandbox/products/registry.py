@@ -31,7 +31,8 @@ __all__ = [
     "meta_file",
 ]
 
-Files = list[tuple[str, bytes]]
+#: ``[(name, body)]``: ``body`` is ``bytes`` or a :class:`~.spool.FileBody` (``len()`` = size).
+Files = list[tuple[str, Any]]
 
 
 class ProductOrder(Protocol):
@@ -210,13 +211,45 @@ def estimate(
     return product.estimate(device_code, start, end, extension, options, seed=seed, now=now)
 
 
-def build_files(req: ProductOrder, device_code: str, context: SandboxContext) -> Files:
-    """The files ``[(name, bytes)]`` a request yields for one of its devices."""
+def build_files(
+    req: ProductOrder,
+    device_code: str,
+    context: SandboxContext,
+    directory: str | None = None,
+    memory_limit: int = 8 * 1024 * 1024,
+) -> Files:
+    """The files ``[(name, body)]`` a request yields for one of its devices.
+
+    Without ``directory`` the bodies are ``bytes``. With one, they go to disk: TSSD CSV/JSON
+    is written there as it is encoded (:func:`~.tssd_files.write_tssd_files`), and any other
+    body larger than ``memory_limit`` bytes is written there once built
+    (:func:`~.spool.spill`); those bodies are :class:`~.spool.FileBody` objects.
+    """
     product = entrypoint(req.product.code)
     seed, now = _seed_now(context)
-    return product.build(
+    if directory is not None and req.product.code == "TSSD" and req.extension in ("csv", "json"):
+        from intake_onc.sandbox.products import tssd_files
+
+        return list(
+            tssd_files.write_tssd_files(
+                device_code,
+                req.start,
+                req.end,
+                req.extension,
+                dict(req.options),
+                directory,
+                seed=seed,
+                now=now,
+            )
+        )
+    files = product.build(
         device_code, req.start, req.end, req.extension, dict(req.options), seed=seed, now=now
     )
+    if directory is not None:
+        from intake_onc.sandbox.products.spool import spill
+
+        files = spill(files, directory, memory_limit)
+    return files
 
 
 def meta_file(req: ProductOrder, files: Files, context: SandboxContext) -> tuple[str, bytes]:

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,7 @@ from intake_onc.sandbox.encoders.scalar_pages import (
 )
 from intake_onc.sandbox.observatory.records import Deployment
 from intake_onc.sandbox.observatory.tables import OBSERVATORY, resolve_now
+from intake_onc.sandbox.products.spool import FileBody
 from intake_onc.sandbox.products.tssd_options import (
     TssdOptions,
     deployment_at,
@@ -53,7 +56,7 @@ from intake_onc.sandbox.reference.rules import QAQC_FLAG_INFO, ResampledRecords
 from intake_onc.sandbox.reference.scalar_series import scalar_series
 from intake_onc.sandbox.synthetic.scalar import ScalarRecords
 
-__all__ = ["MAX_CSV_ROWS", "build_tssd_files", "metadata_xml"]
+__all__ = ["MAX_CSV_ROWS", "build_tssd_files", "metadata_xml", "write_tssd_files"]
 
 MAX_CSV_ROWS = 1_000_000
 
@@ -277,10 +280,29 @@ def _csv_bytes(ctx: _Context, rows: ScalarRecords | ResampledRecords) -> bytes:
     names = ["Time UTC (yyyy-mm-ddThh:mm:ss.fffZ)", *(c[0] for c in columns)]
     lines.append("#" + ", ".join(f'"{n}"' for n in names))
     lines.append("## END HEADER")
+    header = "\n".join(lines) + "\n"
+    return header.encode("utf-8") + _csv_rows_text(rows, columns).encode("utf-8")
+
+
+def _csv_rows_text(rows: ScalarRecords | ResampledRecords, columns=None) -> str:
+    """The data lines of ``rows`` (each ending in a newline; ``""`` for no rows)."""
+    if columns is None:
+        columns = _csv_columns(rows)
     cells = [_time_strings(rows.times), *(c[1] for c in columns)]
     body = "\n".join(",".join(row) for row in zip(*cells, strict=True))
-    text = "\n".join(lines) + "\n" + (body + "\n" if body else "")
-    return text.encode("utf-8")
+    return body + "\n" if body else ""
+
+
+def _csv_header_bytes(ctx: _Context, rows: ScalarRecords | ResampledRecords) -> bytes:
+    """The header of :func:`_csv_bytes` (built from no data lines: rows of length 0 would
+    change ``TOTSAMPLE``, so the header is cut from a one-row file plus the count)."""
+    whole = _csv_bytes(ctx, rows.take(slice(0, 1)))
+    one_row = _csv_rows_text(rows.take(slice(0, 1))).encode("utf-8")
+    header = whole[: len(whole) - len(one_row)]
+    old = _header_line("TOTSAMPLE", 1, "Samples in File").encode("utf-8")
+    new = _header_line("TOTSAMPLE", len(rows), "Samples in File").encode("utf-8")
+    assert header.count(old) == 1
+    return header.replace(old, new)
 
 
 # -- JSON ----------------------------------------------------------------------------------------
@@ -307,6 +329,129 @@ def _json_bytes(ctx: _Context, rows: ScalarRecords | ResampledRecords) -> bytes:
         "sensorData": items,
     }
     return json.dumps(doc, allow_nan=True).encode("utf-8")
+
+
+def _write_json(ctx: _Context, rows: ScalarRecords | ResampledRecords, out, step: int) -> None:
+    """:func:`_json_bytes` written to the binary file ``out`` ``step`` rows at a time (the same
+    bytes: the document is dumped with a marker per data array, then each marker is replaced
+    by its array, encoded in slices)."""
+    sensors = {s.code: s for s in OBSERVATORY.device(ctx.device_code).sensors}
+    om = ctx.options.encoding == "OM"
+    pieces: list[tuple[str, str | None]] = []  # (marker, sensor code), key None = objects
+    items = []
+    for code in rows.sensors:
+        s = sensors[code]
+        if om:
+            keys = list(sensor_arrays(rows.take(slice(0, 0)), code))
+            data: object = {}
+            for key in keys:
+                marker = f"@@intake-onc-tssd-{len(pieces)}@@"
+                pieces.append((marker, code, key))
+                data[key] = marker
+        else:
+            marker = f"@@intake-onc-tssd-{len(pieces)}@@"
+            pieces.append((marker, code, None))
+            data = marker
+        items.append(
+            {
+                "sensorCode": s.code,
+                "sensorName": s.name,
+                "unitOfMeasure": s.unit,
+                "propertyCode": s.property_code,
+                "data": data,
+            }
+        )
+    doc = {
+        "metadata": {**ctx.facts, "totalSamples": len(rows)},
+        "qaqcFlagInfo": QAQC_FLAG_INFO,
+        "sensorData": items,
+    }
+    text = json.dumps(doc, allow_nan=True)
+    position = 0
+    for marker, code, key in pieces:
+        quoted = f'"{marker}"'
+        at = text.index(quoted, position)
+        out.write(text[position:at].encode("utf-8"))
+        out.write(b"[")
+        first = True
+        for lo in range(0, len(rows), step):
+            part = rows.take(slice(lo, lo + step))
+            arrays = sensor_arrays(part, code)
+            values = arrays[key] if key is not None else arrays_to_objects(arrays)
+            if not values:
+                continue
+            chunk = json.dumps(values, allow_nan=True)[1:-1]
+            out.write(((", " if not first else "") + chunk).encode("utf-8"))
+            first = False
+        out.write(b"]")
+        position = at + len(quoted)
+    out.write(text[position:].encode("utf-8"))
+
+
+def write_tssd_files(
+    device_code: str,
+    start: object,
+    end: object,
+    extension: str,
+    options: Mapping[str, object],
+    directory: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    now: object = None,
+    max_rows: int = MAX_CSV_ROWS,
+    step: int = 20_000,
+) -> list[tuple[str, FileBody]]:
+    """:func:`build_tssd_files` written to files under ``directory`` instead of memory: the same
+    names and bytes, ``[(name, FileBody)]``. CSV and JSON text is encoded ``step`` rows at a
+    time, so memory holds the numeric rows, never the whole text (MAT is built whole)."""
+    start_ts, end_ts = parse_date(start, argument="dateFrom"), parse_date(end, argument="dateTo")
+    opts = parse_tssd_options(options, extension, start_ts, end_ts)
+    created = resolve_now(now)
+    rows, _ = scalar_series(
+        device_code,
+        start_ts,
+        end_ts,
+        quality=opts.quality,
+        data_gaps=opts.data_gaps,
+        resample_type=opts.resample,
+        resample_period=opts.period,
+        seed=seed,
+        now=created,
+    )
+    if len(rows) == 0:
+        return []
+    first_time = pd.Timestamp(rows.times[0])
+    ctx = _Context(
+        device_code, start_ts, end_ts, opts, created, deployment_at(device_code, first_time)
+    )
+    directory = Path(directory)
+    out: list[tuple[str, FileBody]] = []
+
+    def path_of(name: str) -> Path:
+        return directory / f"{len(out):04d}-{name}"
+
+    if extension == "csv":
+        if max_rows < 1:
+            raise ValueError(f"max_rows: expected a positive integer, got {max_rows!r}")
+        for part, lo in enumerate(range(0, len(rows), max_rows), start=1):
+            chunk = rows.take(slice(lo, lo + max_rows))
+            name = tssd_filename(device_code, chunk.times[0], chunk.times[-1], "csv", opts, part)
+            path = path_of(name)
+            with open(path, "wb") as f:
+                f.write(_csv_header_bytes(ctx, chunk))
+                for at in range(0, len(chunk), step):
+                    f.write(_csv_rows_text(chunk.take(slice(at, at + step))).encode("utf-8"))
+            out.append((name, FileBody(path)))
+        return out
+    name = tssd_filename(device_code, rows.times[0], rows.times[-1], extension, opts)
+    path = path_of(name)
+    with open(path, "wb") as f:
+        if extension == "json":
+            _write_json(ctx, rows, f, step)
+        else:
+            f.write(_mat_bytes(ctx, rows))
+    out.append((name, FileBody(path)))
+    return out
 
 
 _MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: intake-onc sandbox (TSSD)"

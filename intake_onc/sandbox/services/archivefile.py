@@ -168,11 +168,43 @@ class LRUCache:
         return value, True
 
 
-class ArchiveState:
-    """Per-server caches of listings and file bytes."""
+def listing_nbytes(listing: Any) -> int:
+    """Approximate memory of a cached :class:`_Listing` (its frame, object strings included,
+    and its extension codes): the cache's ``sizeof``. Strings of one column have one length
+    here, so each column is costed from its first value (no pass over the rows)."""
+    import sys
 
-    def __init__(self, byte_budget: int = 256 * 1024 * 1024) -> None:
-        self.listings = LRUCache(max_entries=32)
+    frame = listing.frame
+    n = len(frame)
+    total = int(getattr(listing.ext_codes, "nbytes", 0))
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object:
+            first = column.iat[0] if n else None
+            total += n * (8 + (sys.getsizeof(first) if first is not None else 0))
+        else:
+            total += int(column.to_numpy().nbytes)
+    return total + 1024
+
+
+#: Default memory budget of the listing cache (bytes).
+LISTING_CACHE_BYTES = 96 * 1024 * 1024
+
+
+class ArchiveState:
+    """Per-server caches of listings (bounded in bytes: ``listing_bytes``) and file bytes
+    (``byte_budget``). A listing larger than half its budget is built for its request and not
+    kept."""
+
+    def __init__(
+        self, byte_budget: int = 256 * 1024 * 1024, listing_bytes: int = LISTING_CACHE_BYTES
+    ) -> None:
+        self.listings = LRUCache(
+            max_entries=32,
+            max_bytes=listing_bytes,
+            sizeof=listing_nbytes,
+            max_item=listing_bytes // 2,
+        )
         self.files = LRUCache(
             max_entries=4096, max_bytes=byte_budget, sizeof=len, max_item=byte_budget // 4
         )
@@ -272,7 +304,7 @@ def _device_listing(
         return _with_extensions(_empty())
     start, end = _ms(start), _ms(end)
     seed = int(getattr(sandbox, "seed", 0))
-    now = sandbox.now() if hasattr(sandbox, "now") else None
+    now = listing_now(sandbox)
 
     def build() -> _Listing:
         _count(sandbox, "archive_listings_generated")
@@ -283,8 +315,29 @@ def _device_listing(
             return _with_extensions(_empty())
         return _with_extensions(frame[_COLUMNS])
 
-    listing, _ = _state(sandbox).listings.get_or_create((device_code, start, end, seed), build)
+    # "now" ends ongoing deployments: part of the key whenever the range reaches near it.
+    now_key = now if now is None or end + pd.Timedelta(days=1) > now else None
+    listing, _ = _state(sandbox).listings.get_or_create(
+        (device_code, start, end, seed, now_key), build
+    )
     return listing
+
+
+#: With the real clock, "now" for listings moves in steps of this: a listing without
+#: ``dateTo`` (ending at "now") is then the same cache entry for this long, not a new one per
+#: request. The newest file of such a listing may appear up to this late.
+LISTING_NOW_STEP = pd.Timedelta(minutes=5)
+
+
+def listing_now(sandbox: SandboxContext) -> pd.Timestamp | None:
+    """The "now" of archive listings: the sandbox's frozen ``now`` as it is, the real clock
+    floored to :data:`LISTING_NOW_STEP`."""
+    if not hasattr(sandbox, "now"):
+        return None
+    now = sandbox.now()
+    if getattr(sandbox, "_now", None) is not None:  # frozen: exact
+        return now
+    return now.floor(LISTING_NOW_STEP)
 
 
 def device_files(
@@ -337,7 +390,15 @@ def by_location(q: Query, sandbox: SandboxContext) -> dict[str, Any] | Reply:
 
 
 def _listing(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict[str, Any] | Reply:
-    start, end = q.dates()
+    # Relative dates (dateFrom=-P1D) and the open end count from the listing's "now" (the
+    # real clock in steps), so repeating a request reuses its cached listing.
+    real_now, step_now = q.now, listing_now(sandbox)
+    if step_now is not None:
+        q.now = step_now
+    start, end = q.dates(check_future=False)
+    q.now = real_now
+    if start is not None and start > real_now:
+        raise wire.date_in_future()
     row_limit = q.row_limit()
     page = int(q.integer("page", 1, lo=1))
     return_option = q.choice("returnOptions", ("default", "all", "archiveLocation"), "default")
@@ -361,7 +422,7 @@ def _listing(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict[st
         default=pd.Timestamp("1970-01-01"),
     )
     lo = start if start is not None else lo_default
-    hi = end if end is not None else q.now
+    hi = end if end is not None else (listing_now(sandbox) or q.now)
     lo, hi = _ms(lo), _ms(hi)
 
     parts = []

@@ -12,7 +12,10 @@ clock when it is asked for. A run builds its files once, in a background thread
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -64,7 +67,9 @@ class Run:
     ready_at: float
     built: threading.Event = field(default_factory=threading.Event)
     built_at: float | None = None
-    files: list[tuple[str, bytes]] | None = None
+    #: ``[(name, bytes | FileBody)]``: large files live on disk under ``directory``.
+    files: list[tuple[str, Any]] | None = None
+    directory: str | None = None
     meta: tuple[str, bytes] | None = None
     error: str | None = None
     cancelled: bool = False
@@ -88,6 +93,36 @@ class DeliveryManager:
         self._runs: dict[int, Run] = {}
         self._request_ids = itertools.count(10_000_001)
         self._run_ids = itertools.count(20_000_001)
+        self._spool: str | None = None
+        self._closed = False
+
+    # -- files on disk ------------------------------------------------------------------------
+    def _run_directory(self, target: Run) -> str | None:
+        """A fresh temporary directory for a run's files (under one per server, created on
+        first use); None once the manager is closed."""
+        with self._lock:
+            if self._closed:
+                return None
+            if self._spool is None:
+                self._spool = tempfile.mkdtemp(prefix="intake-onc-sandbox-products-")
+            spool = self._spool
+        return tempfile.mkdtemp(prefix=f"run-{target.id}-", dir=spool)
+
+    @staticmethod
+    def _remove(directory: str | None) -> None:
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def close(self) -> None:
+        """Remove every run's files from disk (the server calls this when it stops)."""
+        with self._lock:
+            self._closed = True
+            spool, self._spool = self._spool, None
+            for run in self._runs.values():
+                run.files = None
+                run.meta = None
+                run.expired = True
+        self._remove(spool)
 
     # -- config -------------------------------------------------------------------------------
     def _knob(self, name: str, default: Any) -> Any:
@@ -155,9 +190,16 @@ class DeliveryManager:
     def _build(self, target: Run) -> None:
         req = target.request
         try:
-            files: list[tuple[str, bytes]] = []
+            self._remove(target.directory)  # a restart after an error builds again
+            target.directory = self._run_directory(target)
+            limit = int(self._knob("product_memory_bytes", 8 * 1024 * 1024))
+            files: list[tuple[str, Any]] = []
             for device_code in req.devices:
-                files.extend(registry.build_files(req, device_code, self.sandbox))
+                files.extend(
+                    registry.build_files(
+                        req, device_code, self.sandbox, target.directory, memory_limit=limit
+                    )
+                )
             target.files = files
             target.meta = registry.meta_file(req, files, self.sandbox)
         except Exception as exc:  # reported by download as a 500
@@ -216,8 +258,10 @@ class DeliveryManager:
             return False
         if self.clock() > complete_at + float(expiry):
             target.expired = True
-            target.files = None  # free the memory
+            target.files = None  # free the memory and the disk
             target.meta = None
+            with contextlib.suppress(OSError):
+                self._remove(target.directory)
             return True
         return False
 

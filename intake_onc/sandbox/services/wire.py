@@ -219,6 +219,14 @@ class Reply:
 COMMON_PARAMETERS = frozenset({"token", "method"})
 MAX_ROW_LIMIT = 100_000
 
+#: The dates the sandbox accepts (a parsed date or a date plus a duration outside them: 400/127).
+_MIN_DATE = pd.Timestamp("1900-01-01")
+_MAX_DATE = pd.Timestamp("2200-01-01")
+_OUT_OF_RANGE = (
+    "Invalid date: {text} is outside the supported range 1900-01-01T00:00:00.000Z to "
+    "2200-01-01T00:00:00.000Z."
+)
+
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -375,21 +383,38 @@ class Query:
                     name, f"Invalid ISO 8601 duration: {text}. Expected for example -P1DT1H."
                 ) from None
 
+        def shifted(name: str, base: pd.Timestamp, text: str) -> pd.Timestamp:
+            # A duration that leaves the representable dates (P999999999D) is ONC's 400,
+            # not an overflow.
+            try:
+                out = (base + duration(name, text)).as_unit("ns")
+            except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+                raise invalid_value(name, _OUT_OF_RANGE.format(text=text)) from None
+            if not _MIN_DATE <= out <= _MAX_DATE:
+                raise invalid_value(name, _OUT_OF_RANGE.format(text=text))
+            return out
+
+        def checked(name: str, text: str) -> pd.Timestamp:
+            out = parse(name, text)
+            if not _MIN_DATE <= out <= _MAX_DATE:
+                raise invalid_value(name, _OUT_OF_RANGE.format(text=text))
+            return out
+
         start: pd.Timestamp | None
         end: pd.Timestamp | None
         if text_from is None:
             start = default_from
         elif is_duration(text_from):
-            start = (self.now + duration("dateFrom", text_from)).as_unit("ns")
+            start = shifted("dateFrom", self.now, text_from)
         else:
-            start = parse("dateFrom", text_from)
+            start = checked("dateFrom", text_from)
         if text_to is None:
             end = default_to
         elif is_duration(text_to):
             base = start if start is not None else self.now
-            end = (base + duration("dateTo", text_to)).as_unit("ns")
+            end = shifted("dateTo", base, text_to)
         else:
-            end = parse("dateTo", text_to)
+            end = checked("dateTo", text_to)
 
         if start is not None and end is not None and start > end:
             raise date_after_end()

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from collections.abc import Sequence
@@ -31,6 +32,31 @@ _DESCRIPTION = (
 )
 
 
+def _number(kind: type, *, lo: float | None = None, hi: float | None = None, what: str = ""):
+    """An argparse ``type=``: ``kind`` (int/float) in ``[lo, hi]``, finite; anything else is
+    argparse's one-line usage error (exit status 2), not a traceback."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in its messages
+    return convert
+
+
+_PORT = _number(int, lo=0, hi=65535, what="a port number from 0 to 65535")
+_SEED = _number(int, lo=0, what="a non-negative integer")
+_NON_NEGATIVE = _number(float, lo=0, what="a non-negative number")
+_PROBABILITY = _number(float, lo=0, hi=1, what="a probability from 0 to 1")
+
+
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
@@ -38,23 +64,26 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="interface to listen on (default: 127.0.0.1, this machine only)",
     )
     parser.add_argument(
-        "--port", type=int, default=0, help="port (default: 0 = any free port; the URL is printed)"
+        "--port",
+        type=_PORT,
+        default=0,
+        help="port (default: 0 = any free port; the URL is printed)",
     )
     parser.add_argument(
         "--token",
         default=SANDBOX_TOKEN,
         help="the API token to accept (default: the documented demo token)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
+    parser.add_argument("--seed", type=_SEED, default=0, help="seed of the synthetic data")
     parser.add_argument(
         "--latency-ms",
-        type=float,
+        type=_NON_NEGATIVE,
         default=0.0,
         help="delay added to every API answer, in milliseconds",
     )
     parser.add_argument(
         "--fault-rate",
-        type=float,
+        type=_PROBABILITY,
         default=0.0,
         help="share of requests (0-1) answered with a fault: 500, 503, 429, "
         "connection reset, truncated body or a slow answer",
@@ -67,14 +96,14 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--processing-scale",
-        type=float,
+        type=_NON_NEGATIVE,
         default=1.0,
         help="data product processing time factor: scale * (2 s + 1 s per MB); "
         "0 = instant (default: 1)",
     )
     parser.add_argument(
         "--product-expiry-s",
-        type=float,
+        type=_NON_NEGATIVE,
         default=7 * 86400.0,
         help="seconds until a completed run's files are gone (download: 410)",
     )
@@ -119,7 +148,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
             now=args.now,
             verbose=args.verbose,
         )
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         print(f"sandbox: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -32,6 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["HTTPServer", "Handler", "redact"]
 
 _TOKEN_RE = re.compile(r"(token=)[^&\s]*")
+#: A ``%`` not followed by two hex digits: invalid percent-encoding.
+_BAD_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: The largest request body the sandbox reads (only the ``/_sandbox/`` POSTs take one, empty).
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadRequest(Exception):
+    """A malformed HTTP request: answered 400 with a JSON body, connection closed."""
 
 
 def redact(text: str) -> str:
@@ -85,26 +93,104 @@ class Handler(BaseHTTPRequestHandler):
         self._handle(head=True)
 
     def do_POST(self) -> None:  # noqa: N802
-        split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        if split.path.startswith("/_sandbox/"):
-            self._sandbox_path(split.path, dict(parse_qsl(split.query)), head=False)
+        try:
+            self._read_body()
+            path, params = self._parse_target()
+        except BadRequest as exc:
+            self._bad_request(str(exc))
+            return
+        if path.startswith("/_sandbox/"):
+            self._sandbox_path(path, params, head=False)
         else:
             self._send(
                 Reply({"message": "Only GET and HEAD are supported."}, 405, {"Allow": "GET, HEAD"}),
                 head=False,
             )
 
+    # -- malformed requests -------------------------------------------------------------------
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, header too long, ...): a JSON body
+        instead of its HTML page, and the connection closed."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # a request line it could not read: answer 1.1
+            self.request_version = "HTTP/1.1"
+        try:
+            short, _ = self.responses.get(code, ("Error", ""))
+        except Exception:  # pragma: no cover - defensive
+            short = "Error"
+        text = message or short
+        body = dumps({"message": f"{short}: {text}" if message else short, "status": code})
+        with contextlib.suppress(OSError):
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+
+    def _bad_request(self, message: str) -> None:
+        self.close_connection = True
+        self._send(
+            Reply(
+                {"message": f"Bad Request: {message}", "status": 400}, 400, {"Connection": "close"}
+            ),
+            head=self.command == "HEAD",
+            count=False,
+        )
+
+    def _read_body(self) -> None:
+        """Read (and drop) a request body; refuse a bad or oversized ``Content-Length``."""
+        if self.headers.get("Transfer-Encoding"):
+            raise BadRequest("Transfer-Encoding is not supported; send a Content-Length")
+        text = (self.headers.get("Content-Length") or "0").strip()
+        if not text.isdigit() or len(text) > 18:
+            raise BadRequest(f"invalid Content-Length: {text[:40]!r}")
+        length = int(text)
+        if length > MAX_BODY_BYTES:
+            raise BadRequest(f"request body too large ({length} bytes; at most {MAX_BODY_BYTES})")
+        while length > 0:
+            chunk = self.rfile.read(min(length, 65536))
+            if not chunk:
+                raise BadRequest("request body shorter than its Content-Length")
+            length -= len(chunk)
+
+    def _parse_target(self) -> tuple[str, dict[str, str]]:
+        """``(path, params)`` of the request target (first value of a repeated name), or
+        :class:`BadRequest` for bad percent-encoding, non-UTF-8 text or an unparsable URL."""
+        target = self.path
+        try:
+            # http.server decodes the request line as ISO-8859-1: get the bytes back.
+            target = target.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise BadRequest("the request target is not UTF-8") from None
+        try:
+            split = urlsplit(target)
+        except ValueError as exc:
+            raise BadRequest(f"invalid request target ({exc})") from None
+        if _BAD_PERCENT_RE.search(split.query) or _BAD_PERCENT_RE.search(split.path):
+            raise BadRequest("invalid percent-encoding in the request target")
+        try:
+            pairs = parse_qsl(
+                split.query, keep_blank_values=True, encoding="utf-8", errors="strict"
+            )
+        except (UnicodeError, ValueError):
+            raise BadRequest("the query string is not valid UTF-8") from None
+        params: dict[str, str] = {}
+        for name, value in pairs:
+            params.setdefault(name, value)
+        return split.path, params
+
     # -- main path ----------------------------------------------------------------------------
     def _handle(self, head: bool) -> None:
         sandbox = self.server.sandbox
-        split = urlsplit(self.path)
-        path = split.path
-        params: dict[str, str] = {}
-        for name, value in parse_qsl(split.query, keep_blank_values=True):
-            params.setdefault(name, value)
+        try:
+            if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+                self._read_body()
+            path, params = self._parse_target()
+        except BadRequest as exc:
+            self._bad_request(str(exc))
+            return
 
         if path.startswith("/_sandbox/"):
             self._sandbox_path(path, params, head)
@@ -182,6 +268,11 @@ class Handler(BaseHTTPRequestHandler):
     def _sandbox_path(self, path: str, params: dict[str, str], head: bool) -> None:
         sandbox = self.server.sandbox
         name = path[len("/_sandbox/") :].strip("/")
+        if self.command == "POST" and params.get("token") != sandbox.token:
+            # The paths that change the server (reset, faults) need the token, like /api/;
+            # GET /_sandbox/stats stays open (read-only counters and knobs, no secrets).
+            self._send(Reply.from_exception(wire.bad_token()), head, count=False)
+            return
         if name == "stats":
             body = sandbox.stats.snapshot()
             body["config"] = {
@@ -211,6 +302,9 @@ class Handler(BaseHTTPRequestHandler):
     def _send(
         self, reply: Reply, head: bool, *, truncate: bool = False, count: bool = True
     ) -> None:
+        if reply.raw and hasattr(reply.body, "path") and hasattr(reply.body, "size"):
+            self._send_file(reply, head, truncate=truncate, count=count)
+            return
         if reply.status == 204:
             body = b""
         elif reply.raw:
@@ -242,6 +336,39 @@ class Handler(BaseHTTPRequestHandler):
         if truncate:
             with contextlib.suppress(OSError):
                 self.wfile.flush()
+
+    def _send_file(self, reply: Reply, head: bool, *, truncate: bool, count: bool) -> None:
+        """A body on disk (a product's ``FileBody``), copied to the socket in pieces."""
+        size = int(reply.body.size)
+        try:
+            f = open(reply.body.path, "rb")  # noqa: SIM115 - closed below
+        except OSError:  # removed by expiry or stop between the checks: gone
+            self._send(Reply({"message": "Gone", "status": "gone"}, 410), head, count=count)
+            return
+        with f:
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(size))
+            if truncate:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            todo = 0 if head else size // 2 if truncate else size
+            if count:
+                self.server.sandbox.stats.answered(reply.status, todo)
+            self.end_headers()
+            try:
+                while todo > 0:
+                    chunk = f.read(min(todo, 1 << 20))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    todo -= len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            if truncate:
+                with contextlib.suppress(OSError):
+                    self.wfile.flush()
 
     def _reset_connection(self) -> None:
         """Abort the TCP connection (RST), without sending a byte."""

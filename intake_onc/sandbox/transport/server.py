@@ -14,11 +14,16 @@ That per-request path is :mod:`intake_onc.sandbox.transport.handler`, the route 
 :mod:`intake_onc.sandbox.transport.routes` and the counters :mod:`intake_onc.sandbox.transport.stats`; this module
 holds the server's knobs, state and life cycle.
 
-Sandbox-only paths (no token, no latency, no faults, not counted):
+Sandbox-only paths (no latency, no faults, not counted):
 
-* ``GET /_sandbox/stats`` — the counters as JSON (see :meth:`Stats.snapshot`);
-* ``POST /_sandbox/reset`` — zero the counters;
-* ``POST /_sandbox/faults?queue=503,reset`` — force the next requests' faults.
+* ``GET /_sandbox/stats`` — the counters as JSON (see :meth:`Stats.snapshot`); no token
+  (read-only counters and knobs);
+* ``POST /_sandbox/reset?token=T`` — zero the counters;
+* ``POST /_sandbox/faults?queue=503,reset&token=T`` — force the next requests' faults.
+
+The POSTs change the server, so they need the token like ``/api/`` (401 with ONC's body).
+Malformed requests (bad ``Content-Length``, oversized body, bad request line, bad
+percent-encoding, non-UTF-8 target) get a 400 with a JSON body and the connection closed.
 """
 
 from __future__ import annotations
@@ -76,6 +81,12 @@ class SandboxServer:
         default: the real current time.
     file_cache_bytes
         Memory budget of the archive-file cache.
+    listing_cache_bytes
+        Memory budget of the archive-listing cache (a listing over half of it is not kept).
+    product_memory_bytes
+        Data product files larger than this are kept on disk (a temporary directory removed
+        when the run expires or the server stops), not in memory; TSSD CSV/JSON files always
+        are, written as they are encoded.
     verbose
         Log each request (token redacted) to stderr.
     """
@@ -97,6 +108,8 @@ class SandboxServer:
         ready_wait_s: float = 0.5,
         now: object = None,
         file_cache_bytes: int = 256 * 1024 * 1024,
+        listing_cache_bytes: int = 96 * 1024 * 1024,
+        product_memory_bytes: int = 8 * 1024 * 1024,
         verbose: bool = False,
     ) -> None:
         if not token:
@@ -123,7 +136,8 @@ class SandboxServer:
             self._now = parse_date(now, argument="now")
         self.faults = FaultInjector(fault_rate, self.seed, fault_kinds)
         self.stats = Stats()
-        self.archive_state = archivefile.ArchiveState(file_cache_bytes)
+        self.product_memory_bytes = int(product_memory_bytes)
+        self.archive_state = archivefile.ArchiveState(file_cache_bytes, int(listing_cache_bytes))
         self.delivery = delivery_runs.DeliveryManager(self)
         self._httpd = HTTPServer((host, int(port)), self)
         self._thread: threading.Thread | None = None
@@ -189,6 +203,7 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._httpd.server_close()
+        self.delivery.close()
 
     def shutdown_from_signal(self) -> None:
         """Ask a :meth:`serve_forever` loop to end (safe from a signal handler)."""
