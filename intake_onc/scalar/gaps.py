@@ -21,6 +21,7 @@ import xarray as xr
 
 from intake_onc._core.flags import MISSING
 
+from .cf import refresh_metadata
 from .flags import flagged_variables
 
 __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
@@ -346,6 +347,7 @@ def fill_gaps(ds: xr.Dataset, sample_period: object = None) -> xr.Dataset:
             out = _insert_rows(ds, t, gaps, inserted, period[gaps])
     out = out.copy()
     out.attrs["data_gaps"] = "fill"
+    refresh_metadata(out, "intake-onc fill_gaps: missing sample slots inserted (NaN, flag 9)")
     return out
 
 
@@ -417,4 +419,11 @@ def drop_gaps(ds: xr.Dataset) -> xr.Dataset:
             out = _rebuild(ds, ds["time"].values[keep], drop)
     out = out.copy()
     out.attrs["data_gaps"] = "remove"
+    refresh_metadata(out, "intake-onc drop_gaps: rows without a valid value removed")
+    if out.attrs.get("time_axis") == "nominal" and "time_axis_comment" in out.attrs:
+        out.attrs["time_axis_comment"] = (
+            "time is the nominal sampling grid k*T (T = sample_period, counted from "
+            "1970-01-01T00:00Z); rows without a valid value were removed (drop_gaps); the actual "
+            "sample time is time + time_offset"
+        )
     return out
