@@ -119,9 +119,10 @@ def test_layout_and_attrs(client):
         "time_offset",
     ]
     t = ds.temperature.attrs
+    # UDUNITS units (ONC's "C" reads as coulomb); ONC's own string is kept in onc_units
     assert (t["long_name"], t["units"], t["onc_sensor_code"], t["onc_property_code"]) == (
         "Temperature",
-        "C",
+        "degC",
         "temperature",
         "seawatertemperature",
     )

@@ -201,12 +201,16 @@ def test_csv_as_architecture_md_shows_it():
     assert np.isnan(ds.temperature.values[2:4]).all()
     assert ds.temperature.attrs == {
         "long_name": "Temperature",
-        "units": "C",
+        "units": "degC",  # UDUNITS (was ONC's "C", which UDUNITS reads as coulomb)
+        "standard_name": "sea_water_temperature",
+        "onc_units": "C",
+        "cell_methods": "time: mean (interval: 60 s)",
+        "coverage_content_type": "physicalMeasurement",
         "onc_sensor_code": "temperature",
         "onc_property_code": "seawatertemperature",
         "ancillary_variables": "temperature_qc",
     }
-    assert ds.conductivity_std.attrs["units"] == "S/m"
+    assert ds.conductivity_std.attrs["units"] == "S m-1"
     assert float(ds.latitude) == 48.3166 and float(ds.depth) == 985.0
     a = ds.attrs
     assert (a["device_code"], a["location_code"], a["station_name"]) == (
@@ -242,7 +246,8 @@ def test_csv_header_tolerates_padding_quotes_and_missing_sensor_lines(tmp_path):
         "oxygen_concentration_corrected",
         "oxygen_concentration_corrected_qc",
     ]
-    assert ds.practical_salinity.attrs["units"] == "psu"
+    assert ds.practical_salinity.attrs["units"] == "1"  # UDUNITS for practical salinity
+    assert ds.practical_salinity.attrs["onc_units"] == "psu"
     assert ds.practical_salinity.attrs["long_name"] == "Practical Salinity"
     assert (ds.attrs["latitude"], ds.attrs["data_gaps"], ds.attrs["resample_type"]) == (
         48.5,
@@ -405,7 +410,7 @@ def broken(tmp_path, edit) -> Path:
         (lambda s: s.replace('"Temperature QC Flag", "Conductivity (S/m)"', '"Conductivity (S/m)", "Temperature QC Flag"'), 14, "right after"),
         (lambda s: s.replace(",3.2203,1\n", ",3.2203\n"), 18, "5 comma-separated fields"),
         (lambda s: s.replace("4.1301", "4.13O1"), 18, "a number or NaN in column 'Temperature (C)'"),
-        (lambda s: s.replace(",9,NaN,9", ",9.5,NaN,9"), 17, "an integer flag"),
+        (lambda s: s.replace(",9,NaN,9", ",9.5,NaN,9"), 17, "an ONC QAQC flag (0, 1, 2, 3, 4, 6, 7, 8 or 9"),
         (lambda s: s.replace("#LATITUDE: 48.3166", "#LATITUDE: north"), 4, "#LATITUDE: a number"),
         (lambda s: s.replace("#SENSOR 2: conductivity / Conductivity / S/m / conductivity\n", ""), 13, "per '#SENSOR n:' line"),
     ],

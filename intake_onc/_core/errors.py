@@ -34,10 +34,13 @@ class FileFormatError(ValueError):
         What it found instead (shortened in the message), if useful.
     hint
         What to do about it, if something more specific than "check the file" applies.
+    sensor, row
+        The sensor and the 1-based data row (sample) the problem is in, when it is in one
+        (an invalid QAQC flag, ...); the message names them through ``expected``.
 
     Attributes
     ----------
-    path, line, expected, found, hint
+    path, line, expected, found, hint, sensor, row
         As given, for programs that handle the error.
     """
 
@@ -49,12 +52,16 @@ class FileFormatError(ValueError):
         *,
         found: str | None = None,
         hint: str | None = None,
+        sensor: str | None = None,
+        row: int | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.line = line
         self.expected = expected
         self.found = found
         self.hint = hint
+        self.sensor = sensor
+        self.row = row
         where = self.path if line is None else f"{self.path}, line {line}"
         message = f"{where}: expected {expected}"
         if found is not None:

@@ -36,8 +36,10 @@ __all__ = [
     "PROBABLY_GOOD",
     "RANK_CODES",
     "WORST_ORDER",
+    "ALLOWED_TEXT",
     "flag_attrs",
     "flag_rank",
+    "invalid_flags",
     "validate_flags",
     "worst_flag",
 ]
@@ -77,6 +79,28 @@ for _r, _f in enumerate(WORST_ORDER):
     _RANK[_f] = _r
 #: ``rank << 8 | flag``: the maximum of these codes gives the worst flag *and* its value.
 RANK_CODES = (_RANK << 8) | np.arange(256, dtype=np.int16)
+
+
+#: How error messages name the allowed flags.
+ALLOWED_TEXT = "an ONC QAQC flag (0, 1, 2, 3, 4, 6, 7, 8 or 9; NaN or empty for missing)"
+
+
+def invalid_flags(values: object) -> np.ndarray:
+    """Where an array of flags holds something that is not one of ONC's flags (vectorised).
+
+    NaN is *not* invalid (it reads as 9, missing); 5, negative numbers, fractions, ±inf and
+    values beyond int8 (300, which an int8 cast would store as 44) are.
+
+    Examples
+    --------
+    >>> invalid_flags([1.0, np.nan, 300, -5, 5, 1.5, 9]).tolist()
+    [False, False, True, True, True, True, False]
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iub":
+        return ~np.isin(arr, FLAG_VALUES)
+    arr = arr.astype(np.float64)
+    return ~(np.isnan(arr) | np.isin(arr, FLAG_VALUES.astype(np.float64)))
 
 
 def flag_rank(flags: object) -> np.ndarray:

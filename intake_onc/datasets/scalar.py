@@ -184,11 +184,14 @@ def _attrs(deployments: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
         f"{r.deviceCode} {r.locationCode} {when(r.begin)} {when(r.end)}"
         for r in deployments.itertuples(index=False)
     ]
-    citations = []
+    citations, dois = [], []
     for c in deployments.get("citation", pd.Series(dtype=object)):
         text = c.get("citation") if isinstance(c, dict) else c
         if isinstance(text, str) and text not in citations:
             citations.append(text)
+        doi = c.get("doi") if isinstance(c, dict) else None
+        if isinstance(doi, str) and doi and doi not in dois:
+            dois.append(doi)
     first = deployments.iloc[0]
     attrs: dict[str, object] = {
         "Conventions": "CF-1.8",
@@ -205,6 +208,12 @@ def _attrs(deployments: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
         if col in deployments and pd.notna(first[col]):
             attrs[key] = float(first[col])
     attrs["citation"] = "\n".join(citations)
+    if dois:
+        attrs["references"] = ", ".join(f"https://doi.org/{d}" for d in dois)
+    for key, col in (("lat", "lat"), ("lon", "lon"), ("vertical", "depth")):
+        if col in deployments and deployments[col].notna().any():
+            attrs[f"geospatial_{key}_min"] = float(deployments[col].min())
+            attrs[f"geospatial_{key}_max"] = float(deployments[col].max())
     attrs["deployments"] = "\n".join(lines)
     positions = deployments.reindex(columns=["lat", "lon", "depth"]).drop_duplicates()
     if len(positions) > 1:
@@ -222,6 +231,7 @@ def _lazy_dataset(
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
 
+    from intake_onc._core.cf import cf_attrs
     from intake_onc._core.flags import flag_attrs
 
     pairs = tuple((s["sensorCode"], _var_name(s["sensorCode"])) for s in meta)
@@ -242,7 +252,7 @@ def _lazy_dataset(
     for s, (code, var) in zip(meta, pairs, strict=True):
         value_attrs = {
             "long_name": s.get("sensorName") or var,
-            "units": s.get("unitOfMeasure") or "",
+            **cf_attrs(s.get("propertyCode"), s.get("unitOfMeasure")),
             "onc_sensor_code": code,
             "onc_property_code": s.get("propertyCode") or "",
             "ancillary_variables": f"{var}_qc",
@@ -262,7 +272,13 @@ def _lazy_dataset(
     for key, unit in units.items():
         if key in attrs and key not in data_vars:  # a "depth" sensor wins over the coordinate
             coords[key] = ((), attrs[key], {"standard_name": key, "units": unit})
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    from intake_onc.scalar.cf import add_cf_metadata
+
+    where = f"{attrs['date_from']} to {attrs['date_to']}"
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    return add_cf_metadata(
+        ds, history=f"intake-onc open_scalar: ONC data of {attrs['device_code']}, {where}"
+    )
 
 
 def _getitem(result: dict[str, np.ndarray], key: str) -> np.ndarray:
@@ -286,6 +302,7 @@ def _materialise(ds: xr.Dataset, gaps: str, windows: Sequence[Window]) -> xr.Dat
     out = loaded.isel(time=keep).drop_vars("time_offset")
     out = out.assign_coords(time=("time", exact.view("M8[ns]"), dict(ds["time"].attrs)))
     out["time"].attrs["long_name"] = "sample time (UTC)"
+    out["time"].encoding.update(ds["time"].encoding)
     if out.sizes["time"] > 1 and not np.all(np.diff(exact) > 0):
         out = out.sortby("time")
         out = out.isel(time=np.unique(out["time"].values, return_index=True)[1])
@@ -458,6 +475,9 @@ def open_scalar(
 
         ds = clean(ds)
     if gaps != "fill":
+        from intake_onc.scalar.cf import refresh_metadata
+
         ds = _materialise(ds, gaps, windows)
         ds.attrs["data_gaps"] = gaps
+        ds = refresh_metadata(ds, f"intake-onc open_scalar: gaps={gaps!r}, exact sample times")
     return ds

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from intake_onc._core.errors import FileFormatError
+from intake_onc._core.flags import ALLOWED_TEXT, FLAGS, invalid_flags
 from intake_onc._core.time import parse_date
 
 from ._tssd_layout import (
@@ -31,6 +32,7 @@ from ._tssd_layout import (
     SensorInfo,
     convert_fact,
     convert_field,
+    flag_error,
     raw_attr_name,
 )
 
@@ -355,7 +357,9 @@ def _first_data_line(path: str, offset: int) -> str | None:
     return None
 
 
-def _read_rows(path: str, header: _Header, columns: list[_Column]) -> pa.Table | None:
+def _read_rows(
+    path: str, header: _Header, columns: list[_Column], sensors: dict[str, str]
+) -> pa.Table | None:
     first = _first_data_line(path, header.offset)
     if first is None:
         return None
@@ -373,7 +377,7 @@ def _read_rows(path: str, header: _Header, columns: list[_Column]) -> pa.Table |
                 ),
             )
     except pa.ArrowInvalid as exc:
-        _raise_bad_row(path, header, columns, exc)
+        _raise_bad_row(path, header, columns, exc, sensors)
         raise  # pragma: no cover - _raise_bad_row always raises
 
 
@@ -387,18 +391,22 @@ def _field_ok(text: str, kind: str) -> bool:
         number = float(text) if kind not in QC_FIELDS | COUNT_FIELDS else int(text)
     except ValueError:
         return False
-    return not (kind in QC_FIELDS and not -128 <= number <= 127)
+    return not (kind in QC_FIELDS and number not in FLAGS)
 
 
-def _raise_bad_row(path: str, header: _Header, columns: list[_Column], exc: Exception) -> None:
+def _raise_bad_row(
+    path: str, header: _Header, columns: list[_Column], exc: Exception, sensors: dict[str, str]
+) -> None:
     """Find the first row pyarrow could not read and raise a FileFormatError naming it."""
     layout = ", ".join(c.name for c in columns)
     with open(path, "rb") as f:
         f.seek(header.offset)
+        row = 0
         for number, raw in enumerate(f, start=header.end_line + 1):
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if not text.strip():
                 continue
+            row += 1
             fields = text.split(",")
             if len(fields) != len(columns):
                 raise FileFormatError(
@@ -408,11 +416,17 @@ def _raise_bad_row(path: str, header: _Header, columns: list[_Column], exc: Exce
                     found=f"{len(fields)} fields: {text}",
                 ) from None
             for value, column in zip(fields, columns, strict=True):
+                if not _field_ok(value, column.kind) and column.kind in QC_FIELDS:
+                    shown = value.strip()
+                    sensor = sensors.get(column.name, column.base)
+                    raise flag_error(
+                        path, sensor, f"column {column.name!r}", row, shown, number
+                    ) from None
                 if not _field_ok(value, column.kind):
                     what = (
                         "an ISO 8601 UTC time"
                         if column.kind == "time" or column.kind in TIME_FIELDS
-                        else "an integer flag"
+                        else ALLOWED_TEXT
                         if column.kind in QC_FIELDS
                         else "an integer"
                         if column.kind in COUNT_FIELDS
@@ -448,6 +462,30 @@ def _to_numpy(column: pa.ChunkedArray, kind: str) -> np.ndarray:
     return array
 
 
+def _check_flags(
+    path: str,
+    header: _Header,
+    columns: list[_Column],
+    arrays: list[np.ndarray],
+    infos: list[SensorInfo],
+    groups: list[list[_Column]],
+) -> None:
+    """Refuse the first flag that is not ONC's (-5, 5, ...: int8 values pyarrow accepted)."""
+    first: tuple[int, _Column] | None = None
+    for column, array in zip(columns, arrays, strict=True):
+        if column.kind in QC_FIELDS:
+            bad = np.flatnonzero(invalid_flags(array))
+            if bad.size and (first is None or bad[0] < first[0]):
+                first = (int(bad[0]), column)
+    if first is None:
+        return
+    row, column = first
+    sensor = next(i.code or i.name for i, g in zip(infos, groups, strict=True) if column in g)
+    value = arrays[columns.index(column)][row].item()
+    line = _line_of_row(path, header, row)
+    raise flag_error(path, sensor, f"column {column.name!r}", row + 1, value, line)
+
+
 # --------------------------------------------------------------------------- public
 
 
@@ -464,11 +502,15 @@ def read_csv_table(path: str | os.PathLike[str]) -> FileTable:
     metadata = _facts(path, header)
     columns, groups = _columns(path, header)
     infos = _sensor_infos(path, header, groups)
-    table = _read_rows(path, header, columns)
+    sensor_of = {
+        c.name: info.code or info.name for info, g in zip(infos, groups, strict=True) for c in g
+    }
+    table = _read_rows(path, header, columns, sensor_of)
     if table is None:
         arrays = [convert_field(c.kind, []) for c in columns]
     else:
         arrays = [_to_numpy(table.column(i), c.kind) for i, c in enumerate(columns)]
+    _check_flags(path, header, columns, arrays, infos, groups)
     by_name = {c.name: a for c, a in zip(columns, arrays, strict=True)}
     sensors = [
         SensorData(info, {c.kind: by_name[c.name] for c in group})

@@ -19,11 +19,13 @@ from intake_onc._core.errors import FileFormatError
 
 from ._tssd_layout import (
     FileTable,
+    InvalidFlagError,
     SensorData,
     SensorInfo,
     checked_facts_from_camel,
     convert_field,
     empty_field,
+    flag_error,
     parse_times,
     sample_period_changes_from_camel,
 )
@@ -55,6 +57,8 @@ _DATA_KEYS = {
     "maxQaqcFlags": "max_qc",
     "maxQaqcFlag": "max_qc",
 }
+#: field -> OM key of a flag field (the ONC encoding drops the trailing "s").
+_FLAG_KEYS = {"qc": "qaqcFlags", "min_qc": "minQaqcFlags", "max_qc": "maxQaqcFlags"}
 
 
 def _sensor_fields(path: str, code: str, data: object) -> dict[str, object]:
@@ -92,7 +96,14 @@ def _sensor(path: str, item: object, number: int) -> tuple[np.ndarray, SensorDat
     if "time" not in raw:
         raise FileFormatError(path, None, f"sensor {code or name!r}: 'sampleTimes' in 'data'")
     try:
-        fields = {k: convert_field(k, v) for k, v in raw.items()}
+        fields = {}
+        for key, values in raw.items():
+            fields[key] = convert_field(key, values)
+    except InvalidFlagError as exc:
+        column = _FLAG_KEYS[key] if isinstance(item["data"], Mapping) else _FLAG_KEYS[key][:-1]
+        raise flag_error(
+            path, code or name, f"sensorData[{number}].data {column!r}", exc.index + 1, exc.value
+        ) from None
     except (ValueError, TypeError) as exc:
         raise FileFormatError(
             path, None, f"sensor {code or name!r}: numbers and ISO 8601 times", found=str(exc)

@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from intake_onc._core.cf import cf_attrs
 from intake_onc._core.durations import DurationError, parse_duration
 from intake_onc._core.errors import FileFormatError
 
 # The QAQC flag table (semantics.md "QAQC flags"): one definition for the package.
+from intake_onc._core.flags import ALLOWED_TEXT, flag_attrs, invalid_flags
 from intake_onc._core.flags import MISSING as MISSING_FLAG
-from intake_onc._core.flags import flag_attrs
 from intake_onc._core.time import (
     datenums_to_times,
     format_onc_date,
@@ -394,12 +395,65 @@ def parse_times(values: object) -> np.ndarray:
     return index.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
 
 
+class InvalidFlagError(ValueError):
+    """A flag column holds a value that is not an ONC QAQC flag (raised by
+    :func:`convert_field`; each reader re-raises it as a :class:`FileFormatError` naming the
+    file, the sensor and the row)."""
+
+    def __init__(self, index: int, value: object) -> None:
+        self.index = index
+        self.value = value
+        super().__init__(f"{ALLOWED_TEXT}, found {format_flag(value)} at index {index}")
+
+
+def format_flag(value: object) -> str:
+    """A flag value as found, for messages (``300``, ``-5``, ``1.5``, ``'x'``)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def check_flags(values: np.ndarray) -> None:
+    """Raise :class:`InvalidFlagError` for the first value that is not an ONC flag (or NaN)."""
+    bad = np.flatnonzero(invalid_flags(values))
+    if bad.size:
+        index = int(bad[0])
+        raise InvalidFlagError(index, np.asarray(values).reshape(-1)[index].item())
+
+
+def flag_error(
+    path: str,
+    sensor: str,
+    column: str,
+    row: int,
+    value: object,
+    line: int | None = None,
+) -> FileFormatError:
+    """The FileFormatError of an invalid flag: file, sensor, column, 1-based row, value."""
+    return FileFormatError(
+        path,
+        line,
+        f"{ALLOWED_TEXT} in {column} of sensor {sensor!r}, row {row}",
+        found=format_flag(value),
+        hint="flag 5 is unused and ONC's flags are 0-4 and 6-9",
+        sensor=sensor,
+        row=row,
+    )
+
+
 def convert_field(field_name: str, values: object) -> np.ndarray:
-    """A field's values as the Dataset's dtype (flags int8 with 9 for missing, counts int32)."""
+    """A field's values as the Dataset's dtype (flags int8 with 9 for missing, counts int32).
+
+    Raises
+    ------
+    InvalidFlagError
+        A flag field holding a value that is not one of ONC's flags (0-4, 6-9) or NaN.
+    """
     if field_name == "time" or field_name in TIME_FIELDS:
         return parse_times(values)
     array = np.asarray(values, dtype="float64").reshape(-1)
     if field_name in QC_FIELDS:
+        check_flags(array)
         return np.where(np.isnan(array), MISSING_FLAG, array).astype("int8")
     if field_name in COUNT_FIELDS and not np.isnan(array).any():
         return array.astype("int32")
@@ -438,7 +492,12 @@ def _unique_names(sensors: list[SensorData]) -> list[str]:
     return names
 
 
-def _field_attrs(var: str, field_name: str, info: SensorInfo) -> dict[str, object]:
+_CELL_METHODS = {"value": "mean", "std": "standard_deviation", "min": "minimum", "max": "maximum"}
+
+
+def _field_attrs(
+    var: str, field_name: str, info: SensorInfo, resample: tuple[str, float] | None = None
+) -> dict[str, object]:
     label = info.name or var
     attrs: dict[str, object]
     if field_name in QC_FIELDS:
@@ -456,7 +515,10 @@ def _field_attrs(var: str, field_name: str, info: SensorInfo) -> dict[str, objec
         }[field_name]
         attrs = {"long_name": long_name}
         if field_name in ("value", "std", "min", "max"):
-            attrs["units"] = info.unit
+            attrs.update(cf_attrs(info.property_code, info.unit))
+            method = _CELL_METHODS[field_name]
+            if resample and (field_name != "value" or resample[0] != "minMax"):
+                attrs["cell_methods"] = f"time: {method} (interval: {resample[1]:g} s)"
         elif field_name == "count":
             attrs["units"] = "1"
     if info.code:
@@ -528,13 +590,17 @@ def build_dataset(
     (['temperature', 'temperature_qc'], 'temperature_qc')
     """
     data_vars: dict[str, tuple] = {}
+    period = metadata.get("resample_period")
+    resample = None
+    if metadata.get("resample_type") not in (None, "none") and isinstance(period, (int, float)):
+        resample = (str(metadata["resample_type"]), float(period))
     for sensor, var in zip(sensors, _unique_names(sensors), strict=True):
         for field_name in FIELD_SUFFIXES:
             if field_name in sensor.fields:
                 data_vars[var + FIELD_SUFFIXES[field_name]] = (
                     "time",
                     sensor.fields[field_name],
-                    _field_attrs(var, field_name, sensor.info),
+                    _field_attrs(var, field_name, sensor.info, resample),
                 )
     coords: dict[str, tuple] = {
         "time": ("time", times, {"standard_name": "time", "long_name": "time (UTC)"})
@@ -542,4 +608,7 @@ def build_dataset(
     for name in _COORDS:
         if metadata.get(name) is not None and name not in data_vars:
             coords[name] = ((), float(metadata[name]), _COORD_ATTRS[name])
-    return xr.Dataset(data_vars, coords=coords, attrs=dataset_attrs(metadata))
+    from .cf import add_cf_metadata
+
+    ds = xr.Dataset(data_vars, coords=coords, attrs=dataset_attrs(metadata))
+    return add_cf_metadata(ds, history="intake-onc read_tssd: read ONC TSSD file(s)")

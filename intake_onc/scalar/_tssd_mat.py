@@ -20,10 +20,12 @@ from intake_onc._core.time import datenums_to_times
 
 from ._tssd_layout import (
     FileTable,
+    InvalidFlagError,
     SensorData,
     SensorInfo,
     checked_facts_from_camel,
     convert_field,
+    flag_error,
     sample_period_changes_from_camel,
 )
 
@@ -134,11 +136,16 @@ def read_mat_table(path: str | os.PathLike[str]) -> FileTable:
             if code + suffix not in data:
                 continue
             values = data[code + suffix]
-            array = (
-                datenums_to_times(values)
-                if key in ("min_time", "max_time")
-                else convert_field(key, np.atleast_1d(np.asarray(values, dtype="float64")))
-            )
+            try:
+                array = (
+                    datenums_to_times(values)
+                    if key in ("min_time", "max_time")
+                    else convert_field(key, np.atleast_1d(np.asarray(values, dtype="float64")))
+                )
+            except InvalidFlagError as exc:
+                raise flag_error(
+                    path, code, f"data.{code + suffix}", exc.index + 1, exc.value
+                ) from None
             if len(array) != len(times):
                 raise FileFormatError(
                     path,

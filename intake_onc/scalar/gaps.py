@@ -20,6 +20,7 @@ import xarray as xr
 from intake_onc._core.durations import duration_ns
 from intake_onc._core.flags import MISSING
 
+from .cf import refresh_metadata
 from .flags import flagged_variables
 from .time_axis import median_step_ns
 
@@ -315,6 +316,7 @@ def fill_gaps(ds: xr.Dataset, sample_period: object = None) -> xr.Dataset:
             out = _insert_rows(ds, t, gaps, inserted, period[gaps])
     out = out.copy()
     out.attrs["data_gaps"] = "fill"
+    refresh_metadata(out, "intake-onc fill_gaps: missing sample slots inserted (NaN, flag 9)")
     return out
 
 
@@ -386,4 +388,11 @@ def drop_gaps(ds: xr.Dataset) -> xr.Dataset:
             out = _rebuild(ds, ds["time"].values[keep], drop)
     out = out.copy()
     out.attrs["data_gaps"] = "remove"
+    refresh_metadata(out, "intake-onc drop_gaps: rows without a valid value removed")
+    if out.attrs.get("time_axis") == "nominal" and "time_axis_comment" in out.attrs:
+        out.attrs["time_axis_comment"] = (
+            "time is the nominal sampling grid k*T (T = sample_period, counted from "
+            "1970-01-01T00:00Z); rows without a valid value were removed (drop_gaps); the actual "
+            "sample time is time + time_offset"
+        )
     return out

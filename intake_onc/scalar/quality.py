@@ -16,6 +16,7 @@ import xarray as xr
 
 from intake_onc._core.flags import FAILED_FLAGS, FLAG_VALUES, GOOD_FLAGS, validate_flags
 
+from .cf import refresh_metadata
 from .flags import flagged_variables
 
 __all__ = ["clean", "flag_mask", "flags_summary"]
@@ -75,7 +76,7 @@ def clean(ds: xr.Dataset, flags: Iterable[int] = FAILED_FLAGS) -> xr.Dataset:
         masked.encoding = dict(ds[name].encoding)
         out[name] = masked
     out.attrs["quality_control"] = "clean"
-    return out
+    return refresh_metadata(out, f"intake-onc clean: values flagged {list(flags)} set to NaN")
 
 
 def flag_mask(ds: xr.Dataset, keep: Iterable[int] = GOOD_FLAGS) -> xr.Dataset:

@@ -583,4 +583,34 @@ def resample(
         min_completeness=min_completeness,
         sample_period=period_s,
     )
-    return xr.Dataset({**keep, **data}, coords=coords, attrs=attrs)
+    return _resampled_metadata(xr.Dataset({**keep, **data}, coords=coords, attrs=attrs), ds)
+
+
+_TIME_AXIS_BINS = (
+    "time is the centre of each resample bin [k*P, (k+1)*P) (P = resample_period, counted from "
+    "1970-01-01T00:00Z); time_bounds holds each bin's start and end"
+)
+
+
+def _resampled_metadata(out: xr.Dataset, ds: xr.Dataset) -> xr.Dataset:
+    """CF time bounds, encodings and the attrs the resampling made stale (in place)."""
+    from .cf import _time_encoding, cf_variables, refresh_metadata, time_bounds
+
+    period_s = float(out.attrs["resample_period"])
+    out["time"].encoding.update(ds["time"].encoding, _FillValue=None)
+    out["time"].encoding.update(_time_encoding(out))
+    out["time"].attrs.update(axis="T", bounds="time_bounds")
+    out["time"].attrs.setdefault("standard_name", "time")
+    out["time"].attrs["long_name"] = "centre of the resample bin (UTC)"
+    out = out.assign_coords(time_bounds=time_bounds(out["time"].values, period_s))
+    cf_variables(out)
+    for key in ("time_axis", "time_axis_comment"):
+        if key in ds.attrs:
+            out.attrs["time_axis"] = "bin_centre"
+            out.attrs["time_axis_comment"] = _TIME_AXIS_BINS
+    method, completeness = out.attrs["resample_type"], out.attrs["min_completeness"]
+    line = (
+        f"intake-onc resample: {method} over {period_s:g} s bins (clean samples only, "
+        f"min_completeness {completeness:g})"
+    )
+    return refresh_metadata(out, line)
