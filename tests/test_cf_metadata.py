@@ -10,6 +10,7 @@ from pathlib import Path
 import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
 import pytest
+import xarray as xr
 from test_formats_tssd import MINMAXAVG, write_csv, write_json, write_mat
 
 from intake_onc._core.cf import NO_STANDARD_NAME, STANDARD_NAMES, UNITS, cf_attrs
@@ -186,3 +187,23 @@ def test_operations_update_their_attrs_and_history(tmp_path):
     cleaned = raw.onc.clean() if "temperature_qc" in raw else raw
     assert cleaned.attrs["history"].count("\n") == ds.attrs["history"].count("\n") + 1
     assert "clean" in cleaned.attrs["history"].splitlines()[-1]
+
+
+def test_raw_tssd_with_millisecond_times_passes_cf_and_round_trips_exactly(tmp_path):
+    """ONC's sample times carry milliseconds (``...00.227Z``): CF 1.8 has no int64, and float64
+    milliseconds since 1970 do not decode exactly; milliseconds since the first midnight do."""
+    pytest.importorskip("compliance_checker")
+    from intake_onc.sandbox.products.tssd_files import build_tssd_files
+
+    options = {"dpo_qualityControl": "1", "dpo_resample": "none", "dpo_dataGaps": "1"}
+    files = build_tssd_files(
+        "SBECTD19p6813", "2024-04-01T00:00:00", "2024-04-01T01:00:00", "csv", options
+    )
+    ((name, content),) = files
+    (tmp_path / name).write_bytes(content)
+    ds = read_tssd(tmp_path / name)
+    assert (ds.time.values.view("int64") % 1_000_000_000).any()  # really sub-second times
+    _assert_compliant(ds, tmp_path / "raw.nc")
+    back = xr.open_dataset(tmp_path / "raw.nc")
+    np.testing.assert_array_equal(back.time.values, ds.time.values)
+    assert back.time.encoding["dtype"] == np.float64

@@ -37,12 +37,41 @@ _TIME_ENCODING = {"units": _TIME_UNITS, "calendar": "proleptic_gregorian", "dtyp
 
 
 def _time_encoding(ds: xr.Dataset) -> dict[str, object]:
-    """float64 seconds (CF 1.8 has no int64) when every time is a whole second, which float64
-    decodes exactly; else xarray's default (int64), the only exact form for ms times."""
-    t = ds["time"].values.view("int64") if "time" in ds.variables else np.array([], "int64")
-    if t.size and bool(np.all(t % 1_000_000_000 == 0)):
+    """A netCDF encoding of the Dataset's times that CF 1.8 allows (no int64) and that decodes
+    back to the very same nanoseconds.
+
+    * whole seconds: float64 seconds since 1970 (exact: at most ~2**33 s);
+    * whole milliseconds (ONC's sample times, ``...00.227Z``): float64 milliseconds since the
+      first day's midnight. Exact while the span is under ~18 years: xarray decodes by
+      multiplying by 1e6, and ``ms * 15625 < 2**53`` keeps that product exact (milliseconds since
+      1970 are not: ``.227`` came back as ``.227000064``);
+    * anything finer, or longer: xarray's default (int64).
+    """
+    values = [ds[name].values for name in ds.variables if ds[name].dtype.kind == "M"]
+    t = (
+        np.concatenate([v.ravel().view("int64") for v in values])
+        if values
+        else np.array([], "int64")
+    )
+    t = t[t != np.iinfo(np.int64).min]  # NaT
+    if not t.size:
+        return {}
+    if not (t % 1_000_000_000).any():
         return dict(_TIME_ENCODING)
-    return {}
+    if (t % 1_000_000).any():
+        return {}
+    day = int(t.min()) // _NS_PER_DAY * _NS_PER_DAY
+    if (int(t.max()) - day) // 1_000_000 * 15625 >= 2**53:
+        return {}
+    midnight = np.datetime64(day, "ns").astype("datetime64[D]")
+    return {
+        "units": f"milliseconds since {midnight}T00:00:00Z",
+        "calendar": "proleptic_gregorian",
+        "dtype": "float64",
+    }
+
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
 
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s,;]+")
@@ -109,6 +138,9 @@ def cf_variables(ds: xr.Dataset) -> None:
         if "standard_name" in var.attrs and suffix in ("", "_min", "_max", "_std"):
             standard.setdefault(base, var.attrs["standard_name"])
     encoding = _time_encoding(ds)
+    for name in ("time", "time_bounds"):  # bounds in the units of their coordinate (CF 7.1)
+        if name in ds.variables and encoding:
+            ds[name].encoding.update(encoding)
     for name, var in ds.data_vars.items():
         base, suffix = _split(str(name))
         attrs = var.attrs
