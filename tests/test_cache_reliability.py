@@ -221,3 +221,113 @@ def test_clear_partial_removes_only_abandoned_parts(tmp_path, capsys):
     assert run_cli("cache", "clear", "--partial", "--cache-dir", str(root)) == 0
     assert "removed 1 partial downloads" in capsys.readouterr().out
     assert [p.name for p in folder.glob("*.part")] == [live.name]
+
+
+# -- 2. cached files are verified when read -----------------------------------------------------
+
+DEVICE, DAY = "ICLISTENHF6019", "2023-01-01"
+
+
+@pytest.fixture
+def client(sandbox_url, sandbox_token, tmp_path):
+    from intake_onc.client import ONCClient
+    from intake_onc.datasets import _hydrophone_io as hio
+
+    hio._PROBED.clear()
+    with ONCClient(
+        token=sandbox_token, base_url=sandbox_url, cache_dir=tmp_path / "cache"
+    ) as c:
+        yield c
+
+
+def archive_downloads(stats: dict) -> int:
+    return stats["paths"].get("/api/archivefile/download", 0)
+
+
+def damage(path: Path) -> None:
+    """Flip bytes all through the file (past its header); the size stays the same."""
+    data = bytearray(path.read_bytes())
+    for offset in range(8192, len(data) - 64, len(data) // 20):
+        data[offset : offset + 64] = bytes(b ^ 0xFF for b in data[offset : offset + 64])
+    path.write_bytes(bytes(data))
+
+
+def one_minute(client):
+    from intake_onc.datasets import open_audio
+
+    return open_audio(DEVICE, f"{DAY}T00:08Z", f"{DAY}T00:09Z", client=client)
+
+
+def test_a_damaged_cached_flac_is_fetched_again(client, sandbox_url, sandbox_stats):
+    good = one_minute(client).compute(scheduler="synchronous").values
+    (path,) = sorted(client.cache.root.rglob("*.flac"))
+    size = path.stat().st_size
+    damage(path)
+    assert path.stat().st_size == size
+    before = archive_downloads(sandbox_stats(sandbox_url))
+    again = one_minute(client).compute(scheduler="synchronous").values
+    assert archive_downloads(sandbox_stats(sandbox_url)) == before + 1
+    assert (again == good).all()
+
+
+def test_a_flac_still_damaged_after_refetching_names_the_file_and_the_cache_path(
+    client, sandbox_url, sandbox_stats, monkeypatch
+):
+    from intake_onc.client import CorruptFileError, DownloadError
+
+    real = client._download_one
+
+    def served_damaged(name, *args, **kwargs):  # as if ONC itself served a damaged file
+        path, fetched = real(name, *args, **kwargs)
+        if fetched is not None:
+            damage(path)
+        return path, fetched
+
+    audio = one_minute(client)
+    monkeypatch.setattr(client, "_download_one", served_damaged)
+    before = archive_downloads(sandbox_stats(sandbox_url))
+    with pytest.raises(CorruptFileError) as info:
+        audio.compute(scheduler="synchronous")
+    assert archive_downloads(sandbox_stats(sandbox_url)) == before + 2  # fetched once more
+    (name,) = {row for row in [info.value.filename]}
+    assert name.startswith(DEVICE) and name in str(info.value)
+    assert info.value.path in str(info.value) and str(client.cache.root) in info.value.path
+    assert isinstance(info.value, DownloadError)
+    assert not Path(info.value.path).exists()  # evicted: the next read fetches it anew
+
+
+# -- 5. arguments that used to give silently wrong results -------------------------------------
+
+
+def test_a_sample_rate_argument_that_disagrees_with_the_header_says_so(client):
+    from intake_onc.datasets import open_audio
+
+    audio = open_audio(DEVICE, f"{DAY}T00:08Z", f"{DAY}T00:09Z", sample_rate=16000, client=client)
+    with pytest.raises(ValueError, match="sample_rate=16000 disagrees with the header") as info:
+        audio.compute(scheduler="synchronous")
+    assert "8000 Hz" in str(info.value) and ".flac" in str(info.value)
+    assert "changes inside the range" not in str(info.value)
+
+
+@pytest.mark.parametrize("chunk", [1e-7, 0.5, "10ms"])
+def test_open_audio_refuses_tiny_chunks(client, chunk):
+    from intake_onc.datasets import open_audio
+
+    with pytest.raises(ValueError, match="chunk"):
+        open_audio(DEVICE, f"{DAY}T00:08Z", f"{DAY}T00:09Z", chunk=chunk, client=client)
+
+
+def test_a_negative_lookback_is_refused(client):
+    with pytest.raises(ValueError, match="lookback"):
+        client.archive_files(DEVICE, f"{DAY}T00:08Z", f"{DAY}T00:09Z", lookback="-1h")
+
+
+@pytest.mark.parametrize("end", ["2024-04-01T00:00:00.000000001", "2024-04-01T00:00:00.5"])
+def test_an_order_shorter_than_a_second_is_refused_before_submitting(
+    client, sandbox_url, sandbox_stats, end
+):
+    before = sandbox_stats(sandbox_url)["paths"].get("/api/dataProductDelivery/request", 0)
+    with pytest.raises(ValueError, match="start.*end") as info:
+        client.order("TSSD", "csv", device_code="SBECTD19p6813", start="2024-04-01", end=end)
+    assert "2024-04-01T00:00:00.000Z" in str(info.value)
+    assert sandbox_stats(sandbox_url)["paths"].get("/api/dataProductDelivery/request", 0) == before
