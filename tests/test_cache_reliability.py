@@ -234,9 +234,7 @@ def client(sandbox_url, sandbox_token, tmp_path):
     from intake_onc.datasets import _hydrophone_io as hio
 
     hio._PROBED.clear()
-    with ONCClient(
-        token=sandbox_token, base_url=sandbox_url, cache_dir=tmp_path / "cache"
-    ) as c:
+    with ONCClient(token=sandbox_token, base_url=sandbox_url, cache_dir=tmp_path / "cache") as c:
         yield c
 
 
@@ -331,3 +329,82 @@ def test_an_order_shorter_than_a_second_is_refused_before_submitting(
         client.order("TSSD", "csv", device_code="SBECTD19p6813", start="2024-04-01", end=end)
     assert "2024-04-01T00:00:00.000Z" in str(info.value)
     assert sandbox_stats(sandbox_url)["paths"].get("/api/dataProductDelivery/request", 0) == before
+
+
+# -- 4. identical orders are submitted once, across processes -----------------------------------
+
+ORDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from intake_onc.client import ONCClient
+    url, token, cache, go = sys.argv[1:5]
+    while not Path(go).exists():  # start together
+        time.sleep(0.005)
+    with ONCClient(token=token, base_url=url, cache_dir=cache, poll_range=(0.05, 0.2)) as c:
+        order = c.order("TSSD", "csv", device_code="SBECTD19p6813", start="2024-04-01",
+                        end="2024-04-01T06:00", quality_control=True, resample="none", wait=True)
+        print(order.request_id, len(order.paths), flush=True)
+    """
+)
+
+
+def test_four_processes_running_the_same_order_submit_it_once(
+    tmp_path, make_sandbox, sandbox_stats, sandbox_token
+):
+    url = make_sandbox(processing_scale=0.05)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ORDER, url, sandbox_token, str(tmp_path / "c"), str(go)],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    go.touch()
+    outputs = [p.communicate(timeout=300)[0].split() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4
+    assert len({out[0] for out in outputs}) == 1  # one dpRequestId for all four
+    assert len({out[1] for out in outputs}) == 1 and int(outputs[0][1]) >= 1
+    stats = sandbox_stats(url)
+    assert stats["paths"].get("/api/dataProductDelivery/request", 0) == 1
+    assert stats["products_built"] == 1
+    downloads = stats["paths"].get("/api/dataProductDelivery/download", 0)
+    assert downloads == int(outputs[0][1]) + 1  # each file once, then the 404 that ends the list
+
+
+def test_threads_running_the_same_order_submit_it_once(
+    tmp_path, make_sandbox, sandbox_stats, sandbox_token
+):
+    import threading
+
+    from intake_onc.client import ONCClient
+
+    url = make_sandbox(processing_scale=0.05)
+    ids = []
+
+    def run():
+        with ONCClient(
+            token=sandbox_token, base_url=url, cache_dir=tmp_path / "c", poll_range=(0.05, 0.2)
+        ) as c:
+            order = c.order(
+                "TSSD",
+                "csv",
+                device_code="SBECTD19p6813",
+                start="2024-04-01",
+                end="2024-04-01T06:00",
+                quality_control=True,
+                resample="none",
+                wait=True,
+            )
+            ids.append(tuple(order.paths))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 3 and len(set(ids)) == 1 and len(ids[0]) >= 1  # the same files
+    assert sandbox_stats(url)["paths"].get("/api/dataProductDelivery/request", 0) == 1

@@ -11,16 +11,41 @@ Layout under the cache root (default ``platformdirs.user_cache_dir("intake-onc")
 ``<server>`` is the API host (``data.oceannetworks.ca``, ``127.0.0.1_8080``) so that two servers'
 files never mix.
 
-The rules that make the cache safe:
+What the cache guarantees (in the spirit of pooch's):
 
-* a file is written to ``<name>.<random>.part`` in its own folder and renamed into place with
-  :func:`os.replace` only when complete and verified
-  (:func:`~intake_onc._core.files.atomic_path`), so an interrupted download never leaves a
-  file that looks complete;
-* a per-file lock (:func:`~intake_onc._core.files.file_lock`, a lock file beside it) makes a
-  second process (or thread) wait for the first and then find the file present, so the same
-  file is never downloaded twice at once;
-* a present file (of the expected size, when known) is never downloaded again.
+* **Atomic writes.** A file is written to ``<name>.p<pid>-h<host>-<random>.part`` in its own
+  folder and renamed into place with :func:`os.replace` only when complete and of the expected
+  size (:func:`~intake_onc._core.files.atomic_path`): a file under its final name is whole,
+  whoever reads it and whenever the writer dies. A product's ``manifest.json`` is written
+  last, so a product folder without it is not used.
+* **One download at a time.** A per-file lock (:func:`~intake_onc._core.files.file_lock`, a
+  lock file beside the file) makes a second process (or thread) wait for the first and then
+  find the file present; a present file (of the expected size, when known) is not fetched
+  again. Identical data-product orders (same request fingerprint) are submitted once: the
+  first records its ``dpRequestId`` in the product folder and the others join it.
+* **Verification on read.** Sizes are checked when a file is written and when it is found;
+  a file damaged in place is found out when it is decoded or parsed. Then it is evicted and
+  fetched once more (:meth:`ONCClient.read_verified
+  <intake_onc.client.archive.ArchiveMixin.read_verified>`); if the new copy fails too,
+  :class:`~intake_onc.client.errors.CorruptFileError` names ONC's file name and the cache
+  path.
+* **Locks with stale detection and a timeout.** The lock file records its holder's process id
+  and host. A lock whose holder was a process of this machine that no longer exists (killed)
+  is broken and taken. A live holder (even one stopped with ``SIGSTOP``) is waited for: the
+  waiter logs a warning naming it after 10 s and gives up after one hour
+  (:data:`~intake_onc._core.files.DEFAULT_LOCK_TIMEOUT`, or ``$INTAKE_ONC_LOCK_TIMEOUT``
+  seconds) with :class:`~intake_onc._core.files.LockTimeoutError`, naming the lock file and
+  the holder's pid. Orders wait for an identical order without a limit (unless given one):
+  products can take hours.
+* **Leftovers are reclaimed.** The ``.part`` files of processes that are gone (the pid in the
+  name no longer exists on this machine, or the file has not been written for a day) are
+  removed when a download next goes into their folder; ``intake-onc cache info`` counts them
+  and ``intake-onc cache clear --partial`` removes them.
+* **What ``cache clear`` may delete.** Only what is inside the cache root, and only if the root
+  holds intake-onc's ``CACHEDIR.TAG``. ``--server`` must be one of the server folders ``cache
+  info`` lists (``..``, paths, absolute paths and links are refused; an unknown name is an
+  error, exit status 2, that lists the known servers). Links inside the cache are removed as
+  links, never followed.
 
 Examples
 --------
@@ -335,7 +360,12 @@ class Cache:
                         partial += 1
                         abandoned += part_is_abandoned(os.path.join(dirpath, name))
                         continue
-                    if not rel or name.endswith(LOCK_SUFFIX) or name == MANIFEST:
+                    if (
+                        not rel
+                        or name.endswith(LOCK_SUFFIX)
+                        or name == MANIFEST
+                        or name.startswith(".")
+                    ):
                         continue
                     with contextlib.suppress(OSError):
                         n = os.stat(os.path.join(dirpath, name)).st_size
