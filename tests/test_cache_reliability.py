@@ -144,9 +144,12 @@ def test_a_stopped_holder_is_alive_and_the_timeout_names_it(tmp_path, holder, ca
     target = tmp_path / "a.flac"
     proc = holder(target)
     os.kill(proc.pid, signal.SIGSTOP)
-    with caplog.at_level(logging.WARNING, logger="intake_onc.files"):
-        with pytest.raises(LockTimeoutError) as info, file_lock(target, timeout=0.3, warn_after=0):
-            pass  # pragma: no cover - never reached
+    with (
+        caplog.at_level(logging.WARNING, logger="intake_onc.files"),
+        pytest.raises(LockTimeoutError) as info,
+        file_lock(target, timeout=0.3, warn_after=0),
+    ):
+        pass  # pragma: no cover - never reached
     message = str(info.value)
     assert str(lock_file(target)) in message and f"pid {proc.pid}" in message
     assert isinstance(info.value, TimeoutError) and info.value.holder["pid"] == proc.pid

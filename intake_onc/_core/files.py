@@ -101,10 +101,12 @@ class LockTimeoutError(TimeoutError):
         What the lock file says about its holder (``pid``, ``host``, ``since``), or ``{}``.
     """
 
-    def __init__(self, message: str, *, lock: Path, holder: dict[str, Any]) -> None:
+    def __init__(
+        self, message: str, *, lock: Path | None = None, holder: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.lock = lock
-        self.holder = dict(holder)
+        self.holder = dict(holder or {})
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self),), {"lock": self.lock, "holder": self.holder})
