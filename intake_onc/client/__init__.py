@@ -37,6 +37,7 @@ from intake_onc.client.discovery import DeploymentRange
 from intake_onc.client.errors import (
     AuthError,
     BadRequestError,
+    CorruptFileError,
     DownloadError,
     GoneError,
     InvalidDateRangeError,
@@ -65,6 +66,7 @@ __all__ = [
     "BadRequestError",
     "Cache",
     "CacheInfo",
+    "CorruptFileError",
     "DataProductOrder",
     "DeploymentRange",
     "DownloadError",

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,11 +28,13 @@ from intake_onc._core.time import format_onc_date, resolve_date_range
 from intake_onc.client._http import _Retryable
 from intake_onc.client._progress import DownloadSummary, run_parallel, summarize
 from intake_onc.client.discovery import onc_params
+from intake_onc.client.errors import CorruptFileError
 from intake_onc.client.listing.table import files_frame, merge_files
 
 __all__ = ["ArchiveMixin", "filter_extension", "source_and_range", "source_params"]
 
 log = logging.getLogger("intake_onc.client")
+T = TypeVar("T")
 
 
 def source_params(
@@ -351,6 +354,57 @@ class ArchiveMixin:
         >>> path = client.download("ICLISTENHF6019_20240401T000000.000Z.flac")  # doctest: +SKIP
         """
         return self._download_one(_check_filename(filename), overwrite=overwrite)[0]
+
+    def read_verified(
+        self,
+        filename: str,
+        reader: Callable[[Path], T],
+        *,
+        damaged: tuple[type[BaseException], ...] = (ValueError, EOFError, OSError),
+    ) -> T:
+        """``reader(path)`` of archive file ``filename``, through the cache, verified on read.
+
+        The cache checks sizes; a file damaged in place (same size) is only found out when it
+        is decoded. When ``reader`` raises one of ``damaged`` (a decode or parse failure), the
+        cached copy is evicted (unless another reader already replaced it), fetched once more
+        and read again. If that fails too, :class:`~intake_onc.client.errors.CorruptFileError`
+        names ONC's file name and the cache path, and the unreadable copy is evicted, so a later
+        call fetches it anew. Download errors are not caught.
+
+        Examples
+        --------
+        >>> import soundfile as sf  # doctest: +SKIP
+        >>> info = client.read_verified("ICLISTENHF6019_20230101T001001.315Z.flac", sf.info,
+        ...                             damaged=(sf.SoundFileError,))  # doctest: +SKIP
+        """
+        name = _check_filename(filename)
+        cache = self.cache  # type: ignore[attr-defined]
+        path = self._download_one(name)[0]
+        seen = os.stat(path)
+        try:
+            return reader(path)
+        except damaged as exc:
+            log.warning(
+                "%s: the cached copy %s cannot be read (%s: %s); fetching it again",
+                name,
+                path,
+                type(exc).__name__,
+                exc,
+            )
+            cache.evict(path, seen)
+        path = self._download_one(name)[0]
+        seen = os.stat(path)
+        try:
+            return reader(path)
+        except damaged as exc:
+            cache.evict(path, seen)
+            raise CorruptFileError(
+                f"{name}: cannot be read ({type(exc).__name__}: {exc}); the cached copy {path} "
+                "was evicted and fetched again from ONC, and the new copy is unreadable too "
+                "(it may be damaged at ONC; the next read fetches it once more)",
+                filename=name,
+                path=str(path),
+            ) from exc
 
     def download_files(
         self,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from intake_onc._core.time import format_onc_date
 from intake_onc.client._dpo import dpo_options
 from intake_onc.client._progress import run_parallel
@@ -31,6 +33,9 @@ from intake_onc.client.errors import (
 from intake_onc.client.orders import DataProductOrder, _seconds
 
 __all__ = ["OrderBatch", "OrdersMixin"]
+
+#: The shortest range an order may cover (seconds): shorter ones find no data at ONC.
+MIN_ORDER_SECONDS = 1.0
 
 #: Errors that another attempt would not fix.
 _FINAL = (
@@ -138,6 +143,13 @@ class OrdersMixin:
             end,
             property_code=property_code,
         )
+        if e - s < pd.Timedelta(MIN_ORDER_SECONDS, "s"):
+            raise ValueError(
+                f"start/end: the order's range [{format_onc_date(s)}, {format_onc_date(e)}) is "
+                f"{(e - s).total_seconds():g} s long, shorter than {MIN_ORDER_SECONDS:g} s; ONC "
+                "dates have millisecond precision and a product this short finds no data — "
+                "widen the range"
+            )
         params = {
             "dataProductCode": product,
             "extension": extension.lstrip("."),

@@ -11,16 +11,41 @@ Layout under the cache root (default ``platformdirs.user_cache_dir("intake-onc")
 ``<server>`` is the API host (``data.oceannetworks.ca``, ``127.0.0.1_8080``) so that two servers'
 files never mix.
 
-The rules that make the cache safe:
+What the cache guarantees (in the spirit of pooch's):
 
-* a file is written to ``<name>.<random>.part`` in its own folder and renamed into place with
-  :func:`os.replace` only when complete and verified
-  (:func:`~intake_onc._core.files.atomic_path`), so an interrupted download never leaves a
-  file that looks complete;
-* a per-file lock (:func:`~intake_onc._core.files.file_lock`, a lock file beside it) makes a
-  second process (or thread) wait for the first and then find the file present, so the same
-  file is never downloaded twice at once;
-* a present file (of the expected size, when known) is never downloaded again.
+* **Atomic writes.** A file is written to ``<name>.p<pid>-h<host>-<random>.part`` in its own
+  folder and renamed into place with :func:`os.replace` only when complete and of the expected
+  size (:func:`~intake_onc._core.files.atomic_path`): a file under its final name is whole,
+  whoever reads it and whenever the writer dies. A product's ``manifest.json`` is written
+  last, so a product folder without it is not used.
+* **One download at a time.** A per-file lock (:func:`~intake_onc._core.files.file_lock`, a
+  lock file beside the file) makes a second process (or thread) wait for the first and then
+  find the file present; a present file (of the expected size, when known) is not fetched
+  again. Identical data-product orders (same request fingerprint) are submitted once: the
+  first records its ``dpRequestId`` in the product folder and the others join it.
+* **Verification on read.** Sizes are checked when a file is written and when it is found;
+  a file damaged in place is found out when it is decoded or parsed. Then it is evicted and
+  fetched once more (:meth:`ONCClient.read_verified
+  <intake_onc.client.archive.ArchiveMixin.read_verified>`); if the new copy fails too,
+  :class:`~intake_onc.client.errors.CorruptFileError` names ONC's file name and the cache
+  path.
+* **Locks with stale detection and a timeout.** The lock file records its holder's process id
+  and host. A lock whose holder was a process of this machine that no longer exists (killed)
+  is broken and taken. A live holder (even one stopped with ``SIGSTOP``) is waited for: the
+  waiter logs a warning naming it after 10 s and gives up after one hour
+  (:data:`~intake_onc._core.files.DEFAULT_LOCK_TIMEOUT`, or ``$INTAKE_ONC_LOCK_TIMEOUT``
+  seconds) with :class:`~intake_onc._core.files.LockTimeoutError`, naming the lock file and
+  the holder's pid. Orders wait for an identical order without a limit (unless given one):
+  products can take hours.
+* **Leftovers are reclaimed.** The ``.part`` files of processes that are gone (the pid in the
+  name no longer exists on this machine, or the file has not been written for a day) are
+  removed when a download next goes into their folder; ``intake-onc cache info`` counts them
+  and ``intake-onc cache clear --partial`` removes them.
+* **What ``cache clear`` may delete.** Only what is inside the cache root, and only if the root
+  holds intake-onc's ``CACHEDIR.TAG``. ``--server`` must be one of the server folders ``cache
+  info`` lists (``..``, paths, absolute paths and links are refused; an unknown name is an
+  error, exit status 2, that lists the known servers). Links inside the cache are removed as
+  links, never followed.
 
 Examples
 --------
@@ -37,20 +62,37 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from intake_onc._core.files import LOCK_SUFFIX, PART_SUFFIX, atomic_path, file_lock
+from intake_onc._core.files import (
+    LOCK_SUFFIX,
+    PART_SUFFIX,
+    atomic_path,
+    file_lock,
+    part_is_abandoned,
+    reclaim_parts,
+)
 
 __all__ = [
     "Cache",
+    "CacheClearError",
     "CacheInfo",
     "default_cache_dir",
     "request_fingerprint",
 ]
+
+#: Seconds between two scans of one folder for abandoned ``.part`` files (per process).
+RECLAIM_EVERY = 300.0
+_RECLAIMED: dict[str, float] = {}
+
+
+class CacheClearError(ValueError):
+    """``Cache.clear`` refused: not a cache, or a ``server`` that is not one of its folders."""
+
 
 ENV_VAR = "INTAKE_ONC_CACHE"
 MANIFEST = "manifest.json"
@@ -114,9 +156,12 @@ class CacheInfo:
     bytes : int
         Their total size.
     partial : int
-        ``*.part`` files left by interrupted downloads of processes that died.
+        ``*.part`` files: downloads running now, and leftovers of processes that died.
     servers : dict
         ``{server: (files, bytes)}``.
+    abandoned : int
+        Of ``partial``, those left by processes that are gone (``intake-onc cache clear
+        --partial`` removes them; the next download into their folder does too).
     """
 
     root: Path
@@ -124,13 +169,17 @@ class CacheInfo:
     bytes: int
     partial: int
     servers: dict[str, tuple[int, int]]
+    abandoned: int = 0
 
     def __str__(self) -> str:
         lines = [f"cache: {self.root}", f"files: {self.files} ({_human(self.bytes)})"]
         for server, (n, size) in sorted(self.servers.items()):
             lines.append(f"  {server}: {n} files ({_human(size)})")
         if self.partial:
-            lines.append(f"partial downloads left by interrupted processes: {self.partial}")
+            lines.append(
+                f"partial downloads: {self.partial} ({self.abandoned} left by processes that "
+                "are gone; 'intake-onc cache clear --partial' removes those)"
+            )
         return "\n".join(lines)
 
 
@@ -230,6 +279,7 @@ class Cache:
         with file_lock(path):
             if not overwrite and self.is_complete(path, expected_size):
                 return path, False
+            self._reclaim(path.parent)
             with atomic_path(path) as tmp:
                 download(tmp)
                 if not self.is_complete(tmp, expected_size):
@@ -240,11 +290,42 @@ class Cache:
                     )
         return path, True
 
-    @contextlib.contextmanager
-    def locked(self, path: Path) -> Iterator[Path]:
-        """Hold ``path``'s lock (creating the cache root first)."""
-        self._ensure_root()
+    def _reclaim(self, folder: Path) -> None:
+        """Remove abandoned ``.part`` files of ``folder`` (at most every RECLAIM_EVERY s)."""
+        key, now = str(folder), time.monotonic()
+        last = _RECLAIMED.get(key)
+        if last is not None and now - last < RECLAIM_EVERY:
+            return
+        _RECLAIMED[key] = now
+        reclaim_parts(folder)
+
+    def evict(self, path: Path, seen: os.stat_result | None = None) -> bool:
+        """Remove a cached file found unreadable; True if this call removed it.
+
+        With ``seen`` (the ``os.stat`` of the copy that failed), the file is removed only if
+        it is still that copy: when several readers find one damaged file, the first evicts
+        and fetches it again, and the others then use the new copy instead of evicting it too.
+        """
+        path = Path(path)
         with file_lock(path):
+            try:
+                now = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                return False
+            if seen is not None and (now.st_ino, now.st_mtime_ns, now.st_size) != (
+                seen.st_ino,
+                seen.st_mtime_ns,
+                seen.st_size,
+            ):
+                return False
+            path.unlink()
+            return True
+
+    @contextlib.contextmanager
+    def locked(self, path: Path, *, timeout: float | str | None = "default") -> Iterator[Path]:
+        """Hold ``path``'s lock (creating the cache root first); see ``file_lock``."""
+        self._ensure_root()
+        with file_lock(path, timeout=timeout):
             yield path
 
     # -- product manifests ------------------------------------------------------------------
@@ -268,8 +349,8 @@ class Cache:
 
     # -- maintenance ------------------------------------------------------------------------
     def info(self) -> CacheInfo:
-        """Count the files, bytes and leftover partial downloads (per server)."""
-        files = size = partial = 0
+        """Count the files, bytes and partial downloads (per server)."""
+        files = size = partial = abandoned = 0
         servers: dict[str, list[int]] = {}
         if self.root.is_dir():
             for dirpath, _dirs, names in os.walk(self.root):
@@ -277,8 +358,14 @@ class Cache:
                 for name in names:
                     if name.endswith(PART_SUFFIX):
                         partial += 1
+                        abandoned += part_is_abandoned(os.path.join(dirpath, name))
                         continue
-                    if not rel or name.endswith(LOCK_SUFFIX) or name == MANIFEST:
+                    if (
+                        not rel
+                        or name.endswith(LOCK_SUFFIX)
+                        or name == MANIFEST
+                        or name.startswith(".")
+                    ):
                         continue
                     with contextlib.suppress(OSError):
                         n = os.stat(os.path.join(dirpath, name)).st_size
@@ -288,27 +375,114 @@ class Cache:
                         entry[0] += 1
                         entry[1] += n
         return CacheInfo(
-            self.root, files, size, partial, {k: (v[0], v[1]) for k, v in servers.items()}
+            self.root,
+            files,
+            size,
+            partial,
+            {k: (v[0], v[1]) for k, v in servers.items()},
+            abandoned,
         )
 
-    def clear(self, server: str | None = None) -> int:
-        """Delete the cached files (of one ``server``, or all); return how many were removed.
-
-        Refuses to touch a folder that is not an intake-onc cache (no ``CACHEDIR.TAG``), so a
-        mistyped ``cache_dir`` cannot wipe unrelated files.
-        """
+    def servers(self) -> list[str]:
+        """The server folders of the cache (real folders, not links), sorted."""
         if not self.root.is_dir():
-            return 0
-        if not (self.root / "CACHEDIR.TAG").is_file():
-            raise ValueError(
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.is_symlink())
+
+    def _check_tagged(self) -> Path:
+        """The resolved root, if it is a tagged intake-onc cache; else CacheClearError."""
+        tag = self.root / "CACHEDIR.TAG"
+        try:
+            ok = (
+                tag.is_file()
+                and not tag.is_symlink()
+                and tag.read_text().startswith(_TAG.splitlines()[0])
+            )
+        except OSError:
+            ok = False
+        if not ok:
+            raise CacheClearError(
                 f"{self.root} does not look like an intake-onc cache (no CACHEDIR.TAG); "
                 "refusing to delete its contents — check cache_dir / INTAKE_ONC_CACHE"
             )
-        targets = [self.root / server] if server else [p for p in self.root.iterdir() if p.is_dir()]
+        return self.root.resolve()
+
+    def _server_folder(self, root: Path, server: str) -> Path:
+        """``root / server`` if ``server`` names one of the cache's server folders."""
+        known = self.servers()
+        listed = ", ".join(known) if known else "none: the cache is empty"
+        plain = (
+            isinstance(server, str)
+            and server not in ("", ".", "..")
+            and "/" not in server
+            and "\\" not in server
+            and not os.path.isabs(server)
+            and os.sep not in server
+            and (os.altsep is None or os.altsep not in server)
+        )
+        if not plain:
+            raise CacheClearError(
+                f"server: {server!r} is not a server folder of the cache {root} (a plain "
+                f"folder name is expected; known servers: {listed})"
+            )
+        folder = root / server
+        if folder.is_symlink() or not folder.is_dir() or folder.resolve().parent != root:
+            raise CacheClearError(
+                f"server: no server {server!r} in the cache {root} (known servers: {listed})"
+            )
+        return folder
+
+    def clear(self, server: str | None = None, *, partial_only: bool = False) -> int:
+        """Delete cached files (of one ``server``, or all); return how many were removed.
+
+        Only ever deletes inside the cache root, and only when the root is tagged with
+        ``CACHEDIR.TAG`` (a mistyped ``cache_dir`` cannot wipe unrelated files). ``server`` must
+        be one of the folder names :meth:`servers` lists: ``..``, paths, absolute paths and
+        links are refused, as is an unknown name (:class:`CacheClearError`, which lists the
+        known servers). Links inside the cache are removed as links, never followed. With
+        ``partial_only``, only the ``.part`` files left by processes that are gone are removed.
+        """
+        if not self.root.is_dir():
+            if server is not None:
+                raise CacheClearError(
+                    f"server: no server {server!r}: the cache {self.root} does not exist"
+                )
+            return 0
+        root = self._check_tagged()
+        if server is not None:
+            targets = [self._server_folder(root, server)]
+        else:
+            targets = [root / name for name in self.servers()]
+        if partial_only:
+            removed = 0
+            for folder in targets:
+                for dirpath, _dirs, _names in os.walk(folder):
+                    removed += len(reclaim_parts(dirpath))
+            return removed
         removed = 0
         for folder in targets:
-            if not folder.is_dir():
-                continue
-            removed += sum(len(names) for _d, _s, names in os.walk(folder))
-            shutil.rmtree(folder, ignore_errors=True)
+            removed += _remove_tree(folder, root)
         return removed
+
+
+def _remove_tree(folder: Path, root: Path) -> int:
+    """Delete ``folder`` (inside ``root``) without following links; the files removed."""
+    removed = 0
+    if not str(folder.resolve()).startswith(str(root) + os.sep):  # pragma: no cover - checked
+        raise CacheClearError(f"refusing to delete {folder}: outside the cache {root}")
+    for dirpath, dirs, names in os.walk(folder, topdown=False):
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(dirpath, name))
+                removed += 1
+        for name in dirs:
+            full = os.path.join(dirpath, name)
+            with contextlib.suppress(OSError):
+                if os.path.islink(full):  # a link is removed, never followed
+                    os.unlink(full)
+                    removed += 1
+                else:
+                    os.rmdir(full)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
+    return removed

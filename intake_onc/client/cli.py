@@ -48,7 +48,13 @@ def add_cache_commands(subparsers: Any) -> argparse.ArgumentParser:
     clear.add_argument(
         "--server",
         default=None,
-        help="only this server's files (a folder name shown by 'cache info')",
+        help="only this server's files (a folder name shown by 'cache info'); an unknown "
+        "name is an error",
+    )
+    clear.add_argument(
+        "--partial",
+        action="store_true",
+        help="only remove the partial downloads (*.part) left by processes that are gone",
     )
     clear.set_defaults(handler=run_cache_command)
     cache.set_defaults(handler=run_cache_command)
@@ -66,11 +72,14 @@ def run_cache_command(args: argparse.Namespace) -> int:
         return 0
     if command == "clear":
         try:
-            removed = cache.clear(getattr(args, "server", None))
+            removed = cache.clear(
+                getattr(args, "server", None), partial_only=bool(getattr(args, "partial", False))
+            )
         except ValueError as exc:
             print(f"intake-onc cache clear: {exc}", file=sys.stderr)
             return 2
-        print(f"removed {removed} files from {cache.root}")
+        what = "partial downloads" if getattr(args, "partial", False) else "files"
+        print(f"removed {removed} {what} from {cache.root}")
         return 0
     print(f"intake-onc cache: unknown command {command!r} (use info or clear)", file=sys.stderr)
     return 2

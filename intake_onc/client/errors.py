@@ -27,6 +27,7 @@ that a batch job can catch exactly what it expects::
     │   └── ServerError                       5xx after all retries
     ├── ONCConnectionError                    network failure after all retries
     ├── DownloadError                         incomplete or wrong-size download
+    │   └── CorruptFileError                  unreadable even after fetching it again
     └── OrderError                            a data-product order failed or was cancelled
         └── OrderTimeoutError                 ``wait(timeout=...)`` ran out
 
@@ -51,6 +52,7 @@ from intake_onc.client._redact import redact
 __all__ = [
     "AuthError",
     "BadRequestError",
+    "CorruptFileError",
     "DownloadError",
     "GoneError",
     "InvalidDateRangeError",
@@ -241,6 +243,23 @@ class ONCConnectionError(ONCError, ConnectionError):
 
 class DownloadError(ONCError):
     """A download came back incomplete or with a size other than ONC announced."""
+
+
+class CorruptFileError(DownloadError):
+    """A downloaded file cannot be decoded or parsed, even after evicting it and fetching it again.
+
+    Attributes
+    ----------
+    filename : str
+        ONC's name of the file.
+    path : str
+        Where the (unreadable) copy is in the cache.
+    """
+
+    def __init__(self, message: str, *, filename: str = "", path: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.filename = filename
+        self.path = path
 
 
 class OrderError(ONCError):

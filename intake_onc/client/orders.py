@@ -18,6 +18,7 @@ Statuses: ``created`` (not yet executed), ``queued``, ``running``, ``complete``,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -45,6 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["TERMINAL", "DataProductOrder", "LogEntry"]
 
 TERMINAL = ("complete", "cancelled", "error")
+#: Where the first submitter of an order records its dpRequestId (in the order's cache folder).
+CLAIM = ".claim.json"
+#: Seconds a recorded submission is joined by identical orders (ONC keeps products ~a day).
+CLAIM_TTL = 12 * 3600.0
 
 
 def _run_state(text: Any) -> str:
@@ -174,15 +179,32 @@ class DataProductOrder:
         """Submit the request and start the run (idempotent once submitted).
 
         If the cache already holds this order's complete files, nothing is sent: the order is
-        ``complete`` and :meth:`download` returns the cached files.
+        ``complete`` and :meth:`download` returns the cached files. Identical orders (same
+        :attr:`fingerprint`) are submitted once, across threads and processes sharing the
+        cache: under the order's lock the first submits and records its ``dpRequestId`` in
+        the cache (``.claim.json``); the others join that request instead of sending their own,
+        and :meth:`download` (under the same kind of lock) fetches the files once.
         """
         if self.status != "created":
             return self
-        if self._cached_manifest() is not None:
-            self.from_cache = True
-            self.status = "complete"
-            self._log(f"found complete in the cache ({self.cache_dir})")
-            return self
+        with self._client.cache.locked(self.cache_dir / ".submit", timeout=None):
+            if self._cached_manifest() is not None:
+                self.from_cache = True
+                self.status = "complete"
+                self._log(f"found complete in the cache ({self.cache_dir})")
+                return self
+            claim = self._read_claim()
+            if claim is not None:
+                self._join(claim)
+            else:
+                self._submit()
+                self.update_status()  # starts the run at ONC, before anyone joins
+                self._write_claim()
+                return self
+        self.update_status()
+        return self
+
+    def _submit(self) -> None:
         self.attempts += 1
         core = self._client._core
         info = core.get_json("dataProductDelivery/request", self.params)
@@ -201,8 +223,52 @@ class DataProductOrder:
             f"requested: dpRequestId={self.request_id}" + (f" ({estimate})" if estimate else "")
         )
         self.status = "queued"
-        self.update_status()
-        return self
+
+    # -- the claim: one submission per fingerprint ------------------------------------------
+    @property
+    def _claim_path(self) -> Path:
+        return self.cache_dir / CLAIM
+
+    def _read_claim(self) -> dict[str, Any] | None:
+        try:
+            claim = json.loads(self._claim_path.read_text())
+            age = time.time() - float(claim.get("time", 0))
+            int(claim["request_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return claim if 0 <= age < CLAIM_TTL else None
+
+    def _write_claim(self) -> None:
+        claim = {
+            "request_id": self.request_id,
+            "run_ids": self.run_ids,
+            "request_info": self.request_info,
+            "estimated_time": self.estimated_time,
+            "estimated_size": self.estimated_size,
+            "pid": os.getpid(),
+            "time": time.time(),
+        }
+        with atomic_path(self._claim_path) as tmp:
+            tmp.write_text(json.dumps(claim, default=str))
+
+    def _drop_claim(self) -> None:
+        """Forget the recorded submission if it is this order's (failed, gone or done)."""
+        claim = self._read_claim()
+        if claim is not None and int(claim["request_id"]) == self.request_id:
+            with contextlib.suppress(OSError):
+                self._claim_path.unlink()
+
+    def _join(self, claim: Mapping[str, Any]) -> None:
+        self.request_id = int(claim["request_id"])
+        self.run_ids = [int(r) for r in claim.get("run_ids") or []]
+        self.request_info = dict(claim.get("request_info") or {})
+        self.estimated_time = claim.get("estimated_time")
+        self.estimated_size = claim.get("estimated_size")
+        self.status = "queued"
+        self._log(
+            f"joined dpRequestId={self.request_id}, submitted by process {claim.get('pid')} "
+            "for the same order"
+        )
 
     def update_status(self) -> str:
         """Ask ONC how the run is going (``dataProductDelivery/run``); return the status."""
@@ -275,6 +341,8 @@ class DataProductOrder:
         return self
 
     def _raise_for_state(self) -> None:
+        if self.status in ("error", "cancelled"):
+            self._drop_claim()
         if self.status == "error":
             tail = "; ".join(e.message for e in self.logs[-3:])
             raise OrderError(f"order {self.request_id} failed at ONC: {tail}")
@@ -305,6 +373,7 @@ class DataProductOrder:
 
     def reset(self) -> DataProductOrder:
         """Forget the submission (request and runs) so that :meth:`execute` submits anew."""
+        self._drop_claim()
         self.request_id, self.run_ids, self.status = None, [], "created"
         self.file_count, self.paths = None, []
         return self
@@ -384,7 +453,7 @@ class DataProductOrder:
         if self.status != "complete":
             self.wait(timeout=timeout)
         folder = self.cache_dir
-        with self._client.cache.locked(folder / ".order"):
+        with self._client.cache.locked(folder / ".order", timeout=timeout):
             manifest = self._cached_manifest()
             if manifest is None:
                 if self.from_cache or self.request_id is None:  # cache vanished meanwhile
@@ -436,6 +505,7 @@ class DataProductOrder:
             "files": entries,
         }
         self._client.cache.write_manifest(self.cache_dir, manifest)
+        self._drop_claim()
         self._log(f"{len(entries)} files in {self.cache_dir}")
         return manifest
 

@@ -58,6 +58,13 @@ __all__ = [
 #: is within the first few hundred bytes).
 PROBE_BYTES = 65536
 
+#: What libsndfile raises for a file it cannot decode (a damaged FLAC/WAV).
+_DAMAGED: tuple[type[BaseException], ...] = (
+    getattr(sf, "SoundFileError", RuntimeError),
+    RuntimeError,
+    EOFError,
+)
+
 _PROBED: dict[tuple[str, str], AudioHeader] = {}
 _PROBED_LOCK = threading.Lock()
 
@@ -173,9 +180,15 @@ def probe_audio_header(client: ONCClient, filename: str) -> tuple[AudioHeader, s
     where = "cache"
     try:
         with open(path, "rb") as fh:
+            seen = os.fstat(fh.fileno())
             data = fh.read(PROBE_BYTES)
+        parse_audio_header(data)
     except (FileNotFoundError, NotADirectoryError):
         where = "probe"
+    except ValueError:  # a damaged cached copy: evict it, ask ONC
+        client.cache.evict(path, seen)
+        where = "probe"
+    if where == "probe":
         data = client.read_head(filename, PROBE_BYTES)
     try:
         header = parse_audio_header(data)
@@ -197,6 +210,13 @@ class RemoteAudioLoader:
     sample_rate
         The rate the window was planned at; a file with another rate raises a ``ValueError``
         that suggests opening two windows.
+    rate_given
+        True when ``sample_rate`` is the caller's ``sample_rate=`` argument rather than read
+        from a header: a file with another rate then says that the argument disagrees with it.
+
+    A file that libsndfile cannot decode is evicted from the cache and fetched once more
+    (:meth:`~intake_onc.client.ONCClient.read_verified`); if it still cannot be decoded,
+    :class:`~intake_onc.client.errors.CorruptFileError` names the file and its cache path.
 
     Examples
     --------
@@ -204,20 +224,30 @@ class RemoteAudioLoader:
     >>> loader({"name": "ICLISTENHF6019_20230101T001001.315Z.flac", "start": ...}, 0, 800)  # doctest: +SKIP
     """
 
-    def __init__(self, client: ONCClient, sample_rate: int) -> None:
+    def __init__(self, client: ONCClient, sample_rate: int, rate_given: bool = False) -> None:
         self.client = client
         self.sample_rate = int(sample_rate)
+        self.rate_given = bool(rate_given)
         self._info: dict[str, tuple[int, int, int]] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"client": self.client, "sample_rate": self.sample_rate}
+        return {
+            "client": self.client,
+            "sample_rate": self.sample_rate,
+            "rate_given": self.rate_given,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["client"], state["sample_rate"])  # type: ignore[misc]
+        self.__init__(state["client"], state["sample_rate"], state.get("rate_given", False))  # type: ignore[misc]
 
-    def __dask_tokenize__(self) -> tuple[str, str, int]:
-        return ("intake_onc.RemoteAudioLoader", str(self.client.base_url), self.sample_rate)
+    def __dask_tokenize__(self) -> tuple[str, str, int, bool]:
+        return (
+            "intake_onc.RemoteAudioLoader",
+            str(self.client.base_url),
+            self.sample_rate,
+            self.rate_given,
+        )
 
     def __repr__(self) -> str:
         return f"RemoteAudioLoader({self.client.base_url!r}, sample_rate={self.sample_rate})"
@@ -234,19 +264,38 @@ class RemoteAudioLoader:
 
     def __call__(self, row: Mapping[str, Any], start_frame: int, n_frames: int) -> np.ndarray:
         name = str(row["name"])
-        path = self.client.download(name)
-        rate, frames, channels = self._facts(name, path)
+
+        def read(path: os.PathLike) -> np.ndarray:
+            try:
+                rate, frames, channels = self._facts(name, path)
+                if rate == self.sample_rate and channels == 1 and start_frame < frames:
+                    return read_frames(path, start_frame, n_frames)
+            except _DAMAGED:
+                with self._lock:
+                    self._info.pop(name, None)
+                raise
+            return self._refuse(name, path, row, rate, frames, channels)
+
+        return self.client.read_verified(name, read, damaged=_DAMAGED)
+
+    def _refuse(
+        self, name: str, path: os.PathLike, row: Mapping[str, Any], rate: int, frames: int, ch: int
+    ) -> np.ndarray:
+        if rate != self.sample_rate and self.rate_given:
+            raise ValueError(
+                f"sample_rate: the given sample_rate={self.sample_rate} disagrees with the header "
+                f"of {name} ({rate} Hz, cached at {os.fspath(path)}); pass sample_rate={rate}, or "
+                "leave it out to read it from the files"
+            )
         if rate != self.sample_rate:
             raise ValueError(
                 f"start/end: {name} is sampled at {rate} Hz but the window was planned at "
                 f"{self.sample_rate} Hz; the sample rate changes inside the range — open two "
                 f"windows, one ending and one starting at {row.get('start')}"
             )
-        if channels != 1:
-            raise ValueError(f"{name}: {channels} channels; only mono hydrophone audio is read")
-        if start_frame >= frames:  # shorter than the listing said: the rest stays NaN
-            return np.empty(0, dtype=np.float32)
-        return read_frames(path, start_frame, n_frames)
+        if ch != 1:
+            raise ValueError(f"{name}: {ch} channels; only mono hydrophone audio is read")
+        return np.empty(0, dtype=np.float32)  # shorter than the listing said: the rest stays NaN
 
 
 # --------------------------------------------------------------------------- HSD MAT files
@@ -305,7 +354,11 @@ def read_mat_columns(
     """
     from intake_onc.acoustics.hsd import read_hsd_mat
 
-    psd = read_hsd_mat(fetch(ref), bin_width_correction=bin_width_correction, downsample=downsample)
+    def read(path: Any) -> Any:
+        return read_hsd_mat(path, bin_width_correction=bin_width_correction, downsample=downsample)
+
+    verified = getattr(fetch, "read_verified", None)
+    psd = verified(ref, read) if verified is not None else read(fetch(ref))
     frequency = psd["frequency"].values
     if frequency_fingerprint(frequency) != tuple(axis):
         raise ValueError(
@@ -341,6 +394,10 @@ class ArchiveFetch:
 
     def __call__(self, name: str) -> Any:
         return self.client.download(name)
+
+    def read_verified(self, name: str, reader: Callable[[Any], Any]) -> Any:
+        """``reader(path)``; a file that fails to parse is evicted and fetched once more."""
+        return self.client.read_verified(name, reader, damaged=(ValueError, OSError, EOFError))
 
     def __dask_tokenize__(self) -> tuple[str, str]:
         return ("intake_onc.ArchiveFetch", str(self.client.base_url))

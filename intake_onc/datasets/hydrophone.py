@@ -181,6 +181,31 @@ def _file_rates(
     return rates[0], bits.pop() if len(bits) == 1 else None, f"header of {seen[0][2]}", exact
 
 
+#: The shortest ``chunk`` of :func:`open_audio` (seconds), and the most chunks one window may have.
+MIN_CHUNK_SECONDS = 1.0
+MAX_CHUNKS = 1_000_000
+
+
+def _check_audio_chunk(chunk: str | float, s: pd.Timestamp, e: pd.Timestamp) -> str | float:
+    """Refuse chunks so short that dask would get one task per handful of samples."""
+    if isinstance(chunk, str):
+        return chunk
+    if chunk < MIN_CHUNK_SECONDS:
+        raise ValueError(
+            f"chunk: {chunk:g} s is shorter than {MIN_CHUNK_SECONDS:g} s (a dask task per "
+            f"{chunk:g} s of audio costs far more than reading it); use chunk='file' or a "
+            "duration such as 60"
+        )
+    count = (e - s).total_seconds() / chunk
+    if count > MAX_CHUNKS:
+        raise ValueError(
+            f"chunk: {chunk:g} s cuts [{format_onc_date(s)}, {format_onc_date(e)}) into "
+            f"{count:.3g} chunks (more than {MAX_CHUNKS:.0e} dask tasks); use a longer chunk "
+            "or chunk='file'"
+        )
+    return chunk
+
+
 def open_audio(
     device_code: str,
     start: object,
@@ -201,14 +226,16 @@ def open_audio(
         durations (``start="-PT1H"`` before now, ``end="PT10M"`` after ``start``).
     chunk
         ``"file"``: one dask chunk per file piece (and per uncovered stretch); a duration
-        (seconds ``60``, ``"60s"``, ``"PT1M"``; not ``"60"``): chunks of that length (a chunk may read slices of two files). Both keep a spectrogram
+        (seconds ``60``, ``"60s"``, ``"PT1M"``; not ``"60"``; at least 1 s, and at most a
+        million chunks): chunks of that length (a chunk may read slices of two files). Both keep a spectrogram
         of many hours streaming (benchmarks/RESULTS.md: 24 h at 64 kHz peaks at 0.54 GB with
         ``"file"``, 0.40 GB with ``60``). To load a long window into memory (``.values``),
         ``60`` is lighter: with ``"file"`` every decoded file (77 MB at 64 kHz) and the result
         are alive at once before dask joins them.
     sample_rate
         Samples per second, when known: saves the header probe (and allows a window no file
-        covers, which is all NaN). Files with another rate fail at compute.
+        covers, which is all NaN). A file whose header says another rate fails at compute with
+        a ``ValueError`` naming both rates and the file.
     client
         An :class:`~intake_onc.client.ONCClient` (default: ``ONCClient()``).
 
@@ -244,7 +271,7 @@ def open_audio(
 
     device_code = _check_code(device_code)
     s, e = _range(start, end)
-    chunk = check_chunk(chunk)
+    chunk = _check_audio_chunk(check_chunk(chunk), s, e)
     if sample_rate is not None and (
         isinstance(sample_rate, bool)
         or not isinstance(sample_rate, (int, np.integer))
@@ -284,7 +311,8 @@ def open_audio(
         )
         if bits is not None:
             table["bit_depth"] = bits
-    audio = audio_from_table(table, RemoteAudioLoader(client, fs), s, e, chunk=chunk)
+    loader = RemoteAudioLoader(client, fs, rate_given=sample_rate is not None)
+    audio = audio_from_table(table, loader, s, e, chunk=chunk)
     audio.attrs.update(
         device_code=device_code,
         location_code=hits[0].location_code or "",
