@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -47,21 +48,23 @@ def _time_encoding(ds: xr.Dataset) -> dict[str, object]:
       1970 are not: ``.227`` came back as ``.227000064``);
     * anything finer, or longer: xarray's default (int64).
     """
-    values = [ds[name].values for name in ds.variables if ds[name].dtype.kind == "M"]
-    t = (
-        np.concatenate([v.ravel().view("int64") for v in values])
-        if values
-        else np.array([], "int64")
-    )
+    times = [ds[name] for name in ds.variables if ds[name].dtype.kind == "M"]
+    # Lazy (dask) times are never computed here: they are taken to be whole milliseconds, as
+    # ONC's are (the exact min/max times of a resampled dataset, say), and the in-memory ones
+    # (the time coordinate) set the range.
+    lazy = any(dask.is_dask_collection(v.data) for v in times)
+    values = [np.asarray(v.values).ravel() for v in times if not dask.is_dask_collection(v.data)]
+    t = np.concatenate([v.view("int64") for v in values]) if values else np.array([], "int64")
     t = t[t != np.iinfo(np.int64).min]  # NaT
     if not t.size:
         return {}
-    if not (t % 1_000_000_000).any():
+    if not lazy and not (t % 1_000_000_000).any():
         return dict(_TIME_ENCODING)
     if (t % 1_000_000).any():
         return {}
-    day = int(t.min()) // _NS_PER_DAY * _NS_PER_DAY
-    if (int(t.max()) - day) // 1_000_000 * 15625 >= 2**53:
+    # a day of margin each side: lazy times may lie half a bin outside the coordinate
+    day = (int(t.min()) // _NS_PER_DAY - 1) * _NS_PER_DAY
+    if (int(t.max()) + _NS_PER_DAY - day) // 1_000_000 * 15625 >= 2**53:
         return {}
     midnight = np.datetime64(day, "ns").astype("datetime64[D]")
     return {
