@@ -15,7 +15,12 @@ data type                  reader                          produces
 =========================  ==============================  ====================================
 
 The token and the API address come from the environment (``ONC_TOKEN``, ``ONC_BASE_URL``) or a
-``client=`` argument at read time — never from a catalog file.
+``client=`` argument — never from a catalog file. A reader given ``client=`` uses that client
+while it lives, but keeps only its non-secret settings (``client_options``: ``base_url``,
+``timeout``, ``workers``, ``deadline``, and ``cache_dir`` when not the default) in its
+arguments; a catalog saved with ``to_yaml_file`` holds those, never the client or its token,
+and a reader loaded from it builds ``ONCClient(**client_options)`` with the token of the
+environment it reads in.
 
 Examples
 --------
@@ -27,13 +32,10 @@ ONCScalarReader reader producing xarray:Dataset
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intake.readers import datatypes
 from intake.readers.readers import BaseReader
-
-if TYPE_CHECKING:  # pragma: no cover
-    from intake_onc.client import ONCClient
 
 __all__ = [
     "ONCAudioReader",
@@ -93,7 +95,75 @@ class ONCLocation(datatypes.BaseData):
         super().__init__(metadata=metadata)
 
 
-class _ONCReader(BaseReader):
+#: Client settings a reader may keep (and a catalog save): none of them is secret.
+CLIENT_OPTIONS = ("base_url", "timeout", "workers", "deadline", "cache_dir")
+
+
+def client_options(client: Any) -> dict[str, Any]:
+    """The non-secret settings of an :class:`~intake_onc.client.ONCClient`, to rebuild it.
+
+    ``cache_dir`` is kept only when it is not the default folder (a catalog file may travel to
+    another machine). The token is never among them.
+    """
+    options: dict[str, Any] = {
+        "base_url": client.base_url,
+        "timeout": list(client.timeout) if isinstance(client.timeout, tuple) else client.timeout,
+        "workers": client.workers,
+        "deadline": client.deadline,
+    }
+    from intake_onc.client.cache import default_cache_dir
+
+    root = str(client.cache.root)
+    if root != str(default_cache_dir()):
+        options["cache_dir"] = root
+    return options
+
+
+class _ClientMixin:
+    """``client=`` handling shared by the readers: the client object is kept privately (never
+    in ``kwargs``, so never in a catalog entry or its ``{pickle64(...)}``); its settings go to
+    ``kwargs["client_options"]``."""
+
+    _client: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._take_client(kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """A new reader with altered arguments (keeping this one's client)."""
+        kwargs.setdefault("client", self._client)
+        return super().__call__(*args, **kwargs)  # type: ignore[misc]
+
+    def _take_client(self, kwargs: dict[str, Any]) -> None:
+        client = kwargs.pop("client", None)
+        options = kwargs.get("client_options")
+        if options is not None and (
+            not isinstance(options, dict) or not set(options) <= set(CLIENT_OPTIONS)
+        ):
+            raise ValueError(
+                f"client_options: expected a dict with keys among {', '.join(CLIENT_OPTIONS)}, "
+                f"got {options!r} (the token comes from ONC_TOKEN, never from a catalog)"
+            )
+        if client is not None:
+            self._client = client
+            kwargs["client_options"] = {**client_options(client), **(options or {})}
+
+    def _get_client(self, kwargs: dict[str, Any]) -> Any:
+        """The client to read with: a read-time ``client=``, else the one given at
+        construction, else one built from the environment and ``client_options``."""
+        client = kwargs.pop("client", None)
+        options = kwargs.pop("client_options", None) or {}
+        if client is not None:
+            return client
+        if self._client is not None:
+            return self._client
+        from intake_onc.client import ONCClient
+
+        return ONCClient(**options)
+
+
+class _ONCReader(_ClientMixin, BaseReader):
     imports = {"xarray", "dask", "requests"}
 
     def to_dask(self, **kwargs: Any) -> Any:
@@ -115,8 +185,10 @@ class ONCScalarReader(_ONCReader):
     def _read(self, data: ONCScalarDevice, **kwargs: Any) -> Any:
         from intake_onc.datasets import open_scalar
 
+        client = self._get_client(kwargs)
         return open_scalar(
             data.device_code,
+            client=client,
             location_code=data.location_code,
             device_category=data.device_category,
             **kwargs,
@@ -133,7 +205,8 @@ class ONCAudioReader(_ONCReader):
     def _read(self, data: ONCHydrophone, start: Any, end: Any, **kwargs: Any) -> Any:
         from intake_onc.datasets import open_audio
 
-        return open_audio(data.device_code, start, end, **kwargs)
+        client = self._get_client(kwargs)
+        return open_audio(data.device_code, start, end, client=client, **kwargs)
 
 
 class ONCSpectrogramReader(_ONCReader):
@@ -146,10 +219,11 @@ class ONCSpectrogramReader(_ONCReader):
     def _read(self, data: ONCHydrophone, start: Any, end: Any, **kwargs: Any) -> Any:
         from intake_onc.datasets import open_spectrogram
 
-        return open_spectrogram(data.device_code, start, end, **kwargs)
+        client = self._get_client(kwargs)
+        return open_spectrogram(data.device_code, start, end, client=client, **kwargs)
 
 
-class ONCLocationReader(BaseReader):
+class ONCLocationReader(_ClientMixin, BaseReader):
     """An Intake catalog of the devices deployed at an ONC location.
 
     Scalar devices get an ``ONCScalarReader`` entry; hydrophones an audio and a spectrogram
@@ -166,14 +240,15 @@ class ONCLocationReader(BaseReader):
         data: ONCLocation,
         start: Any = None,
         end: Any = None,
-        client: ONCClient | None = None,
         **kwargs: Any,
     ) -> Any:
         from intake.readers.entry import Catalog
 
-        from intake_onc.client import ONCClient
-
-        client = client if client is not None else ONCClient()
+        options = kwargs.get("client_options")
+        client = self._get_client(kwargs)
+        if options is not None:
+            kwargs["client_options"] = options
+        kwargs["client"] = client  # kept by each entry privately, never in its kwargs
         deployments = client.deployments(location_code=data.location_code)
         cat = Catalog(metadata={"location_code": data.location_code})
         times = {k: v for k, v in (("start", start), ("end", end)) if v is not None}

@@ -7,6 +7,7 @@ It resolves the configuration (token, server, cache), owns the :class:`HTTPCore`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 from intake_onc._core.durations import duration_seconds
 from intake_onc.client._http import HTTPCore, RetryPolicy
 from intake_onc.client._redact import Secret, install_log_filters
+from intake_onc.client._retry import DEFAULT_DEADLINE
 from intake_onc.client.archive import ArchiveMixin
 from intake_onc.client.batch import OrdersMixin
 from intake_onc.client.cache import Cache
@@ -22,11 +24,20 @@ from intake_onc.client.discovery import DiscoveryMixin
 from intake_onc.client.errors import TOKEN_HELP, TokenMissingError
 from intake_onc.client.scalar import ScalarMixin
 
-__all__ = ["DEFAULT_BASE_URL", "ONCClient", "read_dotenv", "resolve_base_url", "resolve_token"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ONCClient",
+    "pickle_token_default",
+    "read_dotenv",
+    "resolve_base_url",
+    "resolve_token",
+]
 
 DEFAULT_BASE_URL = "https://data.oceannetworks.ca"
 TOKEN_ENV = "ONC_TOKEN"
 BASE_URL_ENV = "ONC_BASE_URL"
+#: Set to ``0``/``false``/``no`` to make ``pickle_token=False`` the default of every client.
+PICKLE_TOKEN_ENV = "INTAKE_ONC_PICKLE_TOKEN"
 
 
 def read_dotenv(path: str | os.PathLike[str] = ".env") -> dict[str, str]:
@@ -85,7 +96,10 @@ def resolve_token(token: str | None = None) -> tuple[Secret, str]:
         if isinstance(value, Secret):
             return value, source
         if value is not None and not isinstance(value, str):
-            raise TypeError(f"token: expected a string, got {type(value).__name__}")
+            raise TypeError(
+                f"token: expected a string (your ONC API token), got {type(value).__name__}; "
+                f"{TOKEN_HELP}"
+            )
         if value and value.strip():
             return Secret(value.strip()), source
     dotenv = Path.cwd() / ".env"
@@ -105,6 +119,11 @@ def resolve_base_url(base_url: str | None = None) -> str:
     >>> resolve_base_url("http://127.0.0.1:8080/api/")
     'http://127.0.0.1:8080'
     """
+    if base_url is not None and not isinstance(base_url, str):
+        raise TypeError(
+            f"base_url: expected a string such as {DEFAULT_BASE_URL!r} (or None for "
+            f"${BASE_URL_ENV}), got {type(base_url).__name__} {base_url!r}"
+        )
     url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     url = url.strip().rstrip("/")
     if url.endswith("/api"):
@@ -118,6 +137,44 @@ def resolve_base_url(base_url: str | None = None) -> str:
     if parts.query or "token=" in url:
         raise ValueError("base_url: give the server only, without a query string or token")
     return url
+
+
+def pickle_token_default() -> bool:
+    """Whether clients pickle their token unless told otherwise: ``$INTAKE_ONC_PICKLE_TOKEN``.
+
+    ``0``, ``false``, ``no`` or ``off`` (any case) mean no; anything else, or unset, means yes.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.pop("INTAKE_ONC_PICKLE_TOKEN", None) and None
+    >>> pickle_token_default()
+    True
+    """
+    value = os.environ.get(PICKLE_TOKEN_ENV, "").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
+def _check_bool(value: Any, argument: str, *, optional: bool = False) -> None:
+    if isinstance(value, bool) or (optional and value is None):
+        return
+    raise TypeError(
+        f"{argument}: expected True or False{' (or None)' if optional else ''}, "
+        f"got {type(value).__name__} {value!r}"
+    )
+
+
+def _check_timeout(timeout: Any) -> float | tuple[float, float] | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, (tuple, list)):
+        if len(timeout) != 2:
+            raise ValueError(
+                f"timeout: expected seconds or a (connect, read) pair, got {timeout!r}"
+            )
+        connect, read = (duration_seconds(t, argument="timeout") for t in timeout)
+        return (connect, read)
+    return duration_seconds(timeout, argument="timeout")
 
 
 class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
@@ -146,9 +203,43 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
     poll_range
         ``(min, max)`` time between status polls of a data-product order (durations; seconds
         as numbers).
+    deadline
+        Total time one call may take, retries and waits included (a duration; seconds as
+        numbers). Default: 600 s (10 minutes), or the ``deadline`` of a :class:`RetryPolicy`
+        given as ``retries``.
+    pickle_token
+        Whether a pickle of this client (and so of every dask graph, dataset, loader or reader
+        holding it) carries the token. Default: ``$INTAKE_ONC_PICKLE_TOKEN`` (``0`` = no),
+        else True. See *Pickling* below.
 
     Notes
     -----
+    **Retries, waits and the deadline.** Every request has ``timeout`` (connect and each
+    read). Connection errors, read timeouts, bodies cut short, HTTP 429 and 500/502/503/504
+    are retried up to ``retries`` times; 400/401/403/404 raise a typed error at once.
+    Retry *n* (0-based) waits ``backoff * 2**n`` seconds with jitter (between half and all
+    of it, at most 30 s), or the server's ``Retry-After`` when longer (honoured up to
+    300 s). All of one call's attempts and waits share one ``deadline``: when the next wait
+    would end past it, the call stops at once and raises
+    :class:`~intake_onc.client.errors.RateLimitError` (429),
+    :class:`~intake_onc.client.errors.ServerError` (5xx) or
+    :class:`~intake_onc.client.errors.ONCConnectionError`, naming the URL (``token=***``), the
+    attempts made and the deadline. An attempt under way (a long download) is bounded by
+    ``timeout`` per read, not by the deadline. Paginated listings and downloads of many
+    files make one call per page or file, each with its own deadline.
+
+    **Pickling.** dask sends the client to its workers inside the graph, so a client pickles.
+    With ``pickle_token=True`` (the default) the pickle holds the token *in plain text*: a
+    worker needs nothing else, but anyone who can read the pickle (a saved graph, a
+    ``cloudpickle`` file, a distributed scheduler's memory) can read the token. With
+    ``pickle_token=False`` (or ``INTAKE_ONC_PICKLE_TOKEN=0``) the pickle holds the server,
+    timeout, retry policy, workers, cache folder and poll range only; the unpickled client
+    takes the token from *its own* process's ``$ONC_TOKEN`` (or ``./.env``) at its first
+    request, and raises :class:`~intake_onc.client.errors.TokenMissingError` naming
+    ``ONC_TOKEN`` when there is none. In both modes the token never appears in a ``repr``,
+    ``str``, dask key or ``dask.base.tokenize`` value, and Intake readers never save a
+    client in a catalog (they rebuild one from the environment when they read).
+
     What it offers, by service:
 
     * discovery (DataFrames): :meth:`locations`, :meth:`location_tree`, :meth:`deployments`,
@@ -160,7 +251,8 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
     * data products: :meth:`order` (a :class:`DataProductOrder`) and :meth:`order_many`.
 
     Errors are :class:`~intake_onc.client.errors.ONCError` subclasses; the token never appears
-    in an error, a log record, a ``repr``, a warning or a file.
+    in an error, a log record, a ``repr``, a warning or a saved catalog. Arguments of the
+    wrong type raise ``TypeError``/``ValueError`` naming the argument.
 
     Examples
     --------
@@ -183,10 +275,18 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
         backoff: float = 0.5,
         progress: bool | None = None,
         poll_range: tuple[float, float] = (1.0, 10.0),
+        deadline: float | str | None = None,
+        pickle_token: bool | None = None,
     ) -> None:
         install_log_filters()
-        if not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(
+                f"workers: expected an integer >= 1 (parallel downloads), got {workers!r}"
+            )
+        if not isinstance(poll_range, (tuple, list)) or len(poll_range) != 2:
+            raise ValueError(
+                f"poll_range: expected (min, max) durations such as (1, 10), got {poll_range!r}"
+            )
         low, high = (
             duration_seconds(value, argument="poll_range", allow_zero=True) for value in poll_range
         )
@@ -194,31 +294,78 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
             raise ValueError(
                 f"poll_range: expected (min, max) with 0 <= min <= max, got {poll_range}"
             )
-        secret, self.token_source = resolve_token(token)
+        _check_bool(progress, "progress", optional=True)
+        _check_bool(pickle_token, "pickle_token", optional=True)
+        if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+            raise TypeError(
+                f"cache_dir: expected a folder path (str or pathlib.Path) or None, got "
+                f"{type(cache_dir).__name__} {cache_dir!r}"
+            )
+        if cache_dir is not None and not str(os.fspath(cache_dir)).strip():
+            raise ValueError("cache_dir: expected a folder path, got an empty string")
+        timeout = _check_timeout(timeout)
         self.base_url = resolve_base_url(base_url)
-        self.retry = (
-            retries
-            if isinstance(retries, RetryPolicy)
-            else RetryPolicy(total=int(retries), backoff=backoff)
-        )
+        self.retry = self._policy(retries, backoff, deadline)
+        self.pickle_token = pickle_token_default() if pickle_token is None else pickle_token
         self.workers = workers
         self.cache = Cache(cache_dir)
         self.poll_range = (float(low), float(high))
         self._progress = progress
-        if timeout is not None:
-            timeout = (
-                tuple(duration_seconds(t, argument="timeout") for t in timeout)
-                if isinstance(timeout, tuple)
-                else duration_seconds(timeout, argument="timeout")
+        secret, self.token_source = resolve_token(token)
+        self._core = self._make_core(secret, timeout)
+
+    @staticmethod
+    def _policy(retries: Any, backoff: Any, deadline: Any) -> RetryPolicy:
+        if deadline is not None:
+            deadline = duration_seconds(deadline, argument="deadline")
+        if isinstance(retries, RetryPolicy):
+            if deadline is None or deadline == retries.deadline:
+                return retries
+            return dataclasses.replace(retries, deadline=deadline)
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise TypeError(
+                f"retries: expected an integer >= 0 or a RetryPolicy, got "
+                f"{type(retries).__name__} {retries!r}"
             )
-        self._core = HTTPCore(
-            token=secret,
+        if isinstance(backoff, bool) or not isinstance(backoff, (int, float)):
+            raise TypeError(
+                f"backoff: expected a delay in seconds (a number), got "
+                f"{type(backoff).__name__} {backoff!r}"
+            )
+        return RetryPolicy(
+            total=retries,
+            backoff=float(backoff),
+            deadline=DEFAULT_DEADLINE if deadline is None else deadline,
+        )
+
+    def _make_core(self, secret: Secret | None, timeout: Any) -> HTTPCore:
+        core = HTTPCore(
+            token=secret if secret is not None else self._token_from_env,
             base_url=self.base_url,
             timeout=timeout,
             retry=self.retry,
-            pool_size=workers + 2,
+            pool_size=self.workers + 2,
         )
-        self._core.on_not_deployed = self._attach_deployments
+        core.on_not_deployed = self._attach_deployments
+        return core
+
+    def _token_from_env(self) -> Secret:
+        """The token of a client unpickled without one: ``$ONC_TOKEN`` (or ``./.env``) of
+        this process, looked up at the first request."""
+        try:
+            secret, self.token_source = resolve_token(None)
+        except TokenMissingError as exc:
+            raise TokenMissingError(
+                f"This client was pickled without its token (pickle_token=False), and this "
+                f"process has none: set the {TOKEN_ENV} environment variable of every dask "
+                f"worker (or put ONC_TOKEN=... in its ./.env). {exc.message}"
+            ) from None
+        return secret
+
+    @property
+    def deadline(self) -> float:
+        """Total seconds one call may take, retries and waits included."""
+        return self.retry.deadline
 
     @property
     def timeout(self) -> float | tuple[float, float]:
@@ -255,8 +402,7 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
 
     # Pickling (dask workers): the session is rebuilt on the other side.
     def __getstate__(self) -> dict[str, Any]:
-        return {
-            "token": self._core._token,
+        state = {
             "token_source": self.token_source,
             "base_url": self.base_url,
             "timeout": self._core.timeout,
@@ -265,17 +411,27 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
             "cache_dir": str(self.cache.root),
             "progress": self._progress,
             "poll_range": self.poll_range,
+            "pickle_token": self.pickle_token,
         }
+        if self.pickle_token:
+            state["token"] = self._core.secret
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(  # type: ignore[misc]
-            token=state["token"],
-            base_url=state["base_url"],
-            timeout=state["timeout"],
-            retries=state["retry"],
-            workers=state["workers"],
-            cache_dir=state["cache_dir"],
-            progress=state["progress"],
-            poll_range=state["poll_range"],
-        )
+        install_log_filters()
+        self.base_url = state["base_url"]
+        self.retry = state["retry"]
+        self.pickle_token = state.get("pickle_token", True)
+        self.workers = state["workers"]
+        self.cache = Cache(state["cache_dir"])
+        self.poll_range = state["poll_range"]
+        self._progress = state["progress"]
         self.token_source = state["token_source"]
+        token = state.get("token")
+        if token is None:
+            self.token_source = "environment (looked up at the first request)"
+        self._core = self._make_core(token, state["timeout"])
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        # Never the token (not even hashed): the server and the settings that shape answers.
+        return ("intake_onc.ONCClient", self.base_url, str(self.cache.root))

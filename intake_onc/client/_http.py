@@ -123,7 +123,9 @@ class HTTPCore:
     Parameters
     ----------
     token
-        The API token (a :class:`~intake_onc.client._redact.Secret`).
+        The API token (a :class:`~intake_onc.client._redact.Secret`), or a function that
+        returns it, called at the first request that needs it (a client unpickled without its
+        token looks it up in its own environment then).
     base_url
         ``https://data.oceannetworks.ca`` or a sandbox's ``http://127.0.0.1:PORT``; services
         live under ``{base_url}/api/``.
@@ -138,14 +140,15 @@ class HTTPCore:
     def __init__(
         self,
         *,
-        token: Secret,
+        token: Secret | Callable[[], Secret],
         base_url: str,
         timeout: float | tuple[float, float] = 60,
         retry: RetryPolicy | None = None,
         pool_size: int = 10,
         user_agent: str = "intake-onc",
     ) -> None:
-        self._token = token
+        self._secret: Secret | None = token if isinstance(token, Secret) else None
+        self._token_loader = None if isinstance(token, Secret) else token
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -159,6 +162,19 @@ class HTTPCore:
         #: Called with ``(error, params)`` when a request fails with NotDeployedError, so the
         #: client can attach the device's deployment ranges.
         self.on_not_deployed: Callable[[Any, dict[str, str]], None] | None = None
+
+    @property
+    def secret(self) -> Secret:
+        """The token (looked up on first use when it was given as a function)."""
+        if self._secret is None:
+            with self._lock:
+                if self._secret is None:
+                    assert self._token_loader is not None
+                    self._secret = self._token_loader()
+        return self._secret
+
+    #: The former attribute name (kept for callers that read it).
+    _token = secret
 
     # -- URLs -------------------------------------------------------------------------------
     @property
@@ -208,10 +224,13 @@ class HTTPCore:
         accept = frozenset(accept)
         clean = _clean_params(params)
         shown = self.display_url(service, clean)
-        query = {**clean, "token": self._token.reveal()}
+        query = {**clean, "token": self.secret.reveal()}
         url = self.service_url(service)
         policy = self.retry
         attempt = 0
+        call_started = time.monotonic()
+        waited = 0.0  # planned waits so far (counted even when _sleep is a test's recorder)
+        out_of_time: str | None = None
         while True:
             failure: str | None = None
             status: int | None = None
@@ -272,6 +291,15 @@ class HTTPCore:
             if attempt >= policy.total:
                 break
             wait = policy.delay(attempt, retry_after)
+            spent = max(time.monotonic() - call_started, waited)
+            if spent + wait > policy.deadline:
+                out_of_time = (
+                    f"the next retry would wait {wait:.1f} s, past the {policy.deadline:g} s "
+                    f"deadline of this call ({spent:.1f} s spent in {attempt + 1} attempts); "
+                    "raise deadline (ONCClient(deadline=...)) or try again later"
+                )
+                break
+            waited += wait
             attempt += 1
             self._count("retries")
             log.info(
@@ -279,13 +307,14 @@ class HTTPCore:
             )
             _sleep(wait)
         tried = f"after {attempt} retries" if attempt else "with no retry"
+        note = f"; stopped: {out_of_time}" if out_of_time else ""
         if status is not None and failure and failure.startswith("HTTP"):
-            raise error_from_response(status, self._scrub(body), shown, retries=attempt)
+            raise error_from_response(status, self._scrub(body), shown, retries=attempt, note=note)
         if download_failure:
-            raise DownloadError(f"download failed {tried}: {failure}", url=shown)
+            raise DownloadError(f"download failed {tried}: {failure}{note}", url=shown)
         raise ONCConnectionError(
-            f"could not get an answer from {self.base_url} {tried}: {failure}. Check the "
-            "network and base_url (ONC_BASE_URL), or raise timeout/retries",
+            f"could not get an answer from {self.base_url} {tried}: {failure}{note}. Check "
+            "the network and base_url (ONC_BASE_URL), or raise timeout/retries",
             url=shown,
         )
 
@@ -294,7 +323,7 @@ class HTTPCore:
         and ``next``). A literal replacement is enough, and fast on 100 MB listings; a short
         token (never a real one) falls back to the pattern-based :func:`redact`."""
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        secret = self._token.reveal()
+        secret = self.secret.reveal()
         if len(secret) >= _MIN_LITERAL:
             return text.replace(secret, MASK) if secret in text else text
         return redact(text)
@@ -330,7 +359,7 @@ class HTTPCore:
     def _loads_columns(self, body: bytes, member: str) -> dict[str, Any] | None:
         """:func:`~intake_onc.client.listing.json_columns.loads_with_columns`, or None (parse the
         usual way) when the token is too short to be scrubbed literally."""
-        secret = self._token.reveal()
+        secret = self.secret.reveal()
         # _scrub falls back to the pattern-based redact() on all the text
         if len(secret) < _MIN_LITERAL:
             return None

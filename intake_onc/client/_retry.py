@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["DEFAULT_DEADLINE", "RetryPolicy", "parse_retry_after"]
+
+#: Default total time of one call, retries and their waits included (seconds).
+DEFAULT_DEADLINE = 600.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,11 @@ class RetryPolicy:
         Upper bound on a server's ``Retry-After`` (seconds) that will be honoured.
     statuses
         HTTP statuses that are retried.
+    deadline
+        Total seconds one call may spend, from its first attempt to the start of its last one:
+        every wait (backoff or ``Retry-After``) counts against it, and a retry whose wait would
+        end past it is not made (the call raises instead). An attempt already under way is
+        bounded by the client's ``timeout``, not by the deadline. Default: 600 (10 minutes).
 
     Examples
     --------
@@ -42,12 +51,33 @@ class RetryPolicy:
     max_backoff: float = 30.0
     max_retry_after: float = 300.0
     statuses: frozenset[int] = field(default=frozenset({429, 500, 502, 503, 504}))
+    deadline: float = DEFAULT_DEADLINE
 
     def __post_init__(self) -> None:
-        if self.total < 0:
-            raise ValueError(f"retries: expected an integer >= 0, got {self.total}")
-        if self.backoff < 0 or self.max_backoff < 0:
-            raise ValueError("backoff: expected a delay in seconds >= 0")
+        if isinstance(self.total, bool) or not isinstance(self.total, int) or self.total < 0:
+            raise ValueError(
+                f"retries: expected an integer >= 0 (retries after the first attempt), "
+                f"got {self.total!r}"
+            )
+        for name in ("backoff", "max_backoff", "max_retry_after"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(f"{name}: expected a delay in seconds >= 0, got {value!r}")
+        deadline = self.deadline
+        if (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, (int, float))
+            or math.isnan(deadline)
+            or deadline <= 0
+        ):
+            raise ValueError(
+                f"deadline: expected a total time in seconds > 0 (e.g. 600), got {deadline!r}"
+            )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""

@@ -25,6 +25,7 @@ import pandas as pd
 from intake_onc._core.durations import parse_duration
 from intake_onc._core.tables import sorted_by_time_then_name
 from intake_onc._core.time import format_onc_date, resolve_date_range
+from intake_onc.client._args import check_bool, check_int, check_str, check_strings
 from intake_onc.client._http import _Retryable
 from intake_onc.client._progress import DownloadSummary, run_parallel, summarize
 from intake_onc.client.discovery import onc_params
@@ -56,6 +57,15 @@ def source_params(
     >>> source_params(None, "BACAX", "CTD", what="x")
     ('location', {'locationCode': 'BACAX', 'deviceCategoryCode': 'CTD'})
     """
+    device_code = check_str(device_code, "device_code", example="ICLISTENHF6019", optional=True)
+    location_code = check_str(location_code, "location_code", example="BACAX", optional=True)
+    device_category = check_str(
+        device_category, "device_category", example="HYDROPHONE", optional=True
+    )
+    if property_code is not None and not isinstance(property_code, str):
+        property_code = ",".join(
+            check_strings(property_code, "property_code", example="seawatertemperature") or []
+        )
     if device_code and (location_code or device_category):
         raise ValueError(
             f"{what}: give either device_code, or location_code with device_category — not both"
@@ -105,8 +115,6 @@ def source_and_range(
     """
     if start is None or end is None:
         raise ValueError(f"{what}: give start and end (e.g. '2024-04-01', '2024-04-02')")
-    if join_property and isinstance(property_code, (list, tuple)):
-        property_code = ",".join(property_code)
     kind, params = source_params(
         device_code, location_code, device_category, what=what, property_code=property_code
     )
@@ -119,7 +127,10 @@ def source_and_range(
 def _check_filename(filename: Any) -> str:
     """Check ``filename`` is a non-blank string; return it stripped."""
     if not isinstance(filename, str) or not filename.strip():
-        raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
+        raise ValueError(
+            f"filename: expected an ONC archive file name such as "
+            f"'ICLISTENHF6019_20240401T000000.000Z.flac', got {filename!r:.80}"
+        )
     return filename.strip()
 
 
@@ -250,6 +261,7 @@ class ArchiveMixin:
         ...                              "2024-04-01T01:00", extension="flac")  # doctest: +SKIP
         >>> files[["filename", "start", "size"]].head(2)  # doctest: +SKIP
         """
+        extension = check_strings(extension, "extension", example="flac", optional=True)
         back = parse_duration(lookback, argument="lookback", allow_zero=True)
         kind, params, s, e = source_and_range(
             "archive_files", device_code, location_code, device_category, start, end
@@ -353,6 +365,7 @@ class ArchiveMixin:
         --------
         >>> path = client.download("ICLISTENHF6019_20240401T000000.000Z.flac")  # doctest: +SKIP
         """
+        check_bool(overwrite, "overwrite")
         return self._download_one(_check_filename(filename), overwrite=overwrite)[0]
 
     def read_verified(
@@ -444,6 +457,10 @@ class ArchiveMixin:
         >>> print(client.download_files(files))  # doctest: +SKIP
         24 files: 24 downloaded (7.2 MB, 40.1 MB/s), 0 from cache, 0 errors, 0.18 s
         """
+        check_int(workers, "workers", minimum=1, optional=True)
+        check_bool(progress, "progress", optional=True)
+        check_bool(overwrite, "overwrite")
+        check_bool(raise_errors, "raise_errors")
         if isinstance(files, pd.DataFrame):
             if "filename" not in files.columns:
                 raise ValueError("files: a DataFrame needs a 'filename' column (archive_files)")
@@ -454,8 +471,20 @@ class ArchiveMixin:
             ]
         elif isinstance(files, str):
             raise TypeError("files: expected a list of file names; use download() for one file")
+        elif isinstance(files, (bytes, bytearray, dict)) or not isinstance(files, Iterable):
+            raise TypeError(
+                "files: expected a list of archive file names or a frame from archive_files(), "
+                f"got {type(files).__name__} {files!r:.60}"
+            )
         else:
-            items = [(str(name), ()) for name in files]
+            items = []
+            for name in files:
+                if not isinstance(name, str) or not name.strip():
+                    raise TypeError(
+                        "files: expected archive file names (strings) such as "
+                        f"'ICLISTENHF6019_20240401T000000.000Z.flac', got {name!r:.60}"
+                    )
+                items.append((name.strip(), ()))
         started = time.perf_counter()
         fetched = [0]
 
@@ -498,5 +527,7 @@ class ArchiveMixin:
         ...                                   "2024-04-01T01:00", extension="flac")  # doctest: +SKIP
         >>> summary.paths[:1]  # doctest: +SKIP
         """
+        check_int(workers, "workers", minimum=1, optional=True)
+        check_bool(progress, "progress", optional=True)
         files = self.archive_files(device_code, start, end, extension=extension, **kwargs)
         return self.download_files(files, workers=workers, progress=progress)

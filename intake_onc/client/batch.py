@@ -7,6 +7,7 @@ failed order is reported in the batch, never fatal to it.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date
+from intake_onc.client._args import check_bool, check_int, check_number, check_str
 from intake_onc.client._dpo import dpo_options
 from intake_onc.client._progress import run_parallel
 from intake_onc.client.archive import source_and_range
@@ -131,9 +133,12 @@ class OrdersMixin:
         <DataProductOrder TSSD.csv SBECTD19p6813 2024-04-01T00:00:00.000Z..2024-04-02T... status=created>
         >>> paths = order.run()  # doctest: +SKIP
         """
-        if not product or not extension:
-            raise ValueError("order: give product (e.g. 'TSSD') and extension (e.g. 'csv')")
+        product = check_str(product, "product", example="TSSD")
+        extension = check_str(extension, "extension", example="csv")
+        check_bool(include_metadata, "include_metadata")
+        check_bool(wait, "wait")
         timeout = _seconds(timeout, "timeout")
+        _seconds(poll, "poll")
         _, params, s, e = source_and_range(
             "order",
             device_code,
@@ -203,8 +208,29 @@ class OrdersMixin:
         >>> print(batch)  # doctest: +SKIP
         3 orders complete (3 files), 0 failed, 12.3 s
         """
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts: expected >= 1, got {max_attempts}")
+        check_int(workers, "workers", minimum=1)
+        stagger = check_number(stagger, "stagger")
+        check_int(max_attempts, "max_attempts", minimum=1)
+        timeout = _seconds(timeout, "timeout")
+        check_bool(download, "download")
+        check_bool(progress, "progress", optional=True)
+        if dest is not None and not isinstance(dest, (str, os.PathLike)):
+            raise TypeError(
+                f"dest: expected a folder path (str or pathlib.Path) or None, got "
+                f"{type(dest).__name__} {dest!r:.60}"
+            )
+        if isinstance(orders, (str, bytes, Mapping)) or not isinstance(orders, Iterable):
+            raise TypeError(
+                "orders: expected a list of DataProductOrder objects or of dicts of order() "
+                f"arguments, got {type(orders).__name__} {orders!r:.60}"
+            )
+        orders = list(orders)
+        for item in orders:
+            if not isinstance(item, (DataProductOrder, Mapping)):
+                raise TypeError(
+                    "orders: expected DataProductOrder objects or dicts of order() arguments, "
+                    f"got an item of type {type(item).__name__}: {item!r:.60}"
+                )
         items = [o if isinstance(o, DataProductOrder) else self.order(**o) for o in orders]
         gate = threading.Lock()
         next_slot = [0.0]

@@ -15,6 +15,7 @@ question behind most failed requests: *when was this device in the water?*
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -70,6 +71,8 @@ def onc_params(filters: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         name = _ALIASES.get(key) or (_camel(key) if "_" in key else key)
+        if name not in _DATE_PARAMS:
+            _check_filter(key, value)
         if name in _DATE_PARAMS and is_duration(value):
             parse_iso_duration(value, argument=key)  # checked strictly, sent to ONC as written
             value = value.strip()
@@ -77,6 +80,22 @@ def onc_params(filters: dict[str, Any]) -> dict[str, Any]:
             value = format_onc_date(parse_date(value, argument=key))
         out[name] = value
     return out
+
+
+_SCALARS = (str, bool, int, float)
+
+
+def _check_filter(key: str, value: Any) -> None:
+    """A filter value must be a string, bool or finite number (or a list of them)."""
+    values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    for v in values:
+        if not isinstance(v, _SCALARS) or (isinstance(v, float) and not math.isfinite(v)):
+            raise TypeError(
+                f"{key}: expected a string, number or True/False (or a list of them) as an ONC "
+                f"filter, got {type(value).__name__} {value!r:.60}"
+            )
+    if not values:
+        raise ValueError(f"{key}: expected at least one value, got an empty {type(value).__name__}")
 
 
 def _to_bool(series: pd.Series) -> pd.Series:

@@ -347,7 +347,12 @@ _STATUS_TEXT = {
 
 
 def error_from_response(
-    status_code: int, body: str | bytes | None, url: str, *, retries: int = 0
+    status_code: int,
+    body: str | bytes | None,
+    url: str,
+    *,
+    retries: int = 0,
+    note: str = "",
 ) -> ONCHTTPError:
     """Build the most specific :class:`ONCHTTPError` for an HTTP answer.
 
@@ -361,6 +366,8 @@ def error_from_response(
         The request URL; it is redacted before being stored.
     retries
         How many retries were spent (mentioned in 429/5xx messages).
+    note
+        Appended to a 429/5xx message (why the retries stopped, e.g. the call's deadline).
 
     Examples
     --------
@@ -419,7 +426,7 @@ def error_from_response(
             f"{message}. The file was deleted from ONC's FTP server; restart or re-run the order",
             **kwargs,
         )
-    tried = f" (after {retries} retries)" if retries else ""
+    tried = (f" (after {retries} retries)" if retries else "") + note
     if status_code == 429:
         return RateLimitError(f"{message}{tried}; wait a while or use fewer workers", **kwargs)
     if 500 <= status_code < 600:

@@ -15,6 +15,7 @@ from typing import Any
 
 from intake_onc._core.durations import duration_ns
 from intake_onc._core.time import format_onc_date
+from intake_onc.client._args import check_bool, check_int, check_str, check_strings
 from intake_onc.client.archive import source_and_range
 from intake_onc.client.discovery import onc_params
 
@@ -141,11 +142,25 @@ class ScalarMixin:
             property_code=property_code,
             join_property=True,
         )
+        if sensor_category_codes is not None:
+            sensor_category_codes = ",".join(
+                check_strings(sensor_category_codes, "sensor_category_codes", example="salinity")
+                or []
+            )
+        resample_type = check_str(resample_type, "resample_type", example="avg", optional=True)
+        check_bool(fill_gaps, "fill_gaps", optional=True)
+        check_int(row_limit, "row_limit", minimum=1, optional=True)
+        metadata = check_str(metadata, "metadata", example="Minimum", optional=True)
+        if quality_control is not None and not isinstance(quality_control, (bool, str)):
+            raise TypeError(
+                f"quality_control: expected True/'clean' or False/'raw', got "
+                f"{type(quality_control).__name__} {quality_control!r:.60}"
+            )
         if quality_control is not None and quality_control not in _QC:
             raise ValueError(
                 f"quality_control: expected True/'clean' or False/'raw', got {quality_control!r}"
             )
-        if output_format not in ("array", "object"):
+        if not isinstance(output_format, str) or output_format not in ("array", "object"):
             raise ValueError(f"output_format: expected 'array' or 'object', got {output_format!r}")
         params.update(
             {
