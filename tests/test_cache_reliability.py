@@ -369,7 +369,9 @@ def test_four_processes_running_the_same_order_submit_it_once(
     go.touch()
     outputs = [p.communicate(timeout=300)[0].split() for p in procs]
     assert [p.returncode for p in procs] == [0] * 4
-    assert len({out[0] for out in outputs}) == 1  # one dpRequestId for all four
+    # one dpRequestId for all four; a process that starts after the first one finished (a loaded
+    # machine) reads the cached result and has none of its own ("None")
+    assert len({out[0] for out in outputs} - {"None"}) == 1
     assert len({out[1] for out in outputs}) == 1 and int(outputs[0][1]) >= 1
     stats = sandbox_stats(url)
     assert stats["paths"].get("/api/dataProductDelivery/request", 0) == 1

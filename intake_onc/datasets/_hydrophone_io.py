@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import soundfile as sf
 
+from intake_onc._core.errors import FileFormatError
 from intake_onc.acoustics.files import read_frames
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,8 +59,10 @@ __all__ = [
 #: is within the first few hundred bytes).
 PROBE_BYTES = 65536
 
-#: What libsndfile raises for a file it cannot decode (a damaged FLAC/WAV).
+#: What reading a file that cannot be decoded raises: ``read_frames``' FileFormatError (a
+#: damaged or truncated FLAC/WAV), and libsndfile's own errors where it is called directly.
 _DAMAGED: tuple[type[BaseException], ...] = (
+    FileFormatError,
     getattr(sf, "SoundFileError", RuntimeError),
     RuntimeError,
     EOFError,
