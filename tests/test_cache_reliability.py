@@ -14,14 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from intake_onc._core import files as core_files
-from intake_onc._core.files import (
-    LockTimeoutError,
-    file_lock,
-    lock_file,
-    lock_holder,
-    part_file,
-)
+from intake_onc._core import locks as core_locks
+from intake_onc._core.files import part_file
+from intake_onc._core.locks import LockTimeoutError, file_lock, lock_file, lock_holder
 from intake_onc.client.cache import Cache, CacheClearError
 from intake_onc.client.cli import add_cache_commands
 
@@ -98,7 +93,7 @@ def test_clear_needs_the_real_tag(tmp_path):
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from intake_onc._core.files import file_lock
+    from intake_onc._core.locks import file_lock
     with file_lock(sys.argv[1]):
         print("locked", flush=True)
         time.sleep(600)
@@ -157,10 +152,10 @@ def test_a_stopped_holder_is_alive_and_the_timeout_names_it(tmp_path, holder, ca
 
 
 def test_the_default_lock_timeout_is_finite_and_set_by_the_environment(monkeypatch):
-    assert core_files._lock_timeout("default") == core_files.DEFAULT_LOCK_TIMEOUT == 3600.0
+    assert core_locks._lock_timeout("default") == core_locks.DEFAULT_LOCK_TIMEOUT == 3600.0
     monkeypatch.setenv("INTAKE_ONC_LOCK_TIMEOUT", "5")
-    assert core_files._lock_timeout("default") == 5.0
-    assert core_files._lock_timeout(None) is None
+    assert core_locks._lock_timeout("default") == 5.0
+    assert core_locks._lock_timeout(None) is None
 
 
 @posix_only
@@ -169,9 +164,9 @@ def test_without_flock_a_lock_file_naming_a_dead_process_is_broken(tmp_path, mon
     dead.wait(timeout=30)
     target = tmp_path / "a.flac"
     lock_file(target).write_bytes(
-        core_files.json.dumps({"pid": dead.pid, "host": core_files._host()}).encode()
+        core_locks.json.dumps({"pid": dead.pid, "host": core_locks._host()}).encode()
     )
-    monkeypatch.setattr(core_files, "fcntl", None)
+    monkeypatch.setattr(core_locks, "fcntl", None)
     with file_lock(target, timeout=5):
         assert lock_holder(target)["pid"] == os.getpid()
 

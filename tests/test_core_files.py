@@ -25,15 +25,8 @@ from pathlib import Path
 import pytest
 
 import intake_onc
-from intake_onc._core.files import (
-    LOCK_SUFFIX,
-    PART_SUFFIX,
-    atomic_path,
-    atomic_write,
-    file_lock,
-    lock_file,
-    part_file,
-)
+from intake_onc._core.files import PART_SUFFIX, atomic_path, atomic_write, part_file
+from intake_onc._core.locks import LOCK_SUFFIX, file_lock, lock_file
 
 ROOT = Path(intake_onc.__file__).resolve().parents[1]
 SIZE = 16 * 16384  # bytes of one version of the file in the concurrency tests
@@ -248,7 +241,8 @@ def test_a_lock_held_elsewhere_times_out(tmp_path):
 CHILD = r"""
 import os, sys, time
 from pathlib import Path
-from intake_onc._core.files import atomic_path, atomic_write, file_lock
+from intake_onc._core.files import atomic_path, atomic_write
+from intake_onc._core.locks import file_lock
 
 job, folder, tag, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 go = folder / "go"

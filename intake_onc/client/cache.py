@@ -68,14 +68,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from intake_onc._core.files import (
-    LOCK_SUFFIX,
-    PART_SUFFIX,
-    atomic_path,
-    file_lock,
-    part_is_abandoned,
-    reclaim_parts,
-)
+from intake_onc._core.files import PART_SUFFIX, atomic_path, part_is_abandoned, reclaim_parts
+from intake_onc._core.locks import LOCK_SUFFIX, file_lock
 
 __all__ = [
     "Cache",
