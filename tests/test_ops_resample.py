@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ops_helpers import at, is_lazy, no_compute, regular_ds, scalar_ds, seconds, timestamps
 
+from intake_onc.scalar._resample_kernel import _edges
 from intake_onc.scalar.gaps import fill_gaps
 from intake_onc.scalar.quality import clean
-from intake_onc.scalar.resample import _edges, parse_period, resample
+from intake_onc.scalar.resample import parse_period, resample
 
 NAN = np.nan
 NAT = np.datetime64("NaT", "ns")

@@ -19,7 +19,8 @@ from ops_helpers import scalar_ds
 
 from intake_onc.sandbox.reference import rules
 from intake_onc.sandbox.synthetic.scalar import ScalarRecords
-from intake_onc.scalar.resample import _BLOCK, resample
+from intake_onc.scalar._resample_kernel import _BLOCK
+from intake_onc.scalar.resample import resample
 
 DAY_S = 86_400
 #: Every ONC-style period from a minute to a day: the divisors of a day of at least 60 s.
