@@ -78,7 +78,7 @@ def _var_name(code: str) -> str:
     """The variable of a sensorCode: itself, or its snake_case (as :func:`read_tssd` does)."""
     name = code
     if not _IDENTIFIER.match(code):
-        from intake_onc.scalar._tssd_layout import snake_case
+        from intake_onc.scalar._tssd_facts import snake_case
 
         name = snake_case(code)
     return f"{name}_value" if name in ("time", "time_offset") else name

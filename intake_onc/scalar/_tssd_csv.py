@@ -22,6 +22,7 @@ from intake_onc._core.errors import FileFormatError
 from intake_onc._core.flags import ALLOWED_TEXT, FLAGS, invalid_flags
 from intake_onc._core.time import parse_date
 
+from ._tssd_facts import convert_fact, raw_attr_name
 from ._tssd_layout import (
     COUNT_FIELDS,
     MISSING_FLAG,
@@ -30,10 +31,8 @@ from ._tssd_layout import (
     FileTable,
     SensorData,
     SensorInfo,
-    convert_fact,
     convert_field,
     flag_error,
-    raw_attr_name,
 )
 
 __all__ = ["read_csv_table"]

@@ -17,17 +17,16 @@ import numpy as np
 
 from intake_onc._core.errors import FileFormatError
 
+from ._tssd_facts import checked_facts_from_camel, sample_period_changes_from_camel
 from ._tssd_layout import (
     FileTable,
     InvalidFlagError,
     SensorData,
     SensorInfo,
-    checked_facts_from_camel,
     convert_field,
     empty_field,
     flag_error,
     parse_times,
-    sample_period_changes_from_camel,
 )
 
 __all__ = ["read_json_table", "parse_times"]

@@ -1,4 +1,4 @@
-"""What every TSSD reader shares: header facts, sensor naming and the Dataset layout.
+"""What every TSSD reader shares: sensor fields and naming, flag checks and the Dataset layout.
 
 Each reader (CSV, JSON, MAT) turns one file into a :class:`FileTable` -- a time axis, one
 :class:`SensorData` per sensor holding plain numpy arrays by *field* (``value``, ``qc``,
@@ -7,15 +7,16 @@ table into the ``xr.Dataset`` described in ``semantics.md`` ("Scalar dataset lay
 flags"): ``X`` with its int8 ``X_qc`` companion carrying CF ``flag_values``/``flag_meanings``,
 ``X_count``, ``X_std``, ``X_min``, ``X_min_time``, ``X_min_qc``, ``X_max``, ... .
 
-The QAQC flag table and the CF flag attributes are the ops' (:mod:`intake_onc.scalar.flags`): one
-definition for the package, with the exact tokens of semantics.md.
+The header facts (which key means what, how each value is read) are
+:mod:`intake_onc.scalar._tssd_facts`. The QAQC flag table and the CF flag attributes are
+:mod:`intake_onc._core.flags`: one definition for the package, with the exact tokens of
+semantics.md.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,17 +24,12 @@ import pandas as pd
 import xarray as xr
 
 from intake_onc._core.cf import cf_attrs
-from intake_onc._core.durations import DurationError, parse_duration
 from intake_onc._core.errors import FileFormatError
 
 # The QAQC flag table (semantics.md "QAQC flags"): one definition for the package.
 from intake_onc._core.flags import ALLOWED_TEXT, flag_attrs, invalid_flags
 from intake_onc._core.flags import MISSING as MISSING_FLAG
-from intake_onc._core.time import (
-    datenums_to_times,
-    format_onc_date,
-    parse_date,
-)
+from intake_onc.scalar._tssd_facts import snake_case
 
 #: Per-sensor fields, in the order their variables appear in a Dataset, with name suffixes.
 FIELD_SUFFIXES: dict[str, str] = {
@@ -98,284 +94,7 @@ class FileTable:
     period_changes: list[tuple[np.datetime64, float]] = field(default_factory=list)
 
 
-def snake_case(text: str) -> str:
-    """A Python/netCDF-friendly lower-case name.
-
-    Examples
-    --------
-    >>> snake_case("Practical Salinity")
-    'practical_salinity'
-    >>> snake_case("Oxygen Concentration Corrected ")
-    'oxygen_concentration_corrected'
-    """
-    name = re.sub(r"[^0-9a-z]+", "_", text.strip().lower()).strip("_")
-    if not name:
-        return "variable"
-    return f"v_{name}" if name[0].isdigit() else name
-
-
 # --------------------------------------------------------------------------- header facts
-
-
-def _text(value: object) -> str:
-    return str(value).strip().strip('"').strip()
-
-
-def _number(value: object) -> float:
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    return float(_text(value))
-
-
-def _date(value: object) -> str:
-    return format_onc_date(parse_date(_text(value)))
-
-
-_RESAMPLE_TYPES = {
-    "": "none",
-    "none": "none",
-    "average": "average",
-    "avg": "average",
-    "mean": "average",
-    "minmax": "minMax",
-    "minmaxavg": "minMaxAvg",
-}
-_DATA_GAPS = {
-    "nan": "fill",
-    "fill": "fill",
-    "filled": "fill",
-    "true": "fill",
-    "remove": "remove",
-    "removed": "remove",
-    "skip": "remove",
-    "none": "none",
-    "false": "none",
-    "": "none",
-}
-_BARE_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-def _quality_control(value: object) -> str:
-    text = _text(value).lower()
-    if text not in ("raw", "clean"):
-        raise ValueError("'raw' or 'clean'")
-    return text
-
-
-def _data_gaps(value: object) -> str:
-    text = _text(value).lower()
-    if text not in _DATA_GAPS:
-        raise ValueError("'NaN'/'fill', 'remove' or 'none'")
-    return _DATA_GAPS[text]
-
-
-def _resample_type(value: object) -> str:
-    text = re.sub(r"[\s_-]", "", _text(value).lower())
-    if text not in _RESAMPLE_TYPES:
-        raise ValueError("'none', 'average', 'minMax' or 'minMaxAvg'")
-    return _RESAMPLE_TYPES[text]
-
-
-def parse_period(value: object) -> float | None:
-    """Seconds in a period such as ``"60 s"``, ``60``, ``"1 hour"`` or ``"PT1M"``.
-
-    ``None`` for "no period" (``""``, ``"none"``, NaN).
-
-    Examples
-    --------
-    >>> parse_period('"60 s"'), parse_period("1 hour"), parse_period("PT10M"), parse_period("")
-    (60.0, 3600.0, 600.0, None)
-    """
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        number = float(value)
-        return None if math.isnan(number) else number
-    text = _text(value)
-    if text.lower() in ("", "none", "nan"):
-        return None
-    if _BARE_NUMBER.fullmatch(text):  # ONC's files write a bare period in seconds ("60")
-        return float(text)
-    try:
-        return parse_duration(text, argument="period", allow_zero=True).total_seconds()
-    except DurationError:
-        raise ValueError("a period such as '60 s', '1 hour' or 'PT1M'") from None
-
-
-#: canonical key -> converter (raises ValueError naming what it expected).
-CONVERTERS: dict[str, Callable[[object], object]] = {
-    "device_code": _text,
-    "device_name": _text,
-    "device_category_code": _text,
-    "device_category_name": _text,
-    "location_code": _text,
-    "station_name": _text,
-    "latitude": _number,
-    "longitude": _number,
-    "depth": _number,
-    "date_from": _date,
-    "date_to": _date,
-    "creation_date": _date,
-    "sample_period": parse_period,
-    "quality_control": _quality_control,
-    "data_gaps": _data_gaps,
-    "resample_type": _resample_type,
-    "resample_period": parse_period,
-    "citation": _text,
-    "onc_encoding": _text,
-}
-_EXPECTED = {
-    "latitude": "a number (decimal degrees)",
-    "longitude": "a number (decimal degrees)",
-    "depth": "a number (m)",
-    "date_from": "an ISO 8601 date",
-    "date_to": "an ISO 8601 date",
-    "creation_date": "an ISO 8601 date",
-}
-
-
-def convert_fact(key: str, value: object) -> object:
-    """Normalise one header fact (canonical ``key``); ``ValueError(expected)`` if unreadable.
-
-    Examples
-    --------
-    >>> convert_fact("data_gaps", "NaN"), convert_fact("resample_type", '"average"')
-    ('fill', 'average')
-    """
-    try:
-        result = CONVERTERS[key](value)
-    except (ValueError, TypeError, OverflowError) as exc:
-        expected = _EXPECTED.get(key) or (str(exc) if str(exc).startswith("'") else None)
-        raise ValueError(expected or "a readable value") from exc
-    if isinstance(result, float) and math.isnan(result):
-        return None
-    return result
-
-
-def raw_attr_name(key: str) -> str:
-    """Attribute name for a header key the readers do not know: ``onc_<snake_case key>``."""
-    return "onc_" + snake_case(key)
-
-
-def raw_attr_value(value: object) -> str | float | int:
-    """A netCDF-storable form of an unknown header value."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if isinstance(value, str):
-        return value
-    import json
-
-    return json.dumps(value, default=str)
-
-
-#: camelCase metadata key (JSON ``metadata`` object, MAT ``metadata`` struct) -> fact.
-CAMEL_KEYS = {
-    "deviceCode": "device_code",
-    "deviceName": "device_name",
-    "deviceCategoryCode": "device_category_code",
-    "deviceCategory": "device_category_code",
-    "deviceCategoryName": "device_category_name",
-    "locationCode": "location_code",
-    "stationCode": "location_code",
-    "stationName": "station_name",
-    "locationName": "station_name",
-    "lat": "latitude",
-    "latitude": "latitude",
-    "lon": "longitude",
-    "longitude": "longitude",
-    "depth": "depth",
-    "dateFrom": "date_from",
-    "dateTo": "date_to",
-    "creationDate": "creation_date",
-    "samplePeriod": "sample_period",
-    "qualityControl": "quality_control",
-    "dataGaps": "data_gaps",
-    "resampleType": "resample_type",
-    "resamplePeriod": "resample_period",
-    "citation": "citation",
-    "encoding": "onc_encoding",
-}
-#: camelCase keys that are not header facts (sensor lists of a MAT file, ...).
-SKIPPED_CAMEL_KEYS = frozenset(
-    {"sensorCodes", "sensorNames", "units", "propertyCodes", "totalSamples", "totSample"}
-)
-#: camelCase keys describing data-rating changes inside a file (handled by
-#: :func:`sample_period_changes_from_camel`, not copied to attrs).
-PERIOD_CHANGE_KEYS = frozenset({"samplePeriods", "samplePeriodStarts", "samplePeriodValues"})
-
-
-def sample_period_changes_from_camel(
-    meta: Mapping[str, object],
-) -> list[tuple[np.datetime64, float]]:
-    """``[(from, sample period s)]`` from a JSON ``samplePeriods`` list or MAT arrays.
-
-    JSON files list ``{"dateFrom": ISO, "samplePeriod": s}``; MAT files hold
-    ``samplePeriodStarts`` (datenums) and ``samplePeriodValues``. Missing: ``[]``.
-
-    Examples
-    --------
-    >>> [(str(start), period) for start, period in sample_period_changes_from_camel(
-    ...     {"samplePeriods": [{"dateFrom": "2023-06-01T00:00:00.000Z", "samplePeriod": 1.0}]})]
-    [('2023-06-01T00:00:00.000000000', 1.0)]
-    """
-    listed = meta.get("samplePeriods")
-    if isinstance(listed, (list, tuple)):
-        return [
-            (parse_date(item["dateFrom"]).to_datetime64(), float(item["samplePeriod"]))
-            for item in listed
-            if isinstance(item, Mapping)
-        ]
-    starts, values = meta.get("samplePeriodStarts"), meta.get("samplePeriodValues")
-    if starts is None or values is None:
-        return []
-    starts_ms = datenums_to_times(starts)  # to the ms: datenums carry ~10 µs of noise
-    values_f = np.atleast_1d(np.asarray(values, dtype="float64")).ravel()
-    return [(t, float(v)) for t, v in zip(starts_ms, values_f, strict=True)]
-
-
-def facts_from_camel(meta: Mapping[str, object]) -> tuple[dict[str, object], dict[str, str]]:
-    """Header facts from a camelCase ``metadata`` mapping.
-
-    Returns the facts and, for each value that could not be read, ``{camelKey: expected}``
-    (the caller raises with its own file context).
-
-    Examples
-    --------
-    >>> facts_from_camel({"lat": 48.3, "dataGaps": "NaN", "siteId": 7})
-    ({'latitude': 48.3, 'data_gaps': 'fill', 'onc_site_id': 7}, {})
-    """
-    facts: dict[str, object] = {}
-    problems: dict[str, str] = {}
-    for key, value in meta.items():
-        if key in SKIPPED_CAMEL_KEYS or key in PERIOD_CHANGE_KEYS or value is None:
-            continue
-        if key not in CAMEL_KEYS:
-            facts[raw_attr_name(re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key))] = raw_attr_value(
-                value
-            )
-            continue
-        try:
-            facts[CAMEL_KEYS[key]] = convert_fact(CAMEL_KEYS[key], value)
-        except ValueError as exc:
-            problems[key] = str(exc)
-    return facts, problems
-
-
-def checked_facts_from_camel(path: str, meta: Mapping[str, object]) -> dict[str, object]:
-    """:func:`facts_from_camel`, raising for the first value it could not read.
-
-    Raises
-    ------
-    FileFormatError
-        ``metadata.<camelKey>: <expected>``, with the value found, for the file ``path``.
-    """
-    metadata, problems = facts_from_camel(meta)
-    if problems:
-        key, expected = next(iter(problems.items()))
-        raise FileFormatError(path, None, f"metadata.{key}: {expected}", found=repr(meta[key]))
-    return metadata
 
 
 # --------------------------------------------------------------------------- field values

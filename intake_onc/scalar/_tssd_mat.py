@@ -18,15 +18,14 @@ from intake_onc._core.errors import FileFormatError
 from intake_onc._core.matfile import load_mat5
 from intake_onc._core.time import datenums_to_times
 
+from ._tssd_facts import checked_facts_from_camel, sample_period_changes_from_camel
 from ._tssd_layout import (
     FileTable,
     InvalidFlagError,
     SensorData,
     SensorInfo,
-    checked_facts_from_camel,
     convert_field,
     flag_error,
-    sample_period_changes_from_camel,
 )
 
 __all__ = ["read_mat_table"]
