@@ -120,17 +120,21 @@ def _block_stats(x, qc, starts, sizes, extremes: bool, worst: bool) -> dict[str,
         # Only the samples that entered the statistics count (semantics.md, minMaxAvg): a
         # cleaned-away or NaN row counts as flag 1, the best, so it never makes a bin worse; a bin
         # without valid samples is empty and flagged 9 by the caller.
-        if len(bad):
-            qc = qc.copy()
-            qc[bad] = GOOD
+        # A bin whose rows all carry one flag needs nothing more (if it has a valid sample, that
+        # is its flag); only bins holding several flags -- those with a dropped row among them --
+        # are ranked, with the dropped rows counted as 1.
         q_hi, q_lo = np.maximum.reduceat(qc, starts), np.minimum.reduceat(qc, starts)
         out["worst"] = q_hi
-        mixed = np.flatnonzero(q_hi != q_lo)  # only bins holding several flags need ranking
+        mixed = np.flatnonzero(q_hi != q_lo)
         if len(mixed):
             m_sizes = sizes[mixed]
             m_starts = np.cumsum(m_sizes) - m_sizes
             index = _ranges(starts[mixed], starts[mixed] + m_sizes)
-            codes = np.maximum.reduceat(RANK_CODES[qc[index].view(np.uint8)], m_starts)
+            flags = qc[index]  # a copy: only the mixed bins' rows
+            if len(bad):  # both sorted: find the dropped rows among them by bisection
+                at = np.minimum(np.searchsorted(index, bad), len(index) - 1)
+                flags[at[index[at] == bad]] = GOOD
+            codes = np.maximum.reduceat(RANK_CODES[flags.view(np.uint8)], m_starts)
             out["worst"][mixed] = (codes & 0xFF).astype(np.uint8).view(np.int8)
     return out
 

@@ -48,20 +48,31 @@ def _time_encoding(ds: xr.Dataset) -> dict[str, object]:
       1970 are not: ``.227`` came back as ``.227000064``);
     * anything finer, or longer: xarray's default (int64).
     """
-    times = [ds[name] for name in ds.variables if ds[name].dtype.kind == "M"]
+    times = [var for var in ds.variables.values() if var.dtype.kind == "M"]
     # Lazy (dask) times are never computed here: they are taken to be whole milliseconds, as
     # ONC's are (the exact min/max times of a resampled dataset, say), and the in-memory ones
     # (the time coordinate) set the range.
     lazy = any(dask.is_dask_collection(v.data) for v in times)
-    values = [np.asarray(v.values).ravel() for v in times if not dask.is_dask_collection(v.data)]
-    t = np.concatenate([v.view("int64") for v in values]) if values else np.array([], "int64")
-    t = t[t != np.iinfo(np.int64).min]  # NaT
-    if not t.size:
+    eager = (
+        np.asarray(v.data).ravel().view("int64")
+        for v in times
+        if not dask.is_dask_collection(v.data)
+    )
+    arrays = [a[a != _NAT] for a in eager]
+    arrays = [a for a in arrays if a.size]
+    if not arrays:
         return {}
-    if not lazy and not (t % 1_000_000_000).any():
+
+    def multiples(unit: int) -> bool:  # the first values of each array settle most cases
+        return not any((a[:64] % unit).any() for a in arrays) and not any(
+            (a % unit).any() for a in arrays
+        )
+
+    if not lazy and multiples(1_000_000_000):
         return dict(_TIME_ENCODING)
-    if (t % 1_000_000).any():
+    if not multiples(1_000_000):
         return {}
+    t = np.array([int(a.min()) for a in arrays] + [int(a.max()) for a in arrays])
     # a day of margin each side: lazy times may lie half a bin outside the coordinate
     day = (int(t.min()) // _NS_PER_DAY - 1) * _NS_PER_DAY
     if (int(t.max()) + _NS_PER_DAY - day) // 1_000_000 * 15625 >= 2**53:
@@ -75,6 +86,7 @@ def _time_encoding(ds: xr.Dataset) -> dict[str, object]:
 
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
+_NAT = np.iinfo(np.int64).min
 
 
 _DOI = re.compile(r"10\.\d{4,9}/[^\s,;]+")

@@ -369,11 +369,10 @@ _TIME_AXIS_BINS = (
 
 def _resampled_metadata(out: xr.Dataset, ds: xr.Dataset) -> xr.Dataset:
     """CF time bounds, encodings and the attrs the resampling made stale (in place)."""
-    from .cf import _time_encoding, cf_variables, refresh_metadata, time_bounds
+    from .cf import cf_variables, refresh_metadata, time_bounds
 
     period_s = float(out.attrs["resample_period"])
-    out["time"].encoding.update(ds["time"].encoding, _FillValue=None)
-    out["time"].encoding.update(_time_encoding(out))
+    out["time"].encoding.update(ds["time"].encoding, _FillValue=None)  # cf_variables: units
     out["time"].attrs.update(axis="T", bounds="time_bounds")
     out["time"].attrs.setdefault("standard_name", "time")
     out["time"].attrs["long_name"] = "centre of the resample bin (UTC)"
