@@ -1,0 +1,124 @@
+"""Damaged TSSD CSV and JSON files: each is read or refused with an error naming the file.
+
+Mutations of real-looking files (from the sandbox's writers): flipped bits, truncations, lines
+dropped or repeated, a field replaced by junk (a huge number, a word, an out-of-range flag, an
+unparseable date). They are read in a child process, since the CSV parser is compiled code: a
+crash would show as a signal. Every file must read, or raise
+:class:`~intake_onc.FileFormatError` naming it -- never a bare ``KeyError``, ``IndexError`` or a
+pyarrow error.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from intake_onc.sandbox.products.tssd_files import build_tssd_files
+
+MUTANTS_PER_FILE = 100
+
+READER = r"""
+import json, sys, warnings
+from intake_onc._core.errors import FileFormatError
+from intake_onc.scalar.tssd import read_tssd
+
+warnings.simplefilter("ignore")
+for path in sys.argv[1:]:
+    print(json.dumps({"start": path}), flush=True)
+    try:
+        read_tssd(path).load()
+        outcome = {"path": path, "result": "read"}
+    except FileFormatError as exc:
+        outcome = {"path": path, "result": "FileFormatError", "names_file": path in str(exc)}
+    except Exception as exc:
+        outcome = {"path": path, "result": type(exc).__name__, "message": str(exc)[:300]}
+    print(json.dumps(outcome), flush=True)
+"""
+
+JUNK = [
+    b"1e999",
+    b"NaN",
+    b"-",
+    b"300",
+    b"-5",
+    b"2024-13-45T99:00:00Z",
+    b"",
+    b'"',
+    b"\xff\xfe",
+    b"9" * 40,
+]
+
+
+def originals() -> dict[str, bytes]:
+    out = {}
+    for extension, options in (
+        ("csv", {"dpo_qualityControl": "1", "dpo_resample": "none", "dpo_dataGaps": "1"}),
+        ("csv", {"dpo_qualityControl": "1", "dpo_resample": "minMaxAvg", "dpo_minMaxAvg": "60"}),
+        (
+            "json",
+            {"dpo_qualityControl": "1", "dpo_resample": "none", "dpo_jsonOutputEncoding": "OM"},
+        ),
+        (
+            "json",
+            {"dpo_qualityControl": "1", "dpo_resample": "average", "dpo_jsonOutputEncoding": "ONC"},
+        ),
+    ):
+        ((name, content),) = build_tssd_files(
+            "SBECTD19p6813", "2024-04-01T00:00:00", "2024-04-01T00:10:00", extension, options
+        )
+        out[f"{len(out)}_{name}"] = content
+    return out
+
+
+def mutants(data: bytes, seed: int, count: int) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    lines = data.split(b"\n")
+    out = []
+    for i in range(count):
+        kind = i % 5
+        if kind == 0:
+            buf = bytearray(data)
+            for _ in range(int(rng.choice([1, 4, 16]))):
+                pos = int(rng.integers(0, len(buf)))
+                buf[pos] ^= 1 << int(rng.integers(0, 8))
+            out.append(bytes(buf))
+        elif kind == 1:
+            out.append(data[: int(rng.integers(0, len(data)))])
+        elif kind == 2:
+            keep = [ln for ln in lines if rng.random() > 0.05]
+            out.append(b"\n".join(keep))
+        elif kind == 3:
+            j = int(rng.integers(0, len(lines)))
+            out.append(b"\n".join(lines[:j] + [lines[j]] * 3 + lines[j + 1 :]))
+        else:
+            j = int(rng.integers(0, len(lines)))
+            parts = lines[j].split(b",")
+            parts[int(rng.integers(0, len(parts)))] = JUNK[int(rng.integers(0, len(JUNK)))]
+            out.append(b"\n".join(lines[:j] + [b",".join(parts)] + lines[j + 1 :]))
+    return out
+
+
+@pytest.mark.slow
+def test_mutated_tssd_files_read_or_name_the_file(tmp_path):
+    paths = []
+    for seed, (name, content) in enumerate(originals().items()):
+        for i, mutant in enumerate(mutants(content, seed, MUTANTS_PER_FILE)):
+            path = tmp_path / f"m{i:03d}_{name}"
+            path.write_bytes(mutant)
+            paths.append(str(path))
+    proc = subprocess.run(
+        [sys.executable, "-c", READER, *paths], capture_output=True, text=True, timeout=600
+    )
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    last = [r["start"] for r in records if "start" in r][-1:]
+    assert proc.returncode == 0, f"crashed on {last} ({proc.returncode}): {proc.stderr[-400:]}"
+    outcomes = [r for r in records if "result" in r]
+    assert len(outcomes) == len(paths)
+    bare = [o for o in outcomes if o["result"] not in ("read", "FileFormatError")]
+    assert bare == []
+    refused = [o for o in outcomes if o["result"] == "FileFormatError"]
+    assert refused and all(o["names_file"] for o in refused)
