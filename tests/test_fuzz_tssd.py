@@ -122,3 +122,16 @@ def test_mutated_tssd_files_read_or_name_the_file(tmp_path):
     assert bare == []
     refused = [o for o in outcomes if o["result"] == "FileFormatError"]
     assert refused and all(o["names_file"] for o in refused)
+
+
+def test_a_csv_cut_at_a_line_end_is_refused_as_truncated(tmp_path):
+    """It would parse as a shorter series: the header's #TOTSAMPLE tells it is not whole."""
+    name, content = next((n, c) for n, c in originals().items() if n.endswith(".csv"))
+    cut = content[: int(len(content) * 0.6)]
+    path = tmp_path / name
+    path.write_bytes(cut[: cut.rfind(b"\n") + 1])
+    from intake_onc._core.errors import FileFormatError
+    from intake_onc.scalar.tssd import read_tssd
+
+    with pytest.raises(FileFormatError, match=r"expected 600 data rows \(#TOTSAMPLE\).*truncated"):
+        read_tssd(path)

@@ -523,5 +523,26 @@ def read_csv_table(path: str | os.PathLike[str]) -> FileTable:
             f"a time in column {columns[0].name!r}",
             found="NaN",
         )
+    _check_row_count(path, header, len(arrays[0]))
     changes = _period_changes(path, header, metadata)
     return FileTable(path, "csv", arrays[0], sensors, metadata, changes)
+
+
+def _check_row_count(path: str, header: _Header, rows: int) -> None:
+    """``#TOTSAMPLE`` is the number of data rows of the file (ONC's files and the reference
+    fragments agree): fewer rows means a file cut short at a line end, which would otherwise read
+    as a shorter time series without a word."""
+    entry = header.facts.get("TOTSAMPLE")
+    if entry is None:
+        return
+    line, value = entry[0], entry[1].strip()
+    if not value.isdigit():
+        raise FileFormatError(path, line, "a whole number of samples after #TOTSAMPLE", found=value)
+    if int(value) != rows:
+        raise FileFormatError(
+            path,
+            line,
+            f"{int(value)} data rows (#TOTSAMPLE)",
+            found=f"{rows} rows",
+            hint="the file is truncated or damaged: download it again",
+        )
