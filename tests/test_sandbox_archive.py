@@ -373,3 +373,44 @@ def test_the_fast_listing_page_is_byte_for_byte_the_plain_json(return_option):
     fast = archive_json.page_json(body, frame, return_option)
     plain = dumps({**body, "files": archive_json.listing_rows(frame, return_option)})
     assert fast is not None and bytes(fast) == bytes(plain)
+
+
+@pytest.mark.parametrize("return_option", ["default", "all", "archiveLocation"])
+def test_served_listing_pages_are_the_plain_json_of_the_full_listing(make_sandbox, return_option):
+    """Listings are cached as numbers and only the page's rows become text: every served page
+    is byte for byte what the general JSON encoder writes (``dumps`` of its own parse), and
+    its files are exactly the rows of :func:`list_archive_files` (strings made for the whole
+    range, the way listings were built before) at that page, through filters and pages."""
+    import json
+
+    from intake_onc.sandbox.archive import listing as archive_listing
+    from intake_onc.sandbox.archive import pages as archive_json
+    from intake_onc.sandbox.encoders.json_body import dumps
+
+    now = "2024-06-01T12:34:56.789Z"
+    url = make_sandbox(now=now)
+    cases = [
+        ("ICLISTENHF6020", "2020-08-09T20:00:00.000Z", "2020-08-10T04:00:00.000Z", {}),
+        ("ICLISTENHF6324", "2024-05-30T00:00:00.000Z", "2024-06-01T12:30:00.000Z", {}),
+        ("ICLISTENHF6020", "2020-08-09T00:00:00.000Z", "2020-08-11T00:00:00.000Z", {"ext": "wav"}),
+        ("ICLISTENHF6019", "2022-08-31T00:00:00.000Z", "2022-09-02T00:00:00.000Z", {"ext": "mat"}),
+    ]
+    for device, date_from, date_to, extra in cases:
+        frame = archive_listing.list_archive_files(device, date_from, date_to, now=now)
+        if "ext" in extra:
+            frame = frame[frame.filename.str.endswith("." + extra["ext"])]
+        frame = frame.reset_index(drop=True)
+        assert len(frame) > 60
+        for row_limit, page in ((25, 1), (25, 2), (40, (len(frame) + 39) // 40), (100_000, 1)):
+            params = {"deviceCode": device, "dateFrom": date_from, "dateTo": date_to}
+            params.update(rowLimit=row_limit, page=page, returnOptions=return_option)
+            if "ext" in extra:
+                params["fileExtension"] = extra["ext"]
+            r = get(url, "archivefile/device", **params)
+            assert r.status_code == 200, r.text
+            body = json.loads(r.content)
+            assert r.content == dumps(body)
+            rows = frame.iloc[(page - 1) * row_limit : page * row_limit]
+            expected = archive_json.listing_rows(rows, return_option)
+            assert dumps(body["files"]) == dumps(expected)
+            assert (body["next"] is None) == (page * row_limit >= len(frame))

@@ -31,10 +31,10 @@ class _Bare:
 
 def test_listing_cache_is_bounded_in_bytes():
     ctx = _Bare()
-    ctx.archive_state = archivefile.ArchiveState(listing_bytes=2_000_000)
+    ctx.archive_state = archivefile.ArchiveState(listing_bytes=100_000)
     cache = ctx.archive_state.listings
     sizes = []
-    for day in range(1, 11):  # ten different one-day listings (~860 rows each)
+    for day in range(1, 11):  # ten different one-day listings (~860 rows, ~15 kB each)
         start = pd.Timestamp(f"2023-03-{day:02d}")
         frame = archivefile.device_files(ctx, HYDROPHONE, start, start + pd.Timedelta(days=1))
         assert len(frame) > 0
@@ -47,15 +47,26 @@ def test_listing_cache_is_bounded_in_bytes():
     assert 0 < len(cache._data) < 10  # the oldest were dropped for bytes, not for count
     assert cache._size == sum(size for _, size in cache._data.values())
     # A listing larger than half the budget is answered but not kept.
-    big = archivefile.device_files(
+    big = archivefile._device_listing(
         ctx, HYDROPHONE, pd.Timestamp("2023-01-01"), pd.Timestamp("2023-03-01")
     )
-    assert (
-        archivefile.listing_nbytes(archivefile._Listing(big, big.index.to_numpy(), (), True))
-        > 1_000_000
-    )
+    assert archivefile.listing_nbytes(big) > 50_000
     assert all(key[1] != pd.Timestamp("2023-01-01") for key in cache._data)
     assert cache._size <= cache.max_bytes
+
+
+def test_a_100_year_listing_is_numbers_and_is_cached():
+    """A 100-year listing (~411,000 files) is kept as numbers (a few MB): it fits the default
+    cache, so parallel and repeated requests share it instead of each building its own."""
+    ctx = _Bare()
+    ctx._now = pd.Timestamp("2025-01-01")
+    ctx.archive_state = archivefile.ArchiveState()
+    start, end = pd.Timestamp("1925-01-01"), pd.Timestamp("2025-01-01")
+    listing = archivefile._device_listing(ctx, "ICLISTENHF6324", start, end)
+    assert len(listing.compact) > 400_000
+    assert archivefile.listing_nbytes(listing) < 20 * len(listing.compact)
+    assert archivefile.listing_nbytes(listing) <= ctx.archive_state.listings.max_item
+    assert archivefile._device_listing(ctx, "ICLISTENHF6324", start, end) is listing
 
 
 def test_a_listing_ending_now_is_one_cache_entry(make_sandbox, sandbox_stats):

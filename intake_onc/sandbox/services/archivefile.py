@@ -169,22 +169,8 @@ class LRUCache:
 
 
 def listing_nbytes(listing: Any) -> int:
-    """Approximate memory of a cached :class:`_Listing` (its frame, object strings included,
-    and its extension codes): the cache's ``sizeof``. Strings of one column have one length
-    here, so each column is costed from its first value (no pass over the rows)."""
-    import sys
-
-    frame = listing.frame
-    n = len(frame)
-    total = int(getattr(listing.ext_codes, "nbytes", 0))
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype == object:
-            first = column.iat[0] if n else None
-            total += n * (8 + (sys.getsizeof(first) if first is not None else 0))
-        else:
-            total += int(column.to_numpy().nbytes)
-    return total + 1024
+    """Memory of a cached :class:`_Listing` (its numeric arrays): the cache's ``sizeof``."""
+    return int(listing.compact.nbytes) + 1024
 
 
 #: Default memory budget of the listing cache (bytes).
@@ -258,69 +244,46 @@ _COLUMNS = [
 ]
 
 
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "filename": pd.Series([], dtype=object),
-            "dateFrom": pd.Series([], dtype=object),
-            "dateTo": pd.Series([], dtype=object),
-            "fileSize": pd.Series([], dtype="int64"),
-            "uncompressedFileSize": pd.Series([], dtype="int64"),
-            "deviceCode": pd.Series([], dtype=object),
-            "archivedDate": pd.Series([], dtype=object),
-            "start_time": pd.Series([], dtype="datetime64[ns]"),
-            "end_time": pd.Series([], dtype="datetime64[ns]"),
-        }
-    )
-
-
 class _Listing(NamedTuple):
-    """A cached device listing with what the listing pages need of it: the lower-cased last
-    extension of each file (``ext_names[ext_codes[i]]``), so that filtering by extension
-    costs no string work, and whether all its strings are :func:`_plain` for JSON."""
+    """A cached device listing: :class:`~intake_onc.sandbox.archive.listing.CompactListing`
+    (numbers: start, extension code, size; ~17 bytes a file, so even 100 years fit the cache)
+    and whether its device code is :func:`is_plain` for JSON (its other strings always are)."""
 
-    frame: pd.DataFrame
-    ext_codes: np.ndarray
-    ext_names: tuple[str, ...]
+    compact: Any
     plain: bool
 
+    @property
+    def ext_codes(self) -> np.ndarray:
+        return self.compact.ext
 
-def _with_extensions(frame: pd.DataFrame) -> _Listing:
-    names = frame["filename"].tolist()
-    exts = [name.rsplit(".", 1)[-1].lower() if isinstance(name, str) else None for name in names]
-    codes, uniques = pd.factorize(np.array(exts, dtype=object), use_na_sentinel=True)
-    plain = all(
-        is_plain(frame[c].tolist() if c != "filename" else names)
-        for c in ("filename", "archivedDate", "dateFrom", "dateTo", "deviceCode")
-    )
-    return _Listing(frame, codes, tuple(uniques.tolist()), plain)
+    @property
+    def ext_names(self) -> tuple[str, ...]:
+        return _archive_listing().EXTENSIONS
 
 
 def _device_listing(
     sandbox: SandboxContext, device_code: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> _Listing:
+    listing = _archive_listing()
     device = OBSERVATORY.device(device_code)
     if device.audio is None or end <= start:
-        return _with_extensions(_empty())
+        return _Listing(listing._empty_compact(device_code), is_plain([device_code]))
     start, end = _ms(start), _ms(end)
     seed = int(getattr(sandbox, "seed", 0))
     now = listing_now(sandbox)
 
     def build() -> _Listing:
         _count(sandbox, "archive_listings_generated")
-        # Already as the pages need it: files with start in [start, end) (ms bounds), sorted
-        # by start then filename, string dates, int64 sizes, datetime64[ns] times.
-        frame = _archive_listing().list_archive_files(device_code, start, end, seed=seed, now=now)
-        if len(frame) == 0:
-            return _with_extensions(_empty())
-        return _with_extensions(frame[_COLUMNS])
+        # Files with start in [start, end) (ms bounds), sorted by start then filename.
+        compact = listing.compact_listing(device_code, start, end, seed=seed, now=now)
+        return _Listing(compact, is_plain([device_code]))
 
     # "now" ends ongoing deployments: part of the key whenever the range reaches near it.
     now_key = now if now is None or end + pd.Timedelta(days=1) > now else None
-    listing, _ = _state(sandbox).listings.get_or_create(
+    cached, _ = _state(sandbox).listings.get_or_create(
         (device_code, start, end, seed, now_key), build
     )
-    return listing
+    return cached
 
 
 #: With the real clock, "now" for listings moves in steps of this: a listing without
@@ -343,25 +306,37 @@ def listing_now(sandbox: SandboxContext) -> pd.Timestamp | None:
 def device_files(
     sandbox: SandboxContext, device_code: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
-    """Archived files of a device with ``start <= file start < end`` (sorted; cached).
+    """Archived files of a device with ``start <= file start < end`` (sorted; the numbers are
+    cached, the strings made for this call).
 
     Columns: ``filename``, ``dateFrom``/``dateTo``/``archivedDate`` (wire strings),
     ``fileSize``, ``uncompressedFileSize``, ``deviceCode``, ``start_time``/``end_time``
     (datetime64[ns]).
     """
-    return _device_listing(sandbox, device_code, start, end).frame
+    compact = _device_listing(sandbox, device_code, start, end).compact
+    return compact.frame()[_COLUMNS]
 
 
 def device_files_by_kind(
     sandbox: SandboxContext, device_code: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """:func:`device_files` with each file's last extension (lower case) and data product code
-    (:func:`product_code_of_file`): object arrays taken from the cached listing's extension
-    codes (one product look-up per distinct extension, no string work per file)."""
+    """The numbers of :func:`device_files` (``start_time``, ``end_time``, ``fileSize``,
+    ``uncompressedFileSize``; no strings) with each file's last extension (lower case) and
+    data product code (:func:`product_code_of_file`): object arrays taken from the cached
+    listing's extension codes (one product look-up per distinct extension, no string work)."""
     listing = _device_listing(sandbox, device_code, start, end)
+    compact = listing.compact
+    frame = pd.DataFrame(
+        {
+            "start_time": compact.start_ns.astype("datetime64[ns]"),
+            "end_time": compact.end_ns().astype("datetime64[ns]"),
+            "fileSize": compact.size,
+            "uncompressedFileSize": compact.size,
+        }
+    )
     extensions = np.array(listing.ext_names, dtype=object)
     products = np.array([product_code_of_file("." + e) for e in listing.ext_names], dtype=object)
-    return listing.frame, extensions[listing.ext_codes], products[listing.ext_codes]
+    return frame, extensions[listing.ext_codes], products[listing.ext_codes]
 
 
 def _selected(listing: _Listing, extension: str | None, product: str | None) -> np.ndarray:
@@ -373,8 +348,7 @@ def _selected(listing: _Listing, extension: str | None, product: str | None) -> 
             ok[i] = False
         if product is not None and product_code_of_file("." + ext) != product:
             ok[i] = False
-    codes = listing.ext_codes
-    return np.where(codes >= 0, ok[np.maximum(codes, 0)] if len(ok) else False, False)
+    return ok[listing.ext_codes]
 
 
 def by_device(q: Query, sandbox: SandboxContext) -> dict[str, Any] | Reply:
@@ -425,45 +399,42 @@ def _listing(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict[st
     hi = end if end is not None else (listing_now(sandbox) or q.now)
     lo, hi = _ms(lo), _ms(hi)
 
-    parts = []
-    plain = True
+    # The selected files as numbers: which device (index into `listings`) and which row of
+    # its cached listing; strings are made only for the rows of the page.
+    listings: list[_Listing] = []
+    part_rows: list[np.ndarray] = []
     for device, deps in sources:
         listing = _device_listing(sandbox, device.code, lo, hi)
-        plain &= listing.plain
-        files = listing.frame
-        keep = np.ones(len(files), dtype=bool)
-        if by_location and not files.empty:
+        compact = listing.compact
+        keep = np.ones(len(compact), dtype=bool)
+        if by_location and len(compact):
             keep[:] = False
-            starts = files["start_time"].to_numpy()
             for dep in deps:
                 dep_end = dep.end if dep.end is not None else hi
-                keep |= (starts >= dep.begin.to_datetime64()) & (starts < dep_end.to_datetime64())
+                keep |= (compact.start_ns >= dep.begin.value) & (compact.start_ns < dep_end.value)
         # The extension and product filters are row-wise: applied to each device's files
         # (from the cached extensions) before the merge, they give the same rows in the same
         # order as after it.
         if extension is not None or product is not None:
             keep &= _selected(listing, extension, product)
-        format_ids = np.array([FORMAT_IDS.get(e, 0) for e in listing.ext_names] + [0])
-        files = files.assign(_format_id=format_ids[listing.ext_codes])
-        parts.append(files if keep.all() else files[keep])
-    files = pd.concat(parts, ignore_index=True) if parts else _empty()
-    if len(parts) > 1:
-        files = files.sort_values(["start_time", "filename"], kind="stable").reset_index(drop=True)
+        listings.append(listing)
+        part_rows.append(np.flatnonzero(keep))
+    dev, rows = _merged(listings, part_rows)
 
     if archived_from is not None or archived_to is not None:
-        archived = pd.to_datetime(files["archivedDate"]).dt.tz_localize(None)
-        keep = np.ones(len(files), dtype=bool)
+        archived = _column(listings, dev, rows, lambda c, r: c.archived_ns(r))
+        keep = np.ones(len(rows), dtype=bool)
         if archived_from is not None:
-            keep &= (archived >= archived_from).to_numpy()
+            keep &= archived >= pd.Timestamp(archived_from).value
         if archived_to is not None:
-            keep &= (archived < archived_to).to_numpy()
-        files = files[keep]
-    if get_latest and len(files):
-        files = files.iloc[[-1]]
+            keep &= archived < pd.Timestamp(archived_to).value
+        dev, rows = dev[keep], rows[keep]
+    if get_latest and len(rows):
+        dev, rows = dev[-1:], rows[-1:]
 
-    total = len(files)
+    total = len(rows)
     first = (page - 1) * row_limit
-    page_rows = files.iloc[first : first + row_limit]
+    page_dev, page_rows = dev[first : first + row_limit], rows[first : first + row_limit]
     has_more = first + row_limit < total
     next_page = None
     if has_more:
@@ -482,11 +453,100 @@ def _listing(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict[st
         "queryUrl": q.url(),
         "returnOption": return_option,
     }
-    text = page_json(body, page_rows, return_option) if plain else None
-    if text is None:  # names only, or values JSON must escape: the general encoder
-        body["files"] = listing_rows(page_rows, return_option)
+    columns = _page_columns(listings, page_dev, page_rows, names_only=return_option == "default")
+    plain = all(listings[i].plain for i in np.unique(page_dev))
+    text = page_json(body, columns, return_option) if plain else None
+    if text is None:  # values JSON must escape: the general encoder
+        frame = pd.DataFrame(
+            {k: v.astype(str) if v.dtype.kind == "S" else v for k, v in columns.items()}
+        )
+        body["files"] = listing_rows(frame, return_option)
         return body
     return Reply(text, 200, {"Content-Type": _JSON_TYPE}, raw=True)
+
+
+def _merged(listings: list[_Listing], part_rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(device index, row)`` of the selected files of all devices, sorted by start then
+    filename. Files of two devices starting in the same ms have the same time stamp in their
+    names, so their filename order is that of ``<device>_<stamp><suffix>`` for any one stamp."""
+    dev = np.concatenate(
+        [np.full(len(r), i, dtype=np.int16) for i, r in enumerate(part_rows)]
+        or [np.zeros(0, np.int16)]
+    )
+    rows = np.concatenate(part_rows) if part_rows else np.zeros(0, np.int64)
+    if len(part_rows) <= 1:
+        return dev, rows
+    starts = _column(listings, dev, rows, lambda c, r: c.start_ns[r])
+    exts = _column(listings, dev, rows, lambda c, r: c.ext[r])
+    suffixes = _archive_listing()._SUFFIXES
+    names = [
+        f"{listing.compact.device_code}_20000101T000000.000Z{suffix}"
+        for listing in listings
+        for suffix in suffixes
+    ]
+    rank = np.argsort(np.argsort(np.array(names), kind="stable"), kind="stable")
+    order = np.lexsort((rank[dev.astype(np.int64) * len(suffixes) + exts], starts))
+    return dev[order], rows[order]
+
+
+def _column(
+    listings: list[_Listing],
+    dev: np.ndarray,
+    rows: np.ndarray,
+    get: Callable[[Any, np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``get(compact, rows)`` of each file's own listing, in the order of ``(dev, rows)``."""
+    if len(listings) == 1:
+        return get(listings[0].compact, rows)
+    out = None
+    for i, listing in enumerate(listings):
+        mine = dev == i
+        values = get(listing.compact, rows[mine])
+        if out is None:
+            out = np.empty(len(rows), dtype=values.dtype)
+        out[mine] = values
+    return out if out is not None else np.zeros(0, np.int64)
+
+
+def _page_columns(
+    listings: list[_Listing], dev: np.ndarray, rows: np.ndarray, *, names_only: bool
+) -> dict[str, np.ndarray]:
+    """The columns :func:`page_json` writes, for the rows of one page only: strings as
+    numpy ``S`` arrays, numbers as int64."""
+    names = ["filename"] if names_only else ["filename", "dateFrom", "dateTo", "archivedDate"]
+    if len(listings) == 1:
+        text = listings[0].compact.text(rows)
+    else:
+        text = {}
+        for i, listing in enumerate(listings):
+            mine = dev == i
+            if not mine.any():
+                continue
+            part = listing.compact.text(rows[mine])
+            for name in names:
+                values = part[name]
+                if name not in text or text[name].dtype.itemsize < values.dtype.itemsize:
+                    old = text.get(name)
+                    text[name] = np.zeros(len(rows), dtype=values.dtype)
+                    if old is not None:
+                        text[name][:] = old
+                text[name][mine] = values
+        for name in names:
+            text.setdefault(name, np.zeros(len(rows), dtype="S1"))
+    columns = {name: text[name] for name in names}
+    if names_only:
+        return columns
+    codes = np.array([listing.compact.device_code for listing in listings] or [""], dtype="S")
+    sizes = _column(listings, dev, rows, lambda c, r: c.size[r])
+    exts = _column(listings, dev, rows, lambda c, r: c.ext[r].astype(np.int64))
+    format_ids = np.array([FORMAT_IDS.get(e, 0) for e in _archive_listing().EXTENSIONS])
+    columns.update(
+        deviceCode=codes[dev] if len(listings) > 1 else codes[:1].repeat(len(rows)),
+        fileSize=sizes.astype(np.int64),
+        uncompressedFileSize=sizes.astype(np.int64),
+        _format_id=format_ids[exts],
+    )
+    return columns
 
 
 def _archived_dates(q: Query) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
