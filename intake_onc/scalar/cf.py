@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-import dask
 import numpy as np
 import xarray as xr
 
 from intake_onc._core.time import format_onc_date
+from intake_onc._core.time_index import grid_transform
 
 __all__ = ["LICENSE", "add_cf_metadata", "cf_variables", "refresh_metadata", "time_bounds"]
 
@@ -52,15 +52,25 @@ def _time_encoding(ds: xr.Dataset) -> dict[str, object]:
     # Lazy (dask) times are never computed here: they are taken to be whole milliseconds, as
     # ONC's are (the exact min/max times of a resampled dataset, say), and the in-memory ones
     # (the time coordinate) set the range.
-    lazy = any(dask.is_dask_collection(v.data) for v in times)
-    values = [np.asarray(v.values).ravel() for v in times if not dask.is_dask_collection(v.data)]
-    t = np.concatenate([v.view("int64") for v in values]) if values else np.array([], "int64")
+    # A time coordinate on an O(1) TimeGridIndex is judged by its grid (never materialised).
+    lazy = any(v.chunks is not None for v in times)  # (v.data would materialise a grid)
+    values, whole_s, whole_ms = [], True, True
+    for v in times:
+        grid = grid_transform(ds, v.name) if v.name in ds.xindexes else None
+        if grid is not None:
+            if grid.size:
+                values.append(np.array(grid.bounds_ns(), dtype="int64"))
+                whole_s = whole_s and grid.all_multiple_of(1_000_000_000)
+                whole_ms = whole_ms and grid.all_multiple_of(1_000_000)
+        elif v.chunks is None:
+            values.append(np.asarray(v.values).ravel().view("int64"))
+    t = np.concatenate(values) if values else np.array([], "int64")
     t = t[t != np.iinfo(np.int64).min]  # NaT
     if not t.size:
         return {}
-    if not lazy and not (t % 1_000_000_000).any():
+    if not lazy and whole_s and not (t % 1_000_000_000).any():
         return dict(_TIME_ENCODING)
-    if (t % 1_000_000).any():
+    if not whole_ms or (t % 1_000_000).any():
         return {}
     # a day of margin each side: lazy times may lie half a bin outside the coordinate
     day = (int(t.min()) // _NS_PER_DAY - 1) * _NS_PER_DAY
@@ -183,7 +193,11 @@ def _coverage(ds: xr.Dataset) -> None:
     for key in ("time_coverage_start", "time_coverage_end"):
         attrs.pop(key, None)
     source = ds["time_bounds"].values if "time_bounds" in ds.variables else None
-    times = ds["time"].values if "time" in ds.variables else np.array([], "M8[ns]")
+    grid = grid_transform(ds, "time") if "time" in ds.xindexes else None
+    if grid is not None:  # an O(1) time grid: its first and last labels, not every label
+        times = np.array(grid.bounds_ns() if grid.size else [], "int64").view("M8[ns]")
+    else:
+        times = ds["time"].values if "time" in ds.variables else np.array([], "M8[ns]")
     if source is None:
         source = times
     valid = source[~np.isnat(source)] if source.size else source
