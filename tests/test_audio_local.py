@@ -158,11 +158,14 @@ def test_window_attrs_and_time_coordinate(marker_dir):
     assert (attrs["sample_rate"], attrs["device_code"], attrs["bit_depth"]) == (FS, DEVICE, 24)
     assert attrs["units"] == "1"
     time = audio["time"]
-    assert time.dtype == np.float64  # offsets in seconds, not datetime64
-    assert time.attrs["units"] == "s"
-    assert type(audio.xindexes["time"]).__name__ == "RangeIndex"  # lazy: no per-sample array
-    assert float(time[8000]) == pytest.approx(1.0)
-    assert float(time[-1]) == pytest.approx(40 - 1 / FS)
+    # UTC sample times (issue: audio selectable by time), not float offsets in seconds
+    assert time.dtype == np.dtype("datetime64[ns]")
+    assert type(audio.xindexes["time"]).__name__ == "TimeGridIndex"  # lazy: no per-sample array
+    assert time[0].values == np.datetime64("2024-04-01T00:00:05", "ns")
+    assert time[8000].values == np.datetime64("2024-04-01T00:00:06", "ns")
+    assert time[-1].values == np.datetime64("2024-04-01T00:00:45", "ns") - np.timedelta64(
+        10**9 // FS, "ns"
+    )
 
 
 def test_chunk_file_gives_one_chunk_per_file_piece(marker_dir):
@@ -338,7 +341,10 @@ def test_clip_forms_agree(marker_dir):
     e = audio.onc.clip(end=6.5, duration=2)
     for x in (b, c, d, e):
         xr.testing.assert_identical(a, x)
-    assert a.sizes["time"] == 2 * FS and float(a["time"][0]) == 0.0
+    # the clip keeps its samples' UTC times (was: float offsets restarting at 0.0)
+    assert a.sizes["time"] == 2 * FS
+    assert a["time"][0].values == np.datetime64("2024-04-01T00:00:09.5", "ns")
+    assert type(a.xindexes["time"]).__name__ == "TimeGridIndex"
     assert a.attrs["start_time"] == "2024-04-01T00:00:09.500000Z"
     assert a.attrs["end_time"] == "2024-04-01T00:00:11.500000Z"
     np.testing.assert_array_equal(markers(a), oracle("2024-04-01T00:00:09.5", 2 * FS))

@@ -57,6 +57,16 @@ def ctd(client, start="2024-04-01T20:00", end="2024-04-01T23:00", **kw):
     return open_scalar(CTD, start=start, end=end, client=client, **kw)
 
 
+def pandas_time(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its time coordinate on a pandas index (the values of its O(1) index)."""
+    if "time" in ds.xindexes and type(ds.xindexes["time"]).__name__ == "TimeGridIndex":
+        time = ds["time"].variable
+        ds = ds.drop_indexes("time").assign_coords(
+            time=xr.Variable("time", time.values, time.attrs, time.encoding)
+        )
+    return ds
+
+
 def without_source(ds: xr.Dataset) -> xr.Dataset:
     return ds.drop_attrs(deep=False).assign_attrs(
         {k: v for k, v in ds.attrs.items() if k != "source"}
@@ -448,7 +458,32 @@ def test_netcdf_round_trip_keeps_values_flags_and_attrs(client, tmp_path):
         path = tmp_path / f"{name}.nc"
         data.to_netcdf(path)
         with xr.open_dataset(path) as back:
-            xr.testing.assert_identical(back.load(), data.compute())
+            # a file's time has a pandas index; the open one an O(1) TimeGridIndex (same
+            # labels): compare with the same index type
+            xr.testing.assert_identical(back.load(), pandas_time(data.compute()))
             good = back.temperature_qc.cf == "good"
             assert good.dtype == bool and good.shape == back.temperature_qc.shape
             assert back.temperature.attrs["ancillary_variables"].split()[0] == "temperature_qc"
+
+
+def test_regular_grid_is_an_o1_time_index(client):
+    """One regular piece: a TimeGridIndex (no per-slot datetimes); pieces: a pandas index."""
+    import cloudpickle
+
+    from intake_onc._core.time_index import TimeGridIndex
+
+    year = open_scalar(CTD, start="2024-01-01", end="2025-01-01", client=client)
+    assert isinstance(year.xindexes["time"], TimeGridIndex)
+    assert year.sizes["time"] == 366 * 86_400
+    assert not isinstance(year["time"].variable._data, np.ndarray)
+    assert year.attrs["time_coverage_end"].startswith("2024-12-31T23:59:59")
+    graph = dict(year.__dask_graph__())
+    # no time array in the graph (a year of 1 Hz datetimes is 253 MB): tasks derive their slots
+    assert len(cloudpickle.dumps(graph)) < 2_000_000
+    ds = ctd(client)
+    assert isinstance(ds.xindexes["time"], TimeGridIndex)
+    assert ds.sel(time="2024-04-01T21:00:00.4", method="nearest").time.values == np.datetime64(
+        "2024-04-01T21:00:00", "ns"
+    )
+    rated = ctd(client, start="2023-05-31T23:00", end="2023-06-01T01:00", chunk="1D")
+    assert type(rated.xindexes["time"]).__name__ == "PandasIndex"  # two sample periods

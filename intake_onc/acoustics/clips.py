@@ -16,6 +16,7 @@ import datetime as _dt
 import os
 import re
 import warnings
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,11 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 import xarray as xr
-from xarray.indexes import RangeIndex
 
 from intake_onc._core.durations import DurationError, duration_ns, parse_duration
 from intake_onc._core.files import atomic_path
 from intake_onc._core.time import parse_date
+from intake_onc._core.time_index import time_grid_coords
 
 __all__ = ["clip", "coverage", "write_audio"]
 
@@ -59,12 +60,16 @@ def _iso(ts: object) -> str:
     return pd.Timestamp(ts).isoformat() + "Z"
 
 
-def _time_coords(n: int, fs: int) -> xr.Coordinates:
-    """Lazy ``time`` coordinate of offsets in seconds (no per-sample array is stored)."""
-    index = RangeIndex.linspace(0.0, n / fs, num=n, endpoint=False, dim="time")
-    coords = xr.Coordinates.from_xindex(index)
-    coords.variables["time"].attrs.update(units="s", long_name="seconds since start_time")
-    return coords
+def _time_coords(n: int, fs: int, start: pd.Timestamp) -> xr.Coordinates:
+    """Lazy ``time`` coordinate: sample ``i`` at ``start + i/fs`` (datetime64[ns] UTC, exact to
+    the nanosecond, rounded half up), on an O(1) :class:`~intake_onc._core.time_index.TimeGridIndex`
+    (no per-sample array is stored, not even after ``.load()``)."""
+    return time_grid_coords(
+        start,
+        Fraction(_NS, int(fs)),
+        n,
+        attrs={"standard_name": "time", "long_name": "sample time (UTC)"},
+    )
 
 
 def _coverage_attrs(pieces: pd.DataFrame, fs: int) -> dict[str, Any]:
@@ -246,7 +251,8 @@ def clip(
     Returns
     -------
     xarray.DataArray
-        The samples nearest to the requested times, ``time`` restarting at 0 and attrs
+        The samples nearest to the requested times, ``time`` the samples' UTC times (sample 0
+        at the new ``start_time``) and attrs
         ``start_time``/``end_time``/coverage updated.
 
     Raises
@@ -288,8 +294,7 @@ def clip(
             f"{audio.attrs['start_time']} – {_iso(_sample_time(t0, n, fs))}; "
             "open a wider window first"
         )
-    out = audio.drop_vars("time").isel(time=slice(k0, k1))
-    out = out.assign_coords(_time_coords(k1 - k0, fs))
+    out = audio.isel(time=slice(k0, k1))  # the parent's sample times (an O(1) index still)
     p = _pieces(audio)
     lo = np.clip(p["sample_start"].to_numpy(), k0, k1)
     hi = np.clip(p["sample_stop"].to_numpy(), k0, k1)

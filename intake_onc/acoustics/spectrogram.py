@@ -24,6 +24,7 @@ import operator
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import dask.array as da
@@ -35,6 +36,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from intake_onc._core.files import atomic_path
 from intake_onc._core.time import parse_date
+from intake_onc._core.time_index import TimeGridIndex, TimeGridTransform
 from intake_onc.acoustics._stft import Frames, make_frames, resolve_workers
 
 __all__ = ["SpectrogramGenerator", "plot_spectrogram", "spectrogram"]
@@ -191,13 +193,26 @@ class _BlockReader:
 
 
 def _frame_times(audio: xr.DataArray, frames: Frames, count: int) -> tuple[np.ndarray, dict]:
+    """Frame centre times: on the audio's own time grid when it has one (exact, so they line up
+    with ``audio.time``), else from ``attrs["start_time"]``, else seconds from the start."""
+    index = audio.xindexes.get("time")
+    if isinstance(index, TimeGridIndex):
+        grid = index.transform
+        centres = TimeGridTransform(
+            grid.start + Fraction(frames.nperseg, 2) * grid.step, frames.hop * grid.step, count
+        )
+        ns = centres.labels_ns(np.arange(count, dtype=np.int64))
+        return ns.view("datetime64[ns]"), {"long_name": "frame centre time (UTC)"}
     twice = 2 * np.arange(count, dtype="int64") * frames.hop + frames.nperseg  # 2 × centre
     q, r = np.divmod(twice, 2 * frames.fs)
     ns = q * 10**9 + (r * 10**9 + frames.fs) // (2 * frames.fs)
     start = audio.attrs.get("start_time")
-    if start is None:
+    if "time" in audio.coords and audio["time"].dtype.kind == "M" and audio.sizes["time"]:
+        t0 = int(audio["time"][0].values.astype("datetime64[ns]").view("int64"))
+    elif start is None:
         return ns / 1e9, {"units": "s", "long_name": "frame centre, seconds from the start"}
-    t0 = parse_date(start, argument="audio.attrs['start_time']").value
+    else:
+        t0 = parse_date(start, argument="audio.attrs['start_time']").value
     return (t0 + ns).astype("datetime64[ns]"), {"long_name": "frame centre time (UTC)"}
 
 

@@ -9,8 +9,11 @@ The rules (semantics.md, "Hydrophone audio"):
 * the window ``[start, end)`` is exact to the sample; stretches no file covers are NaN and are
   counted in the coverage record (:func:`intake_onc.acoustics.clips.coverage`), never closed up;
 * where files overlap, the earlier file's samples are kept;
-* dim ``time`` holds offsets in seconds from ``attrs["start_time"]`` (a lazy range index, not
-  a per-sample datetime64 index).
+* dim ``time`` holds each sample's UTC time (``datetime64[ns]``, sample ``i`` at
+  ``start_time + i/fs`` exact to the nanosecond) on an O(1)
+  :class:`~intake_onc._core.time_index.TimeGridIndex`: no per-sample array is stored, yet
+  ``audio.sel(time=slice("2024-04-01T00:10:30", "2024-04-01T00:11:00"))`` and
+  ``audio.sel(time=t, method="nearest")`` work.
 
 Examples
 --------
@@ -388,7 +391,7 @@ def audio_from_table(
     Returns
     -------
     xarray.DataArray
-        float32, dim ``time`` (seconds from ``start_time``), attrs ``start_time``,
+        float32, dim ``time`` (UTC sample times, datetime64[ns], on an O(1) index), attrs ``start_time``,
         ``end_time`` (ISO 8601 UTC), ``sample_rate``, ``device_code``, ``units`` (``"1"``:
         full scale), ``bit_depth``, ``coverage_seconds`` and the per-file coverage record read
         by :func:`coverage`.
@@ -414,7 +417,8 @@ def audio_from_table(
     if plan.bit_depth is not None:
         attrs["bit_depth"] = plan.bit_depth
     attrs.update(_coverage_attrs(plan.pieces, plan.sample_rate))
-    audio = xr.DataArray(data, coords=_time_coords(plan.n_samples, plan.sample_rate), dims="time")
+    coords = _time_coords(plan.n_samples, plan.sample_rate, plan.start)
+    audio = xr.DataArray(data, coords=coords, dims="time")
     audio.attrs.update(attrs)
     audio.name = "audio"
     return audio

@@ -242,8 +242,9 @@ def open_audio(
     Returns
     -------
     xarray.DataArray
-        float32 full scale, dim ``time`` (seconds from ``attrs["start_time"]``, no per-sample
-        datetimes); attrs ``start_time``, ``end_time``, ``sample_rate``, ``device_code``,
+        float32 full scale, dim ``time`` (UTC sample times, datetime64[ns], on an O(1)
+        :class:`~intake_onc._core.time_index.TimeGridIndex`: selectable with ``sel``, no
+        per-sample array stored); attrs ``start_time``, ``end_time``, ``sample_rate``, ``device_code``,
         ``location_code``, ``units`` (``"1"``), ``bit_depth`` (when a header was read),
         ``source`` (``"archive"``),
         ``sample_rate_from``, ``files_listed`` and the coverage record read by

@@ -38,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from intake_onc._core.time import format_onc_date, parse_date, resolve_date_range
+from intake_onc._core.time_index import time_grid_coords
 from intake_onc.datasets._grid import (
     Window,
     build_segments,
@@ -264,10 +265,14 @@ def _lazy_dataset(
         lazy("time_offset", np.float32),
         {"long_name": "actual sample time minus nominal time", "units": "s"},
     )
-    time = np.concatenate([w.times() for w in windows])
-    coords: dict[str, Any] = {
-        "time": ("time", time, {"standard_name": "time", "long_name": "nominal time (UTC)"})
-    }
+    time_attrs = {"standard_name": "time", "long_name": "nominal time (UTC)"}
+    coords: dict[str, Any] = {}
+    grid = _regular_grid(windows)
+    time_coords = None
+    if grid is not None:  # one regular piece: an O(1) index, no per-slot time array
+        time_coords = time_grid_coords(*grid, dim="time", attrs=time_attrs)
+    else:  # several pieces (rating change, deployment gap): an explicit pandas index
+        coords["time"] = ("time", np.concatenate([w.times() for w in windows]), time_attrs)
     units = {"latitude": "degrees_north", "longitude": "degrees_east", "depth": "m"}
     for key, unit in units.items():
         if key in attrs and key not in data_vars:  # a "depth" sensor wins over the coordinate
@@ -276,9 +281,22 @@ def _lazy_dataset(
 
     where = f"{attrs['date_from']} to {attrs['date_to']}"
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    if time_coords is not None:
+        ds = ds.assign_coords(time_coords)
     return add_cf_metadata(
         ds, history=f"intake-onc open_scalar: ONC data of {attrs['device_code']}, {where}"
     )
+
+
+def _regular_grid(windows: Sequence[Window]) -> tuple[int, int, int] | None:
+    """``(first, period, count)`` when the windows tile one regular grid, else ``None``."""
+    first, period = windows[0].first, windows[0].period
+    at = first
+    for w in windows:
+        if w.period != period or w.first != at:
+            return None
+        at = w.stop
+    return first, period, (at - first) // period
 
 
 def _getitem(result: dict[str, np.ndarray], key: str) -> np.ndarray:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-import dask
 import numpy as np
 import xarray as xr
 
 from intake_onc._core.time import format_onc_date
+from intake_onc._core.time_index import grid_transform
 
 __all__ = ["LICENSE", "add_cf_metadata", "cf_variables", "refresh_metadata", "time_bounds"]
 
@@ -48,17 +48,22 @@ def _time_encoding(ds: xr.Dataset) -> dict[str, object]:
       1970 are not: ``.227`` came back as ``.227000064``);
     * anything finer, or longer: xarray's default (int64).
     """
-    times = [var for var in ds.variables.values() if var.dtype.kind == "M"]
-    # Lazy (dask) times are never computed here: they are taken to be whole milliseconds, as
-    # ONC's are (the exact min/max times of a resampled dataset, say), and the in-memory ones
-    # (the time coordinate) set the range.
-    lazy = any(dask.is_dask_collection(v.data) for v in times)
-    eager = (
-        np.asarray(v.data).ravel().view("int64")
-        for v in times
-        if not dask.is_dask_collection(v.data)
-    )
-    arrays = [a[a != _NAT] for a in eager]
+    times = {name: var for name, var in ds.variables.items() if var.dtype.kind == "M"}
+    # A time coordinate on an O(1) TimeGridIndex is judged by its grid (never materialised);
+    # lazy (dask) times are never computed: they are taken to be whole milliseconds, as ONC's
+    # are (the exact min/max times of a resampled dataset, say).
+    lazy = any(var.chunks is not None for var in times.values())
+    arrays, whole_s, whole_ms = [], True, True
+    for name, var in times.items():
+        grid = grid_transform(ds, name) if name in ds.xindexes else None
+        if grid is not None:
+            if grid.size:
+                arrays.append(np.array(grid.bounds_ns(), dtype="int64"))
+                whole_s = whole_s and grid.all_multiple_of(1_000_000_000)
+                whole_ms = whole_ms and grid.all_multiple_of(1_000_000)
+        elif var.chunks is None:
+            values = np.asarray(var.data).ravel().view("int64")
+            arrays.append(values[values != _NAT])
     arrays = [a for a in arrays if a.size]
     if not arrays:
         return {}
@@ -68,9 +73,9 @@ def _time_encoding(ds: xr.Dataset) -> dict[str, object]:
             (a % unit).any() for a in arrays
         )
 
-    if not lazy and multiples(1_000_000_000):
+    if not lazy and whole_s and multiples(1_000_000_000):
         return dict(_TIME_ENCODING)
-    if not multiples(1_000_000):
+    if not whole_ms or not multiples(1_000_000):
         return {}
     t = np.array([int(a.min()) for a in arrays] + [int(a.max()) for a in arrays])
     # a day of margin each side: lazy times may lie half a bin outside the coordinate
@@ -195,7 +200,11 @@ def _coverage(ds: xr.Dataset) -> None:
     for key in ("time_coverage_start", "time_coverage_end"):
         attrs.pop(key, None)
     source = ds["time_bounds"].values if "time_bounds" in ds.variables else None
-    times = ds["time"].values if "time" in ds.variables else np.array([], "M8[ns]")
+    grid = grid_transform(ds, "time") if "time" in ds.xindexes else None
+    if grid is not None:  # an O(1) time grid: its first and last labels, not every label
+        times = np.array(grid.bounds_ns() if grid.size else [], "int64").view("M8[ns]")
+    else:
+        times = ds["time"].values if "time" in ds.variables else np.array([], "M8[ns]")
     if source is None:
         source = times
     valid = source[~np.isnat(source)] if source.size else source
