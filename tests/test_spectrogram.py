@@ -258,14 +258,14 @@ def test_dask_blocks_are_bit_identical_for_any_chunking(
     x[50_000:50_003] = np.nan
     expected = spectrogram(as_audio(x), win_dur=win_dur, overlap=overlap, **kwargs)
     lazy = spectrogram(as_audio(x).chunk(time=chunks), win_dur=win_dur, overlap=overlap, **kwargs)
-    # a regular grid of output blocks whatever the input chunks (the last one shorter)
-    per_block = module._frames_per_block(
-        module.make_frames(
-            FS, win_dur, overlap, kwargs.get("freq_lims"), "hann", "density", True, False
-        )
-    )
-    blocks = lazy.chunks[0]
-    assert set(blocks[:-1]) <= {per_block} and 0 < blocks[-1] <= per_block
+    # blocks of whole periods of frame-centre time (block_seconds), whatever the input chunks
+    centres = (lazy["time"].values - lazy["time"].values[0]) / np.timedelta64(1, "ns")
+    centres = centres + (lazy["time"].values[0] - np.datetime64(T0)) / np.timedelta64(1, "ns")
+    period = np.floor(centres / (block_seconds * 1e9)).astype(int)
+    edges = np.cumsum((0, *lazy.chunks[0]))
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        assert b > a and period[a] == period[b - 1]  # one period a block
+        assert b == len(period) or period[b] != period[b - 1]  # the whole period
     np.testing.assert_array_equal(lazy.values, expected.values)  # NaN where numpy has NaN
 
 
@@ -379,7 +379,8 @@ def test_a_slice_of_a_dask_spectrogram_reads_only_the_files_under_it(monkeypatch
     audio = audio_from_table(rows, loader, T0, T0 + pd.Timedelta(seconds=200))
     spec = spectrogram(audio, win_dur=0.5, overlap=0.5)
     assert read == []
-    spec.isel(time=slice(4 * 50, 4 * 50 + 8)).compute()  # frames starting in 50-52 s: in f5
+    # frames centred in 52-54 s (one block): samples 51.75-54 s, in f5
+    spec.isel(time=slice(4 * 52 - 1, 4 * 52 + 7)).compute()
     assert read == ["f5"]
     spec.isel(time=slice(4 * 60 - 2, 4 * 60 + 2)).compute()  # across the f5/f6 boundary
     assert sorted(read) == ["f5", "f5", "f6"]
