@@ -15,6 +15,15 @@ The power/dB step uses the optional compiled kernel :mod:`intake_onc.acoustics._
 vectorised; see its source for why it is hand-written) and falls back to numpy ufuncs when the
 package was installed without a C compiler; set ``INTAKE_ONC_NO_SPEEDUPS=1`` to force numpy.
 
+Memory allocator: each FFT block allocates and frees ~2 MB; glibc must keep that on its heap or
+every block faults its pages back in (2x slower). A one-time allocation raises glibc's moving
+mmap/trim thresholds; where a ``MALLOC_*_`` variable is set (dask.distributed's nanny sets
+``MALLOC_TRIM_THRESHOLD_=65536`` in every worker, which freezes those thresholds), the engine
+sets them with ``mallopt`` (ctypes, glibc only) at first use in each process instead: mmap
+threshold 4 MiB (up to 32 MiB for long frames), trim threshold twice that. A :class:`Frames`
+pickles as its parameters (a dask task ships ~100 bytes, not the window), and
+:func:`build_frames` rebuilds it once per process.
+
 Examples
 --------
 >>> import numpy as np

@@ -5,8 +5,9 @@ Parameters as ONC's users know them (semantics.md, "Custom spectrograms from aud
 window, one-sided PSD density, no detrending unless asked. Results equal
 ``scipy.signal.spectrogram(x, fs, window="hann", nperseg, noverlap, detrend=False,
 scaling="density")``; frames are float32, windowed and FFT'd in small blocks (no per-frame
-Python loop). With dask, frames are computed in blocks of about a minute on a regular grid,
-whatever the audio's chunking: a block's task reads the pieces of the chunks under it, so a
+Python loop). With dask, frames are computed in blocks of the frames whose centres lie in one
+whole minute (``resample(time="1min")`` then needs no rechunk; with ``average=`` the block's
+task also takes the per-period means), whatever the audio's chunking: a block's task reads the pieces of the chunks under it, so a
 frame that straddles two chunks (or two files) is computed from both, the result does not
 depend on the chunking, and the decoded chunks alive at once stay a few. Numpy-backed audio
 is spread over a few threads (``workers``), block by block; the blocks are the same whatever
@@ -137,13 +138,15 @@ def _dask_spectra(
     frames: Frames,
     block_edges: np.ndarray,
     groups: list[tuple[int, ...]] | None = None,
+    groups_key: object = None,
 ) -> da.Array:
     """The spectra of dask-backed audio: one task per block of frames.
 
     Block ``i`` holds frames ``block_edges[i]:block_edges[i + 1]`` (whole periods of frame-centre
     time, see :func:`_period_grid`); with ``groups``, its task returns the means over the
     stretches ``groups[i]`` (frame edges from the block's first frame) instead of the frames, so
-    a per-period average is computed where the frames are and only the means leave the task.
+    a per-period average is computed where the frames are and only the means leave the task;
+    ``groups_key`` (what ``groups`` were made from) names them in the graph's token.
     A task carries its own pieces' offsets and the frame parameters (``Frames`` pickles as a
     hundred bytes; the window is rebuilt once per worker process), nothing shared by every task.
 
@@ -214,7 +217,7 @@ def _dask_spectra(
         frames.db,
         frames.detrend,
         block_edges,
-        groups,
+        groups_key,
     )
     name, rank = f"spectrogram-{token}", f"spectrogram-rank-{token}"
     piece = f"spectrogram-piece-{token}"
@@ -367,8 +370,8 @@ def spectrogram(
         ``average``, one row per period labelled by its start (attrs ``average``, ISO 8601, and
         ``cell_methods``), in chunks of whole periods (about a minute's worth, at least one).
 
-    Performance
-    -----------
+    Notes
+    -----
     On dask.distributed, workers inherit ``MALLOC_TRIM_THRESHOLD_=65536`` from dask's nanny,
     which turns glibc's adaptive thresholds off and made every FFT block's buffers fault back
     in (2.5× slower tasks). The frame engine sets glibc's mmap and trim thresholds with
@@ -424,7 +427,8 @@ def spectrogram(
                 tuple((grid.edges[a : b + 1] - grid.edges[a]).tolist())
                 for a, b in zip(cuts[:-1], cuts[1:], strict=True)
             ]
-            values = _dask_spectra(data, frames, block_edges, groups)
+            key = ("average", t0, absolute, period, grid.first, grid.periods)
+            values = _dask_spectra(data, frames, block_edges, groups, key)
     elif period is None:
         values = frames.compute(data, workers=n_workers)
     else:

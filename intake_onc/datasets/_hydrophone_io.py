@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import soundfile as sf
 
+from intake_onc._core.errors import FileFormatError
 from intake_onc.acoustics.files import read_frames
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,6 +64,7 @@ _DAMAGED: tuple[type[BaseException], ...] = (
     getattr(sf, "SoundFileError", RuntimeError),
     RuntimeError,
     EOFError,
+    FileFormatError,  # read_frames' wrapping of libsndfile's decode errors (it names the file)
 )
 
 _PROBED: dict[tuple[str, str], AudioHeader] = {}
