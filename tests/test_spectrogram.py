@@ -16,6 +16,7 @@ import scipy.signal
 import soundfile as sf
 import xarray as xr
 
+from intake_onc._core.durations import duration_ns
 from intake_onc.acoustics.hsd import read_hsd_mat
 from intake_onc.acoustics.spectrogram import SpectrogramGenerator, plot_spectrogram, spectrogram
 from intake_onc.acoustics.windows import open_audio_files
@@ -258,14 +259,14 @@ def test_dask_blocks_are_bit_identical_for_any_chunking(
     x[50_000:50_003] = np.nan
     expected = spectrogram(as_audio(x), win_dur=win_dur, overlap=overlap, **kwargs)
     lazy = spectrogram(as_audio(x).chunk(time=chunks), win_dur=win_dur, overlap=overlap, **kwargs)
-    # a regular grid of output blocks whatever the input chunks (the last one shorter)
-    per_block = module._frames_per_block(
-        module.make_frames(
-            FS, win_dur, overlap, kwargs.get("freq_lims"), "hann", "density", True, False
-        )
-    )
-    blocks = lazy.chunks[0]
-    assert set(blocks[:-1]) <= {per_block} and 0 < blocks[-1] <= per_block
+    # blocks of whole periods of frame-centre time (block_seconds), whatever the input chunks
+    centres = (lazy["time"].values - lazy["time"].values[0]) / np.timedelta64(1, "ns")
+    centres = centres + (lazy["time"].values[0] - np.datetime64(T0)) / np.timedelta64(1, "ns")
+    period = np.floor(centres / (block_seconds * 1e9)).astype(int)
+    edges = np.cumsum((0, *lazy.chunks[0]))
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        assert b > a and period[a] == period[b - 1]  # one period a block
+        assert b == len(period) or period[b] != period[b - 1]  # the whole period
     np.testing.assert_array_equal(lazy.values, expected.values)  # NaN where numpy has NaN
 
 
@@ -379,7 +380,8 @@ def test_a_slice_of_a_dask_spectrogram_reads_only_the_files_under_it(monkeypatch
     audio = audio_from_table(rows, loader, T0, T0 + pd.Timedelta(seconds=200))
     spec = spectrogram(audio, win_dur=0.5, overlap=0.5)
     assert read == []
-    spec.isel(time=slice(4 * 50, 4 * 50 + 8)).compute()  # frames starting in 50-52 s: in f5
+    # frames centred in 52-54 s (one block): samples 51.75-54 s, in f5
+    spec.isel(time=slice(4 * 52 - 1, 4 * 52 + 7)).compute()
     assert read == ["f5"]
     spec.isel(time=slice(4 * 60 - 2, 4 * 60 + 2)).compute()  # across the f5/f6 boundary
     assert sorted(read) == ["f5", "f5", "f6"]
@@ -528,3 +530,101 @@ def test_the_top_level_function_is_the_spectrograms_function():
 
     spec = intake_onc.spectrogram(as_audio(NOISE), win_dur=0.5)
     xr.testing.assert_identical(spec, spectrogram(as_audio(NOISE), win_dur=0.5))
+
+
+# --- per-period averages, block alignment, tasks, dask.distributed -------------------------------
+
+
+@pytest.mark.parametrize("average", ["1min", "7s", 0.3, "PT2S"])
+@pytest.mark.parametrize("db", [True, False])
+def test_average_is_the_mean_of_linear_psd_per_resample_period(average, db):
+    x = np.random.default_rng(5).standard_normal(150 * FS).astype(np.float32)
+    x[300_000:300_010] = np.nan  # two NaN frames: left out of their period's mean
+    audio = as_audio(x)
+    audio.attrs["start_time"] = "2024-04-01T00:00:13.37Z"
+    avg = spectrogram(audio, win_dur=0.5, overlap=0.5, db=db, average=average)
+    lazy = spectrogram(audio.chunk(time=37_000), win_dur=0.5, overlap=0.5, db=db, average=average)
+    np.testing.assert_array_equal(lazy.values, avg.values)  # dask and numpy: the same bits
+    xr.testing.assert_identical(lazy.compute(), avg)
+    rule = pd.Timedelta(duration_ns(average, argument="average"), "ns")
+    lin = spectrogram(audio, win_dur=0.5, overlap=0.5, db=False).resample(time=rule).mean()
+    np.testing.assert_array_equal(avg["time"].values, lin["time"].values)
+    expected = 10 * np.log10(lin.values) if db else lin.values
+    np.testing.assert_allclose(avg.values, expected, rtol=2e-6 if not db else 0, atol=1e-4 * db)
+    assert avg.attrs["units"] == ("dB" if db else "1/Hz") and "mean" in avg.attrs["long_name"]
+    assert avg.attrs["average"].startswith("PT")
+
+
+def test_average_without_start_time_counts_seconds_from_the_start():
+    audio = as_audio(NOISE)
+    del audio.attrs["start_time"]
+    avg = spectrogram(audio, win_dur=0.5, overlap=0.5, average=2)
+    lazy = spectrogram(audio.chunk(time=9000), win_dur=0.5, overlap=0.5, average=2)
+    np.testing.assert_array_equal(avg["time"].values, 2.0 * np.arange(avg.sizes["time"]))
+    np.testing.assert_array_equal(lazy.values, avg.values)
+    psd = spectrogram(audio, win_dur=0.5, overlap=0.5, db=False).values  # centres 0.25 + k/4
+    np.testing.assert_allclose(
+        avg.values[1], 10 * np.log10(psd[7:15].astype(np.float64).mean(0)), atol=1e-4
+    )
+    with pytest.raises(ValueError, match="average"):
+        spectrogram(audio, average="-1s")
+
+
+def test_dask_blocks_hold_whole_minutes_so_resample_needs_no_rechunk():
+    x = np.random.default_rng(6).standard_normal(200 * FS).astype(np.float32)
+    audio = as_audio(x)
+    audio.attrs["start_time"] = "2024-04-01T00:00:41.25Z"
+    spec = spectrogram(audio.chunk(time=11_000), win_dur=1.0, overlap=0.5)
+    minutes = spec["time"].dt.floor("1min").values
+    edges = np.cumsum((0, *spec.chunks[0]))
+    assert [len(set(minutes[a:b])) for a, b in zip(edges[:-1], edges[1:], strict=True)] == [1] * 5
+    assert spec.chunks[0][1:3] == (120, 120)  # whole minutes of 1 s / 50 % frames
+    per_minute = spec.resample(time="1min").mean()
+    names = {k[0] if isinstance(k, tuple) else k for k in dict(per_minute.data.dask)}
+    assert not [n for n in names if "rechunk" in n]
+    xr.testing.assert_allclose(
+        per_minute.compute(), spectrogram(audio, 1.0, 0.5).resample(time="1min").mean()
+    )
+
+
+def test_tasks_carry_only_their_own_slice(tone_dir):
+    import pickle
+
+    audio = open_audio_files(tone_dir)
+    spec = spectrogram(audio, win_dur=1.0, overlap=0.5, average="10s")  # 8000-sample window
+    graph = dict(spec.data.__dask_graph__())
+    sizes = [len(pickle.dumps(task)) for task in graph.values()]
+    assert max(sizes) < 2000, max(sizes)  # no window (32 KB), no table of every file
+
+
+def test_a_two_process_cluster_computes_the_same_as_the_local_scheduler(tone_dir):
+    distributed = pytest.importorskip("distributed")
+    audio = open_audio_files(tone_dir)
+    spec = spectrogram(audio, win_dur=0.25, overlap=0.5, freq_lims=(500, 3500))
+    avg = spectrogram(audio, win_dur=0.25, overlap=0.5, freq_lims=(500, 3500), average="5s")
+    expected = spec.compute(scheduler="sync"), avg.compute(scheduler="sync")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        got = spec.compute(), avg.compute()
+        values = audio.values  # a distributed scheduler: dask's usual compute
+    xr.testing.assert_identical(got[0], expected[0])
+    xr.testing.assert_identical(got[1], expected[1])
+    np.testing.assert_array_equal(values, audio.compute(scheduler="sync").values)
+
+
+@pytest.mark.parametrize("chunk", ["file", 7])
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_values_decode_straight_into_one_array(tone_dir, chunk, scheduler):
+    import dask
+
+    audio = open_audio_files(tone_dir, chunk=chunk)
+    expected = audio.compute(scheduler="sync").values  # dask's compute: chunks concatenated
+    with dask.config.set(scheduler=scheduler):
+        values = audio.values
+    assert values.dtype == np.float32 and values.shape == expected.shape
+    np.testing.assert_array_equal(values, expected)  # the NaN gap of f3 included
+    assert np.isnan(values).any() and np.isfinite(values).mean() > 0.7

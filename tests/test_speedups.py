@@ -9,6 +9,7 @@ same (to float32 round-off) with the kernel and with the numpy fallback.
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -147,3 +148,32 @@ def test_dc_and_nyquist_bins_are_halved_when_nfft_is_given(nfft):
     np.testing.assert_allclose(band, np.log(plain[:, 2:5] / 2) + 0.5, rtol=1e-6)
     with pytest.raises(ValueError, match="nfft"):
         speedups.power(z, halved, 0, False, 1.0, 0.0, nfft + 2)
+
+
+_FAULTS = r"""
+import resource, numpy as np
+from intake_onc.acoustics._stft import make_frames
+frames = make_frames(64000, 1.0, 0.5, (10, 8000), "hann", "density", True, False)
+x = np.random.default_rng(0).normal(0, 0.02, 60 * 64000).astype(np.float32)
+frames.compute(x[:640000])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+frames.compute(x)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_the_malloc_warm_up_holds_where_dask_sets_malloc_trim_threshold():
+    """dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which turns glibc's moving
+    thresholds off: without mallopt every FFT block's buffers were unmapped and faulted back in
+    (~23,000 page faults a minute of 64 kHz audio, against a few hundred)."""
+    import platform
+    import subprocess
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    out = subprocess.run(
+        [sys.executable, "-c", _FAULTS], env=env, capture_output=True, text=True, check=True
+    )
+    faults = int(out.stdout.split()[-1])
+    assert faults < 5000, f"{faults} page faults for a minute of 64 kHz frames"

@@ -15,6 +15,15 @@ The power/dB step uses the optional compiled kernel :mod:`intake_onc.acoustics._
 vectorised; see its source for why it is hand-written) and falls back to numpy ufuncs when the
 package was installed without a C compiler; set ``INTAKE_ONC_NO_SPEEDUPS=1`` to force numpy.
 
+Memory allocator: each FFT block allocates and frees ~2 MB; glibc must keep that on its heap or
+every block faults its pages back in (2x slower). A one-time allocation raises glibc's moving
+mmap/trim thresholds; where a ``MALLOC_*_`` variable is set (dask.distributed's nanny sets
+``MALLOC_TRIM_THRESHOLD_=65536`` in every worker, which freezes those thresholds), the engine
+sets them with ``mallopt`` (ctypes, glibc only) at first use in each process instead: mmap
+threshold 4 MiB (up to 32 MiB for long frames), trim threshold twice that. A :class:`Frames`
+pickles as its parameters (a dask task ships ~100 bytes, not the window), and
+:func:`build_frames` rebuilds it once per process.
+
 Examples
 --------
 >>> import numpy as np
@@ -38,7 +47,7 @@ import scipy.signal
 
 from intake_onc._core.durations import duration_seconds
 
-__all__ = ["Frames", "make_frames", "resolve_workers", "speedups"]
+__all__ = ["Frames", "build_frames", "make_frames", "resolve_workers", "speedups"]
 
 
 def _load_speedups() -> Callable | None:
@@ -103,14 +112,58 @@ _THREAD_MIN_SAMPLES = 2**19  # frame-samples (frames × nperseg) per thread
 # 64 kHz file, 350–440 ms instead of 170–200 ms single-threaded (measured in fresh processes).
 # Allocating and freeing one buffer of twice the churn (at least 4 MiB), once, raises them as any
 # numpy temporary of that size would (glibc never lowers them); other allocators ignore it.
+#
+# That warm-up does nothing where any MALLOC_*_ tunable is set in the environment: glibc then
+# turns its moving thresholds off for the life of the process. dask.distributed's nanny sets
+# MALLOC_TRIM_THRESHOLD_=65536 in every worker (and in the client process), so on a cluster a
+# 5-minute file's spectrogram took 227 ms and 115,000 page faults instead of 102 ms and 678. So
+# where one is set (and the C library is glibc), the same two thresholds are set explicitly with
+# mallopt, at first use in each process: M_MMAP_THRESHOLD to the warm-up size (4 MiB for 1 s
+# frames at 64 kHz) and M_TRIM_THRESHOLD to twice it (or to the environment's value if larger),
+# what glibc would have chosen by itself; a worker keeps at most that much freed heap.
 _MALLOC_MAX_THRESHOLD = 32 * 2**20
 _malloc_warmed = 0
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+_MALLOC_ENV = (
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_MMAP_MAX_",
+    "GLIBC_TUNABLES",
+)
+
+
+@functools.cache
+def _glibc_mallopt() -> Callable[[int, int], int] | None:
+    """glibc's ``mallopt``, or None (musl, macOS, Windows: their allocators behave otherwise)."""
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # pragma: no cover - glibc always has it
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt
+
+
+def _env_trim_threshold() -> int:
+    try:
+        return int(os.environ.get("MALLOC_TRIM_THRESHOLD_", "0"))
+    except ValueError:
+        return 0
 
 
 def _raise_malloc_thresholds(churn: int) -> None:
     global _malloc_warmed
     size = min(_MALLOC_MAX_THRESHOLD, max(4 * 2**20, 2 * churn))
     if size > _malloc_warmed:
+        mallopt = _glibc_mallopt() if any(k in os.environ for k in _MALLOC_ENV) else None
+        if mallopt is not None:  # glibc's moving thresholds are off: set them (see above)
+            mallopt(_M_MMAP_THRESHOLD, size)
+            mallopt(_M_TRIM_THRESHOLD, max(2 * size, _env_trim_threshold()))
         np.empty(size, dtype=np.uint8)  # allocated and freed at once, never touched
         _malloc_warmed = size
 
@@ -161,6 +214,29 @@ class Frames:
     bins: slice
     db: bool
     detrend: str | None
+    window_name: str | tuple = "hann"  # what scipy.signal.get_window was given
+    scaling: str = "density"
+
+    def __reduce__(self) -> tuple:
+        # pickled as its parameters (~100 bytes, not the window's nperseg floats): a dask task
+        # carrying a Frames ships only those, and the worker rebuilds it once (build_frames is
+        # cached per process)
+        return build_frames, self.spec
+
+    @property
+    def spec(self) -> tuple:
+        """The parameters :func:`build_frames` rebuilds this from (hashable, small)."""
+        return (
+            self.fs,
+            self.nperseg,
+            self.hop,
+            self.window_name,
+            self.scaling,
+            self.bins.start,
+            self.bins.stop,
+            self.db,
+            self.detrend,
+        )
 
     @property
     def depth(self) -> int:
@@ -301,12 +377,7 @@ def make_frames(
     if nperseg < 2:
         raise ValueError(f"win_dur: {win_dur} s is under two samples at {fs} Hz; make it longer")
     hop = nperseg - min(round(overlap * nperseg), nperseg - 1)
-    win = scipy.signal.get_window(window, nperseg).astype("float64")
-    if scaling == "density":
-        scale = 1.0 / (fs * np.sum(win**2))
-    elif scaling == "spectrum":
-        scale = 1.0 / np.sum(win) ** 2
-    else:
+    if scaling not in ("density", "spectrum"):
         raise ValueError(f"scaling: expected 'density' or 'spectrum', got {scaling!r}")
     if detrend is True:
         detrend = "constant"
@@ -326,14 +397,49 @@ def make_frames(
                 f"{fs / nperseg:g} Hz apart up to {fs / 2:g} Hz); widen the limits"
             )
         bins = slice(int(inside[0]), int(inside[-1]) + 1)
+    if isinstance(window, list):
+        window = tuple(window)
+    return build_frames(
+        fs, nperseg, hop, window, scaling, bins.start, bins.stop, db, detrend or None
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def build_frames(
+    fs: int,
+    nperseg: int,
+    hop: int,
+    window: str | tuple,
+    scaling: str,
+    first_bin: int,
+    stop_bin: int,
+    db: bool,
+    detrend: str | None,
+) -> Frames:
+    """The :class:`Frames` of checked parameters (see :func:`make_frames`), cached: a dask
+    worker builds a window and its scales once per process, not once per task.
+
+    Examples
+    --------
+    >>> f = make_frames(8000, 0.25, 0.5, None, "hann", "density", True, False)
+    >>> build_frames(*f.spec) is f
+    True
+    """
+    win = scipy.signal.get_window(window, nperseg).astype("float64")
+    density = scaling == "density"
+    scale = 1.0 / (fs * np.sum(win**2)) if density else 1.0 / np.sum(win) ** 2
+    window_f32 = win.astype(np.float32)
+    window_f32.flags.writeable = False  # shared by every caller of the cache
     return Frames(
         fs=fs,
         nperseg=nperseg,
         hop=hop,
-        window=win.astype(np.float32),
+        window=window_f32,
         psd_scale=np.float32(2 * scale),
         db_offset=np.float32(10 * np.log10(2 * scale)),
-        bins=bins,
+        bins=slice(first_bin, stop_bin),
         db=db,
-        detrend=detrend or None,
+        detrend=detrend,
+        window_name=window,
+        scaling=scaling,
     )

@@ -33,6 +33,7 @@ __all__ = [
     "bit_depth_of",
     "parse_archive_filename",
     "read_frames",
+    "read_frames_into",
 ]
 
 #: File extensions (lower case, no dot) read as hydrophone audio.
@@ -256,10 +257,41 @@ def read_frames(
     (dtype('float32'), (800,))
     """
     start_frame = int(start_frame)
-    if start_frame < 0:
-        raise ValueError(f"start_frame: expected a frame index >= 0, got {start_frame}")
     if n_frames is not None and int(n_frames) < 0:
         raise ValueError(f"n_frames: expected a count >= 0 or None, got {n_frames}")
+    return _read(source, start_frame, None if n_frames is None else int(n_frames), None)
+
+
+def read_frames_into(
+    source: str | os.PathLike | BinaryIO, start_frame: int, out: np.ndarray
+) -> int:
+    """Decode ``len(out)`` frames from ``start_frame`` on straight into ``out`` (float32, mono).
+
+    libsndfile converts the samples to float32 as it decodes, into ``out`` itself: no
+    intermediate array (a 24-bit FLAC file is never held as int32, nor copied after decoding).
+
+    Returns
+    -------
+    int
+        The frames written (fewer than ``len(out)`` when the file ends first; the rest of
+        ``out`` is left as it was).
+
+    Examples
+    --------
+    >>> buf = np.full(800, np.nan, "float32")  # doctest: +SKIP
+    >>> read_frames_into("ICLISTENHF6019_20230111T122000.045Z.flac", 8000, buf)  # doctest: +SKIP
+    800
+    """
+    if out.dtype != np.float32 or out.ndim != 1 or not out.flags.c_contiguous:
+        raise ValueError("out: expected a contiguous 1-D float32 array")
+    return len(_read(source, int(start_frame), len(out), out))
+
+
+def _read(
+    source: Any, start_frame: int, n_frames: int | None, out: np.ndarray | None
+) -> np.ndarray:
+    if start_frame < 0:
+        raise ValueError(f"start_frame: expected a frame index >= 0, got {start_frame}")
     if hasattr(source, "seek") and not isinstance(source, (str, os.PathLike)):
         source.seek(0)
     name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else repr(source)
@@ -274,11 +306,15 @@ def read_frames(
             count = (
                 f.frames - start_frame
                 if n_frames is None
-                else min(int(n_frames), f.frames - start_frame)
+                else min(n_frames, f.frames - start_frame)
             )
             if start_frame:
                 f.seek(start_frame)
-            return f.read(count, dtype="float32")
+            if out is None:
+                return f.read(count, dtype="float32")
+            if f.channels != 1:
+                raise ValueError(f"out: {name} has {f.channels} channels; expected mono")
+            return f.read(count, dtype="float32", out=out[:count])
     except sf.LibsndfileError as exc:  # libsndfile's messages never name the file
         raise FileFormatError(
             name,

@@ -5,8 +5,9 @@ Parameters as ONC's users know them (semantics.md, "Custom spectrograms from aud
 window, one-sided PSD density, no detrending unless asked. Results equal
 ``scipy.signal.spectrogram(x, fs, window="hann", nperseg, noverlap, detrend=False,
 scaling="density")``; frames are float32, windowed and FFT'd in small blocks (no per-frame
-Python loop). With dask, frames are computed in blocks of about a minute on a regular grid,
-whatever the audio's chunking: a block's task reads the pieces of the chunks under it, so a
+Python loop). With dask, frames are computed in blocks of the frames whose centres lie in one
+whole minute (``resample(time="1min")`` then needs no rechunk; with ``average=`` the block's
+task also takes the per-period means), whatever the audio's chunking: a block's task reads the pieces of the chunks under it, so a
 frame that straddles two chunks (or two files) is computed from both, the result does not
 depend on the chunking, and the decoded chunks alive at once stay a few. Numpy-backed audio
 is spread over a few threads (``workers``), block by block; the blocks are the same whatever
@@ -29,31 +30,127 @@ from pathlib import Path
 
 import dask.array as da
 import numpy as np
+import pandas as pd
 import scipy.fft
 import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from intake_onc._core.durations import duration_ns, format_iso_duration
 from intake_onc._core.files import atomic_path
 from intake_onc._core.time import parse_date
 from intake_onc._core.time_index import TimeGridIndex, TimeGridTransform
-from intake_onc.acoustics._stft import Frames, make_frames, resolve_workers
+from intake_onc.acoustics._stft import Frames, build_frames, make_frames, resolve_workers
 
 __all__ = ["SpectrogramGenerator", "plot_spectrogram", "spectrogram"]
 
-# Dask-backed audio is computed on a regular grid of output blocks, whatever its chunking: block
-# ``i`` holds frames ``i·K ... i·K + K - 1``, about this many seconds of audio (60 s: one-minute
-# averages of 1 s frames with 50 % overlap are whole blocks, so xarray's coarsen needs no rechunk).
+# Dask-backed audio is computed in blocks of whole periods of this many seconds of frame centres
+# (60 s: the minute boundaries of the frame-centre times), so that a per-minute mean
+# (``resample(time="1min")``, or ``average="1min"``) finds every minute inside one block and
+# needs no rechunk; with 1 s frames and 50 % overlap a block is 120 frames.
 _DASK_BLOCK_SECONDS = 60.0
+_NS = 10**9
+_DAY_NS = 86_400 * _NS
 
 
-def _frames_per_block(frames: Frames) -> int:
-    """Frames per output block: ``_DASK_BLOCK_SECONDS`` of hops, at least one."""
-    return max(1, round(_DASK_BLOCK_SECONDS * frames.fs / frames.hop))
+def _centre_ns(frames: Frames, i: np.ndarray) -> np.ndarray:
+    """Nanoseconds from the audio's first sample to the centre of frames ``i`` (int64), rounded
+    as the time coordinate is (half-up, to the nanosecond)."""
+    twice = 2 * np.asarray(i, dtype=np.int64) * frames.hop + frames.nperseg
+    q, r = np.divmod(twice, 2 * frames.fs)
+    return q * _NS + (r * _NS + frames.fs) // (2 * frames.fs)
 
 
-def _dask_spectra(data: da.Array, frames: Frames) -> da.Array:
-    """The spectra of dask-backed audio: one task per block of the regular frame grid.
+def _frames_before(frames: Frames, count: int, when_ns: np.ndarray) -> np.ndarray:
+    """How many of the ``count`` frames have their centre before ``when_ns`` (ns from the start)."""
+    when_ns = np.asarray(when_ns, dtype=np.int64)
+    guess = np.ceil((when_ns / _NS * 2 * frames.fs - frames.nperseg) / (2 * frames.hop))
+    k = np.clip(np.nan_to_num(guess), 0, count).astype(np.int64)
+    for _ in range(4):  # the float guess is off by one at most; make it exact
+        down = (k > 0) & (_centre_ns(frames, k - 1) >= when_ns)
+        up = (k < count) & (_centre_ns(frames, k) < when_ns)
+        if not (down.any() or up.any()):
+            break
+        k = k - down + up
+    return k
+
+
+@dataclass(frozen=True)
+class _PeriodGrid:
+    """Frames cut at the boundaries of a grid of periods of frame-centre time.
+
+    Period ``k`` is ``[origin + k·period, origin + (k + 1)·period)`` in ns since the epoch (or
+    since the audio's start when it has no ``start_time``); ``origin`` is midnight of the first
+    frame centre's day, as ``xarray``'s ``resample`` (``origin="start_day"``) places its bins.
+    ``edges[j]:edges[j + 1]`` are the frames of the ``j``-th period from the first frame's; a
+    period may hold no frame (periods shorter than the hop).
+    """
+
+    period: int  # ns
+    first: int  # number of the first period (from `origin`)
+    origin: int  # ns, on the time axis of `t0`
+    edges: np.ndarray  # frame index edges, len = periods + 1
+
+    @property
+    def periods(self) -> int:
+        return len(self.edges) - 1
+
+    def labels_ns(self) -> np.ndarray:
+        return self.origin + (self.first + np.arange(self.periods, dtype=np.int64)) * self.period
+
+
+def _period_grid(frames: Frames, count: int, t0: int, period: int, absolute: bool) -> _PeriodGrid:
+    c0 = t0 + int(_centre_ns(frames, 0))
+    c1 = t0 + int(_centre_ns(frames, count - 1))
+    origin = c0 // _DAY_NS * _DAY_NS if absolute else 0
+    g0, g1 = (c0 - origin) // period, (c1 - origin) // period
+    bounds = origin + np.arange(g0 + 1, g1 + 1, dtype=np.int64) * period - t0
+    inner = _frames_before(frames, count, bounds)
+    edges = np.concatenate([[0], inner, [count]]).astype(np.int64)
+    return _PeriodGrid(period=period, first=int(g0), origin=origin, edges=edges)
+
+
+def _audio_t0(audio: xr.DataArray) -> tuple[int, bool]:
+    """ns since the epoch of the audio's first sample (``attrs["start_time"]``), or 0 and False."""
+    start = audio.attrs.get("start_time")
+    if start is None:
+        return 0, False
+    return int(parse_date(start, argument="audio.attrs['start_time']").value), True
+
+
+def _period_means(psd: np.ndarray, edges: Sequence[int], db: bool) -> np.ndarray:
+    """Mean over each stretch ``edges[j]:edges[j + 1]`` of frames of linear PSD (float64 sums,
+    NaN frames left out, NaN where none), then dB if ``db``; float32 ``(periods, bins)``."""
+    out = np.empty((len(edges) - 1, psd.shape[1]), dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+            seg = psd[a:b]
+            bad = np.isnan(seg)
+            if bad.any():
+                total = np.where(bad, 0, seg).sum(axis=0, dtype=np.float64)
+                mean = total / (b - a - bad.sum(axis=0))
+            else:
+                mean = seg.sum(axis=0, dtype=np.float64) / (b - a)  # NaN where b == a
+            out[j] = 10 * np.log10(mean) if db else mean
+    return out
+
+
+def _dask_spectra(
+    data: da.Array,
+    frames: Frames,
+    block_edges: np.ndarray,
+    groups: list[tuple[int, ...]] | None = None,
+    groups_key: object = None,
+) -> da.Array:
+    """The spectra of dask-backed audio: one task per block of frames.
+
+    Block ``i`` holds frames ``block_edges[i]:block_edges[i + 1]`` (whole periods of frame-centre
+    time, see :func:`_period_grid`); with ``groups``, its task returns the means over the
+    stretches ``groups[i]`` (frame edges from the block's first frame) instead of the frames, so
+    a per-period average is computed where the frames are and only the means leave the task;
+    ``groups_key`` (what ``groups`` were made from) names them in the graph's token.
+    A task carries its own pieces' offsets and the frame parameters (``Frames`` pickles as a
+    hundred bytes; the window is rebuilt once per worker process), nothing shared by every task.
 
     Block ``i`` needs samples ``[start_i, stop_i)``, its first frame's start to its last frame's
     end (its own stretch plus ``nperseg - hop`` samples of the next). Its task takes the input
@@ -75,13 +172,11 @@ def _dask_spectra(data: da.Array, frames: Frames) -> da.Array:
     count is ``1 + max inputs + m - 1 - i``, one less for each next block: ``dask.order`` takes
     the blocks in time order (or the reverse), each decoding only what its predecessor did not.
     """
-    n = data.shape[0]
-    count = frames.n_frames(n)
-    per_block = _frames_per_block(frames)
-    sizes = (per_block,) * (count // per_block) + (
-        (count % per_block,) if count % per_block else ()
-    )
-    first = np.cumsum((0, *sizes[:-1]), dtype=np.int64)
+    all_sizes = np.diff(block_edges)
+    out_sizes = all_sizes if groups is None else np.array([len(g) - 1 for g in groups])
+    filled = np.flatnonzero(all_sizes > 0)  # blocks with frames (others: periods without any)
+    sizes = all_sizes[filled].tolist()
+    first = np.asarray(block_edges[:-1], dtype=np.int64)[filled]
     start = first * frames.hop
     stop = (first + np.asarray(sizes, dtype=np.int64) - 1) * frames.hop + frames.nperseg
     bounds = np.cumsum((0, *data.chunks[0]), dtype=np.int64)
@@ -123,7 +218,8 @@ def _dask_spectra(data: da.Array, frames: Frames) -> da.Array:
         (frames.bins.start, frames.bins.stop),
         frames.db,
         frames.detrend,
-        per_block,
+        block_edges,
+        groups_key,
     )
     name, rank = f"spectrogram-{token}", f"spectrogram-rank-{token}"
     piece = f"spectrogram-piece-{token}"
@@ -153,43 +249,56 @@ def _dask_spectra(data: da.Array, frames: Frames) -> da.Array:
         spans,
         np.stack([np.zeros_like(spans[:, 0]), spans[:, 1] - spans[:, 0]], axis=1),
     )
-    # one object computes every block (no per-task Python objects but the task tuples)
-    reader = _BlockReader(frames, offsets, spans)
     offsets_l = offsets.tolist()
+    spans_l = [tuple(ab) for ab in spans.tolist()]
+    nb = frames.bins.stop - frames.bins.start
     for i, w in enumerate(weight):
         keys = inputs[offsets_l[i] : offsets_l[i + 1]]
         ranks = tables[0][w & 1023] if tables else ()
         for g in range(1, len(tables)):
             ranks += tables[g][w >> 10 * g & 1023]
-        layer[(name, i, 0)] = (reader, i, *keys, *ranks)
+        j = int(filled[i])
+        own = tuple(spans_l[offsets_l[i] : offsets_l[i + 1]])
+        stretch = None if groups is None else groups[j]
+        layer[(name, j, 0)] = (_block, frames, own, stretch, *keys, *ranks)
+    for j in np.flatnonzero(all_sizes == 0).tolist():  # periods without a frame: NaN means
+        layer[(name, j, 0)] = (_nan_block, int(out_sizes[j]), nb)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[data])
-    nb = frames.bins.stop - frames.bins.start
-    return da.Array(graph, name, (sizes, (nb,)), meta=np.empty((0, 0), dtype=np.float32))
+    chunks = (tuple(out_sizes.tolist()), (nb,))
+    return da.Array(graph, name, chunks, meta=np.empty((0, 0), dtype=np.float32))
 
 
 def _rank(*_: None) -> None:
     """A rank task (see :func:`_dask_spectra`): no data, only a place in dask's order."""
 
 
-class _BlockReader:
-    """Computes output block ``i`` from the input chunks under it: one object for every block.
+def _block(
+    frames: Frames,
+    spans: tuple[tuple[int, int], ...],
+    groups: tuple[int, ...] | None,
+    *chunks: np.ndarray,
+) -> np.ndarray:
+    """One output block from the input chunks under it (``spans``: the start and stop taken
+    from each; the ranks' ``None`` after the chunks are ignored): its frames' spectra, or with
+    ``groups`` the means over those stretches of its frames (:func:`_period_means`)."""
+    parts = [c[a:b] for c, (a, b) in zip(chunks[: len(spans)], spans, strict=True)]
+    x = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if groups is None:
+        return frames.compute(x, workers=1)
+    return _period_means(_linear(frames).compute(x, workers=1), groups, frames.db)
 
-    The task of block ``i`` is ``(reader, i, *chunks, *ranks)``; its chunks' pieces are rows
-    ``offsets[i]:offsets[i + 1]`` of ``spans`` (start and stop in each chunk); the ranks'
-    ``None`` after the chunks are ignored.
-    """
 
-    def __init__(self, frames: Frames, offsets: np.ndarray, spans: np.ndarray) -> None:
-        self.frames, self.offsets, self.spans = frames, offsets, spans
+def _nan_block(rows: int, nb: int) -> np.ndarray:
+    return np.full((rows, nb), np.nan, dtype=np.float32)
 
-    def __repr__(self) -> str:
-        return f"<spectrogram blocks: {len(self.offsets) - 1}, nperseg {self.frames.nperseg}>"
 
-    def __call__(self, i: int, *chunks: np.ndarray) -> np.ndarray:
-        spans = self.spans[self.offsets[i] : self.offsets[i + 1]].tolist()
-        parts = [c[a:b] for c, (a, b) in zip(chunks[: len(spans)], spans, strict=True)]
-        x = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        return self.frames.compute(x, workers=1)
+def _linear(frames: Frames) -> Frames:
+    """The same frames in linear PSD (averages are taken in power, then converted to dB)."""
+    if not frames.db:
+        return frames
+    spec = list(frames.spec)
+    spec[7] = False  # db
+    return build_frames(*spec)
 
 
 def _frame_times(audio: xr.DataArray, frames: Frames, count: int) -> tuple[np.ndarray, dict]:
@@ -227,8 +336,9 @@ def spectrogram(
     detrend: bool | str = False,
     *,
     workers: int | None = None,
+    average: object = None,
 ) -> xr.DataArray:
-    """Power spectral density of an audio window, frame by frame.
+    """Power spectral density of an audio window, frame by frame (or averaged per period).
 
     Parameters
     ----------
@@ -252,13 +362,36 @@ def spectrogram(
         thread) and short frames (under ~1600 samples) are computed serially, where threads
         would not pay. The result is bit-identical whatever the number. Dask-backed audio uses
         one thread per block (dask's scheduler already runs blocks in parallel).
+    average
+        A duration (``"1min"``, ``60``, ``"PT1M"``, a timedelta; any length): return the mean
+        spectrum of each period of that length instead of every frame. Periods are those of
+        ``spec.resample(time=average)`` (left-closed, labelled by their start, from midnight of
+        the first frame's day; from 0 s without ``start_time``), and a frame belongs to the
+        period holding its centre. The mean is taken **in linear power** (PSD, NaN frames left
+        out), then converted to dB when ``db`` is true: ``spectrogram(a, ..., average="1min")``
+        equals ``10·log10(spectrogram(a, ..., db=False).resample(time="1min").mean())`` (the
+        long-term spectrum as scipy's Welch average and ONC's averaged spectrograms take it;
+        the mean of dB values, ``spectrogram(a, ...).resample(time="1min").mean()``, is a few
+        dB lower for noise). With dask, each block's task averages its own frames, so only the
+        means leave it (no rechunk, no frames held).
 
     Returns
     -------
     xarray.DataArray
         dims ``("time", "frequency")``: frame centres (UTC datetime64) and Hz; lazy when the
-        audio is dask-backed, in chunks of about 60 s of frames (1 s frames, 50 % overlap: 120)
-        whatever the audio's chunks.
+        audio is dask-backed, in chunks of the frames whose centres lie in one whole minute of
+        time (1 s frames, 50 % overlap: 120; the first and last minutes may be partial),
+        whatever the audio's chunks, so ``resample(time="1min")`` needs no rechunk. With
+        ``average``, one row per period labelled by its start (attrs ``average``, ISO 8601, and
+        ``cell_methods``), in chunks of whole periods (about a minute's worth, at least one).
+
+    Notes
+    -----
+    On dask.distributed, workers inherit ``MALLOC_TRIM_THRESHOLD_=65536`` from dask's nanny,
+    which turns glibc's adaptive thresholds off and made every FFT block's buffers fault back
+    in (2.5× slower tasks). The frame engine sets glibc's mmap and trim thresholds with
+    ``mallopt`` at first use in each process when such a variable is set (see
+    :mod:`intake_onc.acoustics._stft`); nothing to configure.
 
     Examples
     --------
@@ -282,11 +415,40 @@ def spectrogram(
             f"win_dur: the audio ({n / fs:g} s) is shorter than one window ({win_dur} s)"
         )
     data = audio.data
-    if isinstance(data, da.Array):
-        values = _dask_spectra(data, frames)
+    t0, absolute = _audio_t0(audio)
+    period = None if average is None else duration_ns(average, argument="average")
+    if period is not None and period <= 0:
+        raise ValueError(f"average: expected a positive duration, got {average!r}")
+    if period is None:
+        times, time_attrs = _frame_times(audio, frames, count)
     else:
+        grid = _period_grid(frames, count, t0, period, absolute)
+        labels = grid.labels_ns()
+        if absolute:
+            times = labels.astype("datetime64[ns]")
+            time_attrs = {"long_name": "start of the averaging period (UTC)"}
+        else:
+            times = labels / 1e9
+            time_attrs = {"units": "s", "long_name": "start of the averaging period, seconds"}
+    if isinstance(data, da.Array):
+        if period is None:
+            block = _period_grid(frames, count, t0, round(_DASK_BLOCK_SECONDS * _NS), absolute)
+            values = _dask_spectra(data, frames, np.unique(block.edges))
+        else:
+            per = max(1, round(_DASK_BLOCK_SECONDS * _NS / period))  # periods per block
+            cuts = np.unique(np.r_[np.arange(0, grid.periods, per), grid.periods])
+            block_edges = grid.edges[cuts]
+            groups = [
+                tuple((grid.edges[a : b + 1] - grid.edges[a]).tolist())
+                for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+            ]
+            key = ("average", t0, absolute, period, grid.first, grid.periods)
+            values = _dask_spectra(data, frames, block_edges, groups, key)
+    elif period is None:
         values = frames.compute(data, workers=n_workers)
-    times, time_attrs = _frame_times(audio, frames, count)
+    else:
+        psd = _linear(frames).compute(data, workers=n_workers)
+        values = _period_means(psd, grid.edges.tolist(), frames.db)
     freqs = scipy.fft.rfftfreq(frames.nperseg, 1 / fs)[frames.bins]
     units = str(audio.attrs.get("units", "1"))
     ref = "FS" if units == "1" else units
@@ -307,6 +469,11 @@ def spectrogram(
         "bin_width_hz": fs / frames.nperseg,
         "bin_width_correction": "not needed (density)" if scaling == "density" else "none",
     }
+    if period is not None:
+        iso = format_iso_duration(pd.Timedelta(period, "ns"))
+        attrs["average"] = iso
+        attrs["cell_methods"] = f"time: mean (interval: {period / 1e9:g} s; linear power)"
+        attrs["long_name"] = "mean " + attrs["long_name"]
     for key in ("device_code", "start_time", "end_time"):
         if key in audio.attrs:
             attrs[f"audio_{key}" if key != "device_code" else key] = audio.attrs[key]

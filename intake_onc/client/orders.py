@@ -188,9 +188,12 @@ class DataProductOrder:
         if self.status != "created":
             return self
         with self._client.cache.locked(self.cache_dir / ".submit", timeout=None):
-            if self._cached_manifest() is not None:
+            manifest = self._cached_manifest()
+            if manifest is not None:
                 self.from_cache = True
                 self.status = "complete"
+                if manifest.get("request_id") is not None:  # the request the files came from
+                    self.request_id = int(manifest["request_id"])
                 self._log(f"found complete in the cache ({self.cache_dir})")
                 return self
             claim = self._read_claim()

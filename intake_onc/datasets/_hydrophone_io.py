@@ -66,6 +66,7 @@ _DAMAGED: tuple[type[BaseException], ...] = (
     getattr(sf, "SoundFileError", RuntimeError),
     RuntimeError,
     EOFError,
+    FileFormatError,  # read_frames' wrapping of libsndfile's decode errors (it names the file)
 )
 
 _PROBED: dict[tuple[str, str], AudioHeader] = {}

@@ -1,0 +1,332 @@
+"""intake-onc on dask.distributed against the embarrassingly-parallel bound, side by side.
+
+Modelled on the project's reference scale-out run (``scaleout.py`` of the "Scale" issue):
+
+* **audio**: 5-minute 64 kHz 24-bit FLAC files (ONC names, starts jittered by 0-250 ms) →
+  custom spectrogram (1 s Hann frames, 50 % overlap, 10-8000 Hz) → per-minute mean.
+  ``pool``: a ``multiprocessing.Pool(n)`` running ``soundfile.read`` +
+  ``scipy.signal.spectrogram`` + the per-minute mean (of linear PSD) per file, the bound;
+  ``ours``: ``spectrogram(open_audio_files(paths), ..., average="1min")`` (mean of linear
+  PSD in the block task, then dB) computed on a ``LocalCluster`` of ``n`` single-threaded
+  worker processes (dask's default nanny, so ``MALLOC_TRIM_THRESHOLD_=65536`` is set in
+  them, as for any user); ``ours_resample``: the same cluster running the issue's original
+  pipeline, ``spectrogram(...).resample(time="1min").mean()`` (mean of dB). Weak scaling:
+  ``n`` workers take ``per_worker · n`` files (the pool too); ``efficiency`` is real-time
+  factor at ``n`` over ``n`` times that at the first worker count.
+* **scalar**: a year (``--scalar-days``) of 1 Hz data, 4 sensors with QC flags, dask chunks
+  of one day, ONC ``minMaxAvg`` resampled hourly: on the cluster against one thread
+  (``scheduler="single-threaded"``), strong scaling.
+* **values** (``--values-files``, default 12 = one hour): ``open_audio_files(paths).values``
+  against plain ``soundfile.read`` of the same files, time and peak RSS over the result's
+  size, each in a fresh process.
+
+Every ratio is measured in one run, the sides one after the other at each worker count (the
+pool first, then ours); ``ratio > 1`` means intake-onc is faster.
+
+Run: ``python benchmarks/bench_distributed.py --workers 1,2 --per-worker 2 --write-results``
+(the lead's 16-core run: ``--workers 1,4,16 --per-worker 8``). Files are made once in
+``--data`` (default: a folder in the temp dir) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+FS = 64_000
+SECONDS = 300
+BEGIN, END = "<!-- bench_distributed:begin -->", "<!-- bench_distributed:end -->"
+
+
+def make(args: tuple[str, int]) -> str:
+    import pandas as pd
+    import soundfile as sf
+
+    folder, i = args
+    t0 = pd.Timestamp("2024-04-01T00:00:00") + pd.Timedelta(seconds=SECONDS * i + 0.125 * (i % 3))
+    name = f"ICLISTENHF6324_{t0.strftime('%Y%m%dT%H%M%S')}.{t0.microsecond // 1000:03d}Z.flac"
+    path = os.path.join(folder, name)
+    if not os.path.exists(path):
+        x = np.random.default_rng(i).normal(0, 0.02, SECONDS * FS).astype(np.float32)
+        sf.write(path + ".part.flac", x, FS, subtype="PCM_24")
+        os.replace(path + ".part.flac", path)
+    return path
+
+
+def scipy_file(path: str) -> tuple[int, ...]:
+    """The bound's work for one file: decode, scipy spectrogram, per-minute mean (linear)."""
+    import scipy.signal
+    import soundfile as sf
+
+    x, fs = sf.read(path, dtype="float32")
+    f, _, s = scipy.signal.spectrogram(
+        x, fs=fs, window="hann", nperseg=fs, noverlap=fs // 2, detrend=False
+    )
+    s = s[(f >= 10) & (f <= 8000)]
+    return s[:, :480].reshape(s.shape[0], -1, 120).mean(-1).shape
+
+
+def pool_run(paths: list[str], n: int) -> float:
+    from multiprocessing import get_context
+
+    t = time.perf_counter()
+    with get_context("spawn").Pool(n) as pool:
+        pool.map(scipy_file, paths, chunksize=1)
+    return time.perf_counter() - t
+
+
+def scalar_dataset(days: int):
+    import dask.array as da
+    import pandas as pd
+    import xarray as xr
+
+    nt = days * 86400
+    ds = xr.Dataset(coords={"time": pd.date_range("2023-01-01", periods=nt, freq="1s")})
+    for k in range(4):
+        v = da.random.default_rng(k).normal(size=nt, chunks=86400)
+        ds[f"s{k}"] = ("time", v, {"ancillary_variables": f"s{k}_qc"})
+        ds[f"s{k}_qc"] = (
+            "time",
+            da.ones(nt, dtype="int8", chunks=86400),
+            {"flag_values": np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], np.int8)},
+        )
+    return ds
+
+
+def cluster_run(paths: list[str], n: int, scalar_days: int, resample_too: bool) -> dict:
+    from dask.distributed import Client, LocalCluster
+
+    import intake_onc
+
+    row: dict = {}
+    with (
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="7GiB",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(lambda: None)  # workers up
+        audio = intake_onc.open_audio_files(paths, chunk="file")
+        spec = intake_onc.spectrogram(
+            audio, win_dur=1.0, overlap=0.5, freq_lims=(10, 8000), workers=1, average="1min"
+        )
+        t = time.perf_counter()
+        r = spec.compute()
+        row["ours_s"] = time.perf_counter() - t
+        row["shape"] = list(r.shape)
+        if resample_too:
+            audio = intake_onc.open_audio_files(paths, chunk="file")
+            spec = intake_onc.spectrogram(
+                audio, win_dur=1.0, overlap=0.5, freq_lims=(10, 8000), workers=1
+            )
+            t = time.perf_counter()
+            spec.resample(time="1min").mean().compute()
+            row["ours_resample_s"] = time.perf_counter() - t
+        if scalar_days:
+            ds = scalar_dataset(scalar_days)
+            t = time.perf_counter()
+            ds.onc.resample("1h", method="minMaxAvg").compute()
+            row["scalar_cluster_s"] = time.perf_counter() - t
+    return row
+
+
+def scalar_one_thread(days: int) -> float:
+    import dask
+
+    import intake_onc  # noqa: F401  (registers .onc)
+
+    ds = scalar_dataset(days)
+    t = time.perf_counter()
+    with dask.config.set(scheduler="single-threaded"):
+        ds.onc.resample("1h", method="minMaxAvg").compute()
+    return time.perf_counter() - t
+
+
+_VALUES_CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+side, paths = sys.argv[1], sys.argv[2:]
+import soundfile as sf
+import intake_onc
+from intake_onc.acoustics.windows import open_audio_files
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+t = time.perf_counter()
+if side == "soundfile":
+    parts = [sf.read(p, dtype="float32")[0] for p in paths]
+    nbytes = sum(p.nbytes for p in parts)
+else:
+    x = open_audio_files(paths).values
+    nbytes = x.nbytes
+s = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+print(json.dumps({"s": s, "peak": peak, "nbytes": nbytes}))
+"""
+
+
+def values_run(paths: list[str], repeat: int) -> dict:
+    out: dict = {"files": len(paths), "soundfile_s": [], "ours_s": [], "peaks": []}
+    for _ in range(repeat):
+        for side in ("soundfile", "ours"):
+            res = subprocess.run(
+                [sys.executable, "-c", _VALUES_CHILD, side, *paths],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            got = json.loads(res.stdout.strip().splitlines()[-1])
+            out[f"{side}_s"].append(got["s"])
+            if side == "ours":
+                out["peaks"].append(got["peak"] / got["nbytes"])
+                out["nbytes"] = got["nbytes"]
+    sf_s, ours_s = float(np.median(out["soundfile_s"])), float(np.median(out["ours_s"]))
+    return {
+        "files": len(paths),
+        "result_gb": round(out["nbytes"] / 1e9, 3),
+        "soundfile_s": round(sf_s, 2),
+        "ours_s": round(ours_s, 2),
+        "ratio": round(sf_s / ours_s, 2),
+        "peak_over_result": round(max(out["peaks"]), 2),
+    }
+
+
+def machine() -> str:
+    import dask
+    import xarray
+
+    import intake_onc
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, dask {dask.__version__}, xarray "
+        f"{xarray.__version__}, kernel {intake_onc.speedups()}, load average {load:.1f} at start"
+    )
+
+
+def report(res: dict) -> str:
+    lines = [
+        "## intake-onc on dask.distributed vs a plain process pool (`benchmarks/bench_distributed.py`)",
+        "",
+        f"Command: `{res['command']}`",
+        "",
+        f"Machine: {res['machine']}. Audio: {res['per_worker']} five-minute 64 kHz 24-bit FLAC "
+        "files per worker (weak scaling); spectrogram 1 s Hann, 50 % overlap, 10–8000 Hz, "
+        "per-minute mean. `pool`: `multiprocessing.Pool(n)`, `soundfile.read` + "
+        "`scipy.signal.spectrogram` + mean per file. `ours`: `spectrogram(open_audio_files(paths), "
+        '..., average="1min")` on `LocalCluster(n, threads_per_worker=1)` (default nanny: '
+        "`MALLOC_TRIM_THRESHOLD_` set). `resample`: the issue's pipeline "
+        '`spectrogram(...).resample(time="1min").mean()` on the same cluster. Ratios > 1: '
+        "intake-onc faster. Scalar: "
+        f"{res['scalar_days']} days of 1 Hz, 4 sensors + flags, daily chunks, `minMaxAvg` "
+        "hourly, cluster vs one thread.",
+        "",
+        "| workers | files | pool s | ours s | **ours / pool** | resample s | resample / pool "
+        "| real-time × | efficiency | scalar cluster s | scalar 1-thread s | scalar speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["rows"]:
+        lines.append(
+            f"| {r['workers']} | {r['files']} | {r['pool_s']:.2f} | {r['ours_s']:.2f} | "
+            f"**{r['ours_vs_pool']:.2f}×** | {r.get('ours_resample_s', float('nan')):.2f} | "
+            f"{r.get('resample_vs_pool', float('nan')):.2f}× | {r['realtime_x']:.0f} | "
+            f"{r['efficiency']:.2f} | {r.get('scalar_cluster_s', float('nan')):.2f} | "
+            f"{res.get('scalar_one_thread_s', float('nan')):.2f} | "
+            f"{r.get('scalar_speedup', float('nan')):.2f}× |"
+        )
+    v = res.get("values")
+    if v:
+        lines += [
+            "",
+            f"`open_audio_files(paths).values` of {v['files']} files ({v['result_gb']} GB) vs plain "
+            f"`soundfile.read` of each, fresh processes, medians: {v['ours_s']} s vs "
+            f"{v['soundfile_s']} s, **{v['ratio']}×** (target ≥ 0.9×); peak RSS growth "
+            f"**{v['peak_over_result']}×** the result (target ≤ 1.5×).",
+        ]
+    lines += [
+        "",
+        "Targets (the Scale issue): ours ≥ 1.0× the pool at 1 and 2 workers (aim 1.3×); weak-"
+        "scaling efficiency ≥ 0.9 at 2 workers.",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(text: str, path: Path) -> None:
+    old = path.read_text() if path.exists() else "# Benchmark results\n"
+    block = f"{BEGIN}\n{text}\n{END}"
+    if BEGIN in old and END in old:
+        new = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, old, flags=re.S)
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(new)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", default="1,2", help="comma list of worker counts")
+    parser.add_argument("--per-worker", type=int, default=2, help="5-minute files per worker")
+    parser.add_argument("--scalar-days", type=int, default=365, help="0 skips the scalar run")
+    parser.add_argument("--values-files", type=int, default=12, help="0 skips the .values run")
+    parser.add_argument("--repeat", type=int, default=1, help=".values repetitions (medians)")
+    parser.add_argument("--no-resample", action="store_true", help="skip the resample pipeline")
+    parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "bench_distributed"))
+    parser.add_argument("--write-results", action="store_true")
+    args = parser.parse_args()
+    workers = [int(w) for w in args.workers.split(",")]
+    from multiprocessing import get_context
+
+    os.makedirs(args.data, exist_ok=True)
+    nfiles = max(args.per_worker * max(workers), args.values_files)
+    with get_context("spawn").Pool(os.cpu_count()) as pool:
+        paths = sorted(pool.map(make, [(args.data, i) for i in range(nfiles)]))
+    res: dict = {
+        "command": "python benchmarks/bench_distributed.py " + " ".join(sys.argv[1:]),
+        "machine": machine(),
+        "per_worker": args.per_worker,
+        "scalar_days": args.scalar_days,
+        "rows": [],
+    }
+    if args.scalar_days:
+        res["scalar_one_thread_s"] = scalar_one_thread(args.scalar_days)
+        print("scalar, one thread:", round(res["scalar_one_thread_s"], 2), "s", flush=True)
+    for n in workers:
+        some = paths[: args.per_worker * n]
+        pool_s = pool_run(some, n)
+        row = {"workers": n, "files": len(some), "pool_s": pool_s}
+        row.update(cluster_run(some, n, args.scalar_days, not args.no_resample))
+        row["ours_vs_pool"] = round(pool_s / row["ours_s"], 2)
+        if "ours_resample_s" in row:
+            row["resample_vs_pool"] = round(pool_s / row["ours_resample_s"], 2)
+        row["realtime_x"] = len(some) * SECONDS / row["ours_s"]
+        if "scalar_cluster_s" in row:
+            row["scalar_speedup"] = round(res["scalar_one_thread_s"] / row["scalar_cluster_s"], 2)
+        res["rows"].append(row)
+        print(json.dumps(row), flush=True)
+    first = res["rows"][0]
+    for row in res["rows"]:
+        scale = row["workers"] / first["workers"]
+        row["efficiency"] = round(row["realtime_x"] / (scale * first["realtime_x"]), 2)
+    if args.values_files:
+        res["values"] = values_run(paths[: args.values_files], args.repeat)
+        print("values:", json.dumps(res["values"]), flush=True)
+    text = report(res)
+    print(text)
+    if args.write_results:
+        write_results(text, Path(__file__).with_name("RESULTS.md"))
+
+
+if __name__ == "__main__":
+    main()
