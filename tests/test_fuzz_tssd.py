@@ -16,6 +16,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from intake_onc.sandbox.products.tssd_files import build_tssd_files
 
@@ -135,3 +137,32 @@ def test_a_csv_cut_at_a_line_end_is_refused_as_truncated(tmp_path):
 
     with pytest.raises(FileFormatError, match=r"expected 600 data rows \(#TOTSAMPLE\).*truncated"):
         read_tssd(path)
+
+
+_ORIGINALS = originals()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    which=st.sampled_from(sorted(_ORIGINALS)),
+    edits=st.lists(
+        st.tuples(st.floats(0, 1), st.integers(0, 40), st.binary(max_size=12)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_any_edit_of_a_tssd_file_reads_or_names_the_file(tmp_path_factory, which, edits):
+    """Hypothesis-driven edits: at a relative position, replace up to 40 bytes by junk bytes."""
+    from intake_onc._core.errors import FileFormatError
+    from intake_onc.scalar.tssd import read_tssd
+
+    data = bytearray(_ORIGINALS[which])
+    for where, length, junk in edits:
+        pos = int(where * len(data))
+        data[pos : pos + length] = junk
+    path = tmp_path_factory.mktemp("edit") / which
+    path.write_bytes(bytes(data))
+    try:
+        read_tssd(path).load()
+    except FileFormatError as exc:
+        assert str(path) in str(exc)
