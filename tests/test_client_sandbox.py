@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import requests
 
+from intake_onc import sandbox
 from intake_onc.client import (
     AuthError,
     DataProductOrder,
@@ -27,9 +28,9 @@ from intake_onc.client import (
     RestrictedDataError,
     RetryPolicy,
 )
+from intake_onc.sandbox import SANDBOX_TOKEN
 
-sandbox = pytest.importorskip("intake_onc.sandbox")
-TOKEN = sandbox.SANDBOX_TOKEN
+TOKEN = SANDBOX_TOKEN
 HYDROPHONE = "ICLISTENHF6019"
 CTD = "SBECTD19p6813"
 
