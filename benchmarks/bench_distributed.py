@@ -118,6 +118,7 @@ def cluster_run(paths: list[str], n: int, scalar_days: int, resample_too: bool) 
             threads_per_worker=1,
             processes=True,
             memory_limit="7GiB",
+            host="127.0.0.1",
             dashboard_address=None,
         ) as cluster,
         Client(cluster) as client,

@@ -350,7 +350,11 @@ def test_a_distributed_cluster_computes_the_same(client, processes):
     expected = ds.compute(scheduler="sync")
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=processes, dashboard_address=None
+            n_workers=1,
+            threads_per_worker=2,
+            processes=processes,
+            host="127.0.0.1",
+            dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster),
     ):

@@ -605,7 +605,11 @@ def test_a_two_process_cluster_computes_the_same_as_the_local_scheduler(tone_dir
     expected = spec.compute(scheduler="sync"), avg.compute(scheduler="sync")
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster),
     ):

@@ -22,7 +22,7 @@ from intake_onc._core.flags import MISSING
 
 from .cf import refresh_metadata
 from .flags import flagged_variables
-from .time_axis import median_step_ns
+from .time_axis import TimeAxis, median_step_ns
 
 __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
 
@@ -36,12 +36,19 @@ _Rating = tuple[np.ndarray, np.ndarray]  # (starts in ns, int64; periods in s, f
 MAX_ROWS = 250_000_000
 
 
-def time_ns(ds: xr.Dataset) -> np.ndarray:
-    """The ``time`` coordinate of ``ds`` as int64 nanoseconds since 1970 (UTC), checked sorted."""
+def _sorted_time_index(ds: xr.Dataset):
+    """The ``time`` index of ``ds`` (a TimeGridIndex, or a checked ``pd.DatetimeIndex`` in ns)."""
+    from intake_onc._core.time_index import TimeGridIndex
+
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    if "time" not in ds.indexes:
+    if "time" not in ds.xindexes:
         raise ValueError("ds has no 'time' index coordinate; scalar Datasets are indexed by time")
+    grid = ds.xindexes["time"]
+    if isinstance(grid, TimeGridIndex):
+        if grid.transform.step < 0 and grid.size > 1:
+            raise ValueError("ds.time must be sorted; call ds.sortby('time') first")
+        return grid
     index = ds.indexes["time"]
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(f"ds.time must hold datetime64 values, got dtype {index.dtype}")
@@ -51,7 +58,20 @@ def time_ns(ds: xr.Dataset) -> np.ndarray:
         index = index.tz_convert("UTC").tz_localize(None)
     if index.unit != "ns":
         index = index.as_unit("ns")
+    return index
+
+
+def time_ns(ds: xr.Dataset) -> np.ndarray:
+    """The ``time`` coordinate of ``ds`` as int64 nanoseconds since 1970 (UTC), checked sorted."""
+    index = _sorted_time_index(ds)
+    if not isinstance(index, pd.DatetimeIndex):
+        index = index.to_pandas_index().as_unit("ns")
     return np.asarray(index.asi8)
+
+
+def time_axis(ds: xr.Dataset) -> TimeAxis:
+    """The ``time`` axis of ``ds``, checked sorted, regular ones kept O(1) (:class:`TimeAxis`)."""
+    return TimeAxis.from_index(_sorted_time_index(ds))
 
 
 def _rating(ds: xr.Dataset, sample_period: object, t: np.ndarray) -> _Rating:
