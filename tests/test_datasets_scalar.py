@@ -491,3 +491,33 @@ def test_regular_grid_is_an_o1_time_index(client):
     )
     rated = ctd(client, start="2023-05-31T23:00", end="2023-06-01T01:00", chunk="1D")
     assert type(rated.xindexes["time"]).__name__ == "PandasIndex"  # two sample periods
+
+
+# --- windows of many pages ----------------------------------------------------------------------
+
+
+def test_a_window_of_many_pages_is_fetched_as_parallel_page_sized_parts(
+    client, sandbox_url, sandbox_stats, monkeypatch
+):
+    from intake_onc.datasets import _tasks
+
+    whole = ctd(client, start="2024-04-01T10:00", end="2024-04-01T12:00", chunk="2h").compute()
+    monkeypatch.setattr(_tasks, "PAGE_ROWS", 1_000)  # 7,200 slots of 1 s: 8 parts
+    lazy = ctd(client, start="2024-04-01T10:00", end="2024-04-01T12:00", chunk="2h")
+    before = scalar_counts(sandbox_stats(sandbox_url))[0]
+    parts = lazy.compute()
+    assert scalar_counts(sandbox_stats(sandbox_url))[0] - before == 8
+    xr.testing.assert_identical(parts, whole)
+
+
+def test_page_sized_parts_cover_the_fetch_range_once_on_whole_milliseconds():
+    from intake_onc.datasets import _tasks
+
+    window = Window("SBECTD19p6813", "BACAX", first=1_711_929_600 * S, count=345_600, period=S // 4)
+    parts = _tasks._parts(window)
+    assert len(parts) == 4  # a day at 4 Hz: 4 pages of at most 100,000 rows
+    assert parts[0][0] == window.fetch_range[0] and parts[-1][1] == window.fetch_range[1]
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    assert all(edge % MS == 0 for part in parts for edge in part)
+    slots_per_part = [(b - a) / window.period for a, b in parts]
+    assert max(slots_per_part) <= 100_000 + 1
