@@ -268,7 +268,6 @@ def test_pickles_and_a_distributed_cluster_computes_the_same(client):
             n_workers=1,
             threads_per_worker=2,
             processes=False,
-            host="127.0.0.1",
             dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster),

@@ -353,7 +353,7 @@ def test_a_distributed_cluster_computes_the_same(client, processes):
             n_workers=1,
             threads_per_worker=2,
             processes=processes,
-            host="127.0.0.1",
+            host="127.0.0.1" if processes else None,  # in-process: no sockets at all
             dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster),
