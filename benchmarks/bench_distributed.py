@@ -88,19 +88,35 @@ def pool_run(paths: list[str], n: int) -> float:
     return time.perf_counter() - t
 
 
+def _sensor_block(kind: str, k: int, block_info=None) -> np.ndarray:
+    """One day of one sensor, made inside its task (as a reader reads its chunk)."""
+    info = block_info[None]
+    if kind == "flags":
+        return np.ones(info["chunk-shape"], dtype=np.int8)
+    rng = np.random.default_rng([k, info["chunk-location"][0]])
+    return rng.normal(size=info["chunk-shape"])
+
+
 def scalar_dataset(days: int):
+    """``days`` of 1 Hz data, 4 sensors + flags, daily chunks, on an O(1) regular time index.
+
+    Each chunk is generated inside a blockwise task (``map_blocks`` without inputs), as a reader
+    produces its chunk, so the steps after it fuse into the same task.
+    """
     import dask.array as da
-    import pandas as pd
     import xarray as xr
 
+    from intake_onc._core.time_index import time_grid_coords
+
     nt = days * 86400
-    ds = xr.Dataset(coords={"time": pd.date_range("2023-01-01", periods=nt, freq="1s")})
+    chunks = ((86400,) * days,)
+    ds = xr.Dataset(coords=time_grid_coords("2023-01-01", "1s", nt))
     for k in range(4):
-        v = da.random.default_rng(k).normal(size=nt, chunks=86400)
+        v = da.map_blocks(_sensor_block, "values", k, chunks=chunks, dtype=np.float64)
         ds[f"s{k}"] = ("time", v, {"ancillary_variables": f"s{k}_qc"})
         ds[f"s{k}_qc"] = (
             "time",
-            da.ones(nt, dtype="int8", chunks=86400),
+            da.map_blocks(_sensor_block, "flags", k, chunks=chunks, dtype=np.int8),
             {"flag_values": np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], np.int8)},
         )
     return ds
@@ -125,6 +141,7 @@ def cluster_run(paths: list[str], n: int, scalar_days: int, resample_too: bool) 
     ):
         # workers import what a forked pool child inherits (intake_onc, scipy, soundfile)
         client.run(lambda: __import__("intake_onc.acoustics.spectrogram") and None)
+        client.run(lambda: __import__("intake_onc.scalar.resample") and None)
         audio = intake_onc.open_audio_files(paths, chunk="file")
         spec = intake_onc.spectrogram(
             audio, win_dur=1.0, overlap=0.5, freq_lims=(10, 8000), workers=1, average="1min"

@@ -521,3 +521,16 @@ def test_page_sized_parts_cover_the_fetch_range_once_on_whole_milliseconds():
     assert all(edge % MS == 0 for part in parts for edge in part)
     slots_per_part = [(b - a) / window.period for a, b in parts]
     assert max(slots_per_part) <= 100_000 + 1
+
+
+def test_a_clean_hourly_resample_is_two_tasks_per_window_for_every_sensor(client):
+    import dask
+
+    ds = ctd(client)  # three windows of one hour
+    out = ds.onc.clean().onc.resample("1h", method="minMaxAvg")
+    (optimized,) = dask.optimize(out)
+    tasks = dict(optimized.__dask_graph__())
+    lazy_outputs = [v for v in out.data_vars.values() if v.chunks]
+    # per window: its download, then one fused task (views of every sensor, clean, the kernel);
+    # then one gather and one view per output variable
+    assert len(tasks) == 3 + 3 + 1 + len(lazy_outputs)
