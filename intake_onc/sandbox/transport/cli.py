@@ -156,6 +156,11 @@ def run_sandbox(args: argparse.Namespace) -> int:
         return 1
 
     print(f"sandbox: serving Oceans 3.0 API at {server.url}", flush=True)
+    # The two lines to paste into another shell (catalogs/sandbox.yaml, ONCClient() and the
+    # official onc client read them); a --token of the user's own is not echoed.
+    token = SANDBOX_TOKEN if args.token == SANDBOX_TOKEN else "<the --token value>"
+    print(f"export ONC_BASE_URL={server.url}", flush=True)
+    print(f"export ONC_TOKEN={token}", flush=True)
     token_note = "the default demo token" if args.token == SANDBOX_TOKEN else "the --token value"
     print(
         f"sandbox: requests need token= ({token_note}); stop with Ctrl-C or SIGTERM",
