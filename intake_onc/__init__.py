@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "SpectrogramGenerator": "intake_onc.acoustics.spectrogram:SpectrogramGenerator",
     "speedups": "intake_onc.acoustics._stft:speedups",
     "catalog": "intake_onc.catalogs:catalog",
+    "ONCCatalog": "intake_onc.readers.tree:ONCCatalog",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
@@ -55,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs: the names _L
     from intake_onc.client import DataProductOrder, NotDeployedError, ONCClient, ONCError
     from intake_onc.datasets.hydrophone import open_audio, open_spectrogram
     from intake_onc.datasets.scalar import open_scalar
+    from intake_onc.readers.tree import ONCCatalog
     from intake_onc.scalar.tssd import read_tssd
 
 

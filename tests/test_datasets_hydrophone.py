@@ -410,3 +410,32 @@ def test_mat_columns_check_the_frequency_axis_and_fill_missing_columns(tmp_path)
     other = hio.frequency_fingerprint(np.arange(4.0))
     with pytest.raises(ValueError, match=r"frequency axis \(3 bins, 0–2 Hz\) differs"):
         hio.read_mat_columns(hio.local_path, str(path), want, 1, other, "4 bins", False, 1)
+
+
+def test_no_download_at_open_once_the_deployment_rate_is_known(client, url):
+    start, end = "2023-01-01T05:00:00Z", "2023-01-01T05:10:00Z"
+    first = open_audio(DEVICE, start, end, client=client)  # reads one header (64 KiB), remembers
+    assert first.attrs["sample_rate_from"].startswith("header of")
+    hio._PROBED.clear()  # a new process: only the cache folder is left
+    before = downloads(url)
+    again = open_audio(DEVICE, "2023-01-01T06:00:00Z", "2023-01-01T06:10:00Z", client=client)
+    assert downloads(url) == before  # the rate of that deployment is remembered on disk
+    assert "remembered for its deployment" in again.attrs["sample_rate_from"]
+    assert again.attrs["sample_rate"] == first.attrs["sample_rate"]
+    remembered = client.cache.header_path(client._core.host_key, DEVICE)
+    assert remembered.is_file() and "sample_rate" in remembered.read_text()
+
+
+def test_audio_selects_by_time_like_the_spectrogram(client):
+    audio = open_audio(DEVICE, "2023-01-01T05:00:00Z", "2023-01-01T05:10:00Z", client=client)
+    rate = audio.attrs["sample_rate"]
+    # partial date strings select their whole period, as pandas does: two whole seconds
+    seconds = audio.sel(time=slice("2023-01-01T05:03:00", "2023-01-01T05:03:01"))
+    assert seconds.sizes["time"] == 2 * rate
+    exact = slice(
+        np.datetime64("2023-01-01T05:03:00", "ns"), np.datetime64("2023-01-01T05:03:01", "ns")
+    )
+    assert audio.sel(time=exact).sizes["time"] == rate + 1  # both ends included
+    t = np.datetime64("2023-01-01T05:04:00.0000001")
+    nearest = audio.sel(time=t, method="nearest")
+    assert abs(nearest.time.values - t) <= np.timedelta64(10**9 // rate, "ns")

@@ -227,6 +227,13 @@ class Cache:
             raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
         return self.root / server / "archive" / name
 
+    def header_path(self, server: str, device_code: str) -> Path:
+        """Where the audio header facts (sample rate, bit depth) of a device's deployments live."""
+        name = Path(str(device_code).replace("\\", "/")).name
+        if not name or name in (".", ".."):
+            raise ValueError(f"device_code: expected an ONC deviceCode, got {device_code!r}")
+        return self.root / server / "headers" / f"{name}.json"
+
     def product_dir(self, server: str, fingerprint: str) -> Path:
         """The folder of the data product with request ``fingerprint``."""
         return self.root / server / "products" / fingerprint
