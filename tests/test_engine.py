@@ -6,12 +6,12 @@ The engine opens the same objects as ``intake_onc.open_*``, with lazily indexed 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import dask
 import numpy as np
 import pytest
+import tomllib
 import xarray as xr
 
 import intake_onc
