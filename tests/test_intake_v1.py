@@ -108,9 +108,10 @@ def test_intake_open_onc_matches_open_functions(env):
     assert audio.describe()["args"]["product"] == "audio"
     lazy = audio.to_dask()
     assert lazy.chunks is not None
-    xr.testing.assert_identical(
-        lazy, intake_onc.open_audio("ICLISTENHF6324", HOUR["start"], "2024-04-01T00:10")
-    )
+    direct = intake_onc.open_audio("ICLISTENHF6324", HOUR["start"], "2024-04-01T00:10")
+    # where the sample rate was learnt differs (a header, then the remembered facts): not data
+    lazy.attrs.pop("sample_rate_from"), direct.attrs.pop("sample_rate_from")
+    xr.testing.assert_identical(lazy, direct)
     custom = intake.open_onc(
         device_code="ICLISTENHF6324",
         product="custom_spectrogram",

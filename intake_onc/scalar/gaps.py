@@ -34,6 +34,8 @@ _Rating = tuple[np.ndarray, np.ndarray]  # (starts in ns, int64; periods in s, f
 #: Gap filling refuses to build more rows than this (a 2 GB time index, ~8 years at 1 Hz):
 #: a sample period of "1ns" would otherwise try to allocate tebibytes.
 MAX_ROWS = 250_000_000
+#: The longest sample period accepted (10 years, in ns): 1.9·T stays far inside int64.
+_MAX_PERIOD_NS = 10 * 366 * 86_400 * 10**9
 
 
 def _sorted_time_index(ds: xr.Dataset):
@@ -78,7 +80,14 @@ def _rating(ds: xr.Dataset, sample_period: object, t: np.ndarray) -> _Rating:
     """Resolve the sample period(s): argument, rating attrs, ``sample_period`` attr, median step."""
     lowest = np.array([np.iinfo(np.int64).min], dtype=np.int64)
     if sample_period is not None:
-        return lowest, np.array([duration_ns(sample_period, argument="sample_period") / 1e9])
+        ns = duration_ns(sample_period, argument="sample_period")
+        if ns > _MAX_PERIOD_NS:
+            raise ValueError(
+                f"sample_period={sample_period!r}: {ns / 1e9:.3g} s is longer than the 10 years "
+                "a sample period can be (the gap rule 1.9·T must fit in int64 ns); give the "
+                "device's sampling interval, such as 1 or '1s'"
+            )
+        return lowest, np.array([ns / 1e9])
     attrs = ds.attrs
     if "sample_period_starts" in attrs and "sample_period_values" in attrs:
         starts = np.atleast_1d(np.asarray(attrs["sample_period_starts"], dtype=np.float64))
