@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -390,26 +391,104 @@ DATA_PRODUCTS: tuple[DataProduct, ...] = (
 
 
 class Observatory:
-    """The tables above, with the look-ups the sandbox needs.
+    """The observatory's tables, with the look-ups the sandbox needs.
 
+    ``Observatory()`` is ONC's real catalogue merged with the hand-written tables above
+    (:mod:`.catalogue`), built on first use, not at import; passing tables uses exactly those.
     Every method is a pure function of the tables (and, for "ongoing", of ``now``).
     """
 
     def __init__(
         self,
-        locations: Iterable[Location] = LOCATIONS,
-        devices: Iterable[Device] = DEVICES,
-        deployments: Iterable[Deployment] = DEPLOYMENTS,
-        device_categories: Iterable[DeviceCategory] = DEVICE_CATEGORIES,
-        properties: Iterable[Property] = PROPERTIES,
-        data_products: Iterable[DataProduct] = DATA_PRODUCTS,
+        locations: Iterable[Location] | None = None,
+        devices: Iterable[Device] | None = None,
+        deployments: Iterable[Deployment] | None = None,
+        device_categories: Iterable[DeviceCategory] | None = None,
+        properties: Iterable[Property] | None = None,
+        data_products: Iterable[DataProduct] | None = None,
+        *,
+        real_catalogue: bool = True,
     ) -> None:
-        self.locations = {loc.code: loc for loc in locations}
-        self.devices = {dev.code: dev for dev in devices}
-        self.deployments = tuple(deployments)
-        self.device_categories = {cat.code: cat for cat in device_categories}
-        self.properties = {prop.code: prop for prop in properties}
-        self.data_products = tuple(data_products)
+        self._given = {
+            "locations": LOCATIONS if locations is None else tuple(locations),
+            "devices": DEVICES if devices is None else tuple(devices),
+            "deployments": DEPLOYMENTS if deployments is None else tuple(deployments),
+            "device_categories": DEVICE_CATEGORIES
+            if device_categories is None
+            else tuple(device_categories),
+            "properties": PROPERTIES if properties is None else tuple(properties),
+            "data_products": DATA_PRODUCTS if data_products is None else tuple(data_products),
+        }
+        self._real = real_catalogue
+        self._tables: dict | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict:
+        tables = self._tables
+        if tables is not None:
+            return tables
+        with self._lock:
+            if self._tables is None:
+                given = self._given
+                if self._real:
+                    from .catalogue import merged_tables
+
+                    given = merged_tables(given)
+                deployments = tuple(given["deployments"])
+                by_device: dict[str, list[Deployment]] = {}
+                by_location: dict[str, list[Deployment]] = {}
+                for d in deployments:
+                    by_device.setdefault(d.device_code, []).append(d)
+                    by_location.setdefault(d.location_code, []).append(d)
+                locations = {loc.code: loc for loc in given["locations"]}
+                children: dict[str | None, list[Location]] = {}
+                for loc in locations.values():
+                    children.setdefault(loc.parent, []).append(loc)
+                products = tuple(given["data_products"])
+                self._tables = {
+                    "locations": locations,
+                    "devices": {dev.code: dev for dev in given["devices"]},
+                    "deployments": deployments,
+                    "device_categories": {c.code: c for c in given["device_categories"]},
+                    "properties": {p.code: p for p in given["properties"]},
+                    "data_products": products,
+                    "by_device": {k: sorted(v, key=lambda d: d.begin) for k, v in by_device.items()},
+                    "by_location": {
+                        k: sorted(v, key=lambda d: d.begin) for k, v in by_location.items()
+                    },
+                    "children": children,
+                    "products": {(p.code, p.extension): p for p in products},
+                }
+        return self._tables
+
+    def load(self) -> Observatory:
+        """Build the tables now (the sandbox does it in the background at start)."""
+        self._load()
+        return self
+
+    @property
+    def locations(self) -> dict[str, Location]:
+        return self._load()["locations"]
+
+    @property
+    def devices(self) -> dict[str, Device]:
+        return self._load()["devices"]
+
+    @property
+    def deployments(self) -> tuple[Deployment, ...]:
+        return self._load()["deployments"]
+
+    @property
+    def device_categories(self) -> dict[str, DeviceCategory]:
+        return self._load()["device_categories"]
+
+    @property
+    def properties(self) -> dict[str, Property]:
+        return self._load()["properties"]
+
+    @property
+    def data_products(self) -> tuple[DataProduct, ...]:
+        return self._load()["data_products"]
 
     # -- single items ------------------------------------------------------------------------
     def location(self, code: str) -> Location:
@@ -423,7 +502,7 @@ class Observatory:
     # -- relations ---------------------------------------------------------------------------
     def children(self, code: str | None) -> list[Location]:
         """Locations whose parent is ``code`` (``None``: the roots), in table order."""
-        return [loc for loc in self.locations.values() if loc.parent == code]
+        return list(self._load()["children"].get(code, ()))
 
     def descendants(self, code: str) -> list[str]:
         """``code`` and the codes of every location below it."""
@@ -434,16 +513,11 @@ class Observatory:
 
     def deployments_of(self, device_code: str) -> list[Deployment]:
         """The deployments of one device, oldest first."""
-        return sorted(
-            (d for d in self.deployments if d.device_code == device_code), key=lambda d: d.begin
-        )
+        return list(self._load()["by_device"].get(device_code, ()))
 
     def deployments_at(self, location_code: str) -> list[Deployment]:
         """The deployments at one location, oldest first."""
-        return sorted(
-            (d for d in self.deployments if d.location_code == location_code),
-            key=lambda d: d.begin,
-        )
+        return list(self._load()["by_location"].get(location_code, ()))
 
     def deployed_intervals(
         self, device_code: str, now: pd.Timestamp | None = None
@@ -462,15 +536,15 @@ class Observatory:
 
     def product(self, code: str, extension: str) -> DataProduct | None:
         """The data product with this code and extension, if it exists."""
-        for product in self.data_products:
-            if product.code == code and product.extension == extension:
-                return product
-        return None
+        return self._load()["products"].get((code, extension))
 
     def properties_of(self, device_code: str) -> list[Property]:
         """The properties a device measures."""
-        category = self.device(device_code).category_code
-        return [self.properties[c] for c in CATEGORY_PROPERTIES.get(category, ())]
+        device = self.device(device_code)
+        codes = CATEGORY_PROPERTIES.get(device.category_code)
+        if codes is None:
+            codes = tuple(dict.fromkeys(s.property_code for s in device.sensors))
+        return [self.properties[c] for c in codes if c in self.properties]
 
     # -- sample periods ----------------------------------------------------------------------
     def sample_period_at(self, device_code: str, times: np.ndarray) -> np.ndarray:
