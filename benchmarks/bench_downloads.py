@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 from intake_onc.client import ONCClient  # noqa: E402
 from intake_onc.sandbox import SANDBOX_TOKEN  # noqa: E402
 
-DEVICE = "ICLISTENHF6019"
+DEVICE = "ICLISTENHF6093"
 START = "BEGIN bench_downloads"
 END = "END bench_downloads"
 

@@ -33,7 +33,7 @@ from intake_onc._core.files import atomic_path
 
 #: A day of CTD data and an hour of 8 kHz hydrophone data: small enough to run in seconds.
 CTD_DAY = ("2024-04-01", "2024-04-02")
-HYDROPHONE = "ICLISTENHF6019"
+HYDROPHONE = "ICLISTENHF6093"
 HOUR = ("2024-04-01T00:00:00", "2024-04-01T01:00:00")
 #: The sandbox plays a 5 s, 1 kHz test tone at HH:12:30 on every hydrophone.
 TONE_WINDOW = ("2024-04-01T00:12:20", "2024-04-01T00:12:45")

@@ -70,8 +70,8 @@ def test_to_dask_is_read(catalog):
 
 def test_a_location_entry_is_a_catalog_of_its_devices(catalog):
     devices = catalog.barkley_canyon_axis.read()
-    assert {"SBECTD19p6813", "AANDOPTODE4831"} <= set(devices)
-    ds = devices.AANDOPTODE4831.read(start="2024-04-01T00:00:00", end="2024-04-01T00:10:00")
+    assert {"SBECTD19p6813", "AANDERAAO2224"} <= set(devices)
+    ds = devices.AANDERAAO2224.read(start="2024-04-01T00:00:00", end="2024-04-01T00:10:00")
     assert "oxygen" in ds.data_vars
 
 

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-H = "ICLISTENHF6019"
+H = "ICLISTENHF6093"
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def run(sandbox_url, sandbox_token, tmp_path):
 def test_deployments_as_a_table_and_as_json(run):
     table = run("deployments", H)
     assert table.returncode == 0, table.stderr
-    assert "SGHA.H3" in table.stdout and "ongoing" in table.stdout
+    assert "CBCH.H3" in table.stdout and "ongoing" in table.stdout
     records = json.loads(run("deployments", H, "--json").stdout)
     assert {r["deviceCode"] for r in records} == {H} and len(records) == 2
 
@@ -50,7 +50,7 @@ def test_search_lists_devices_products_and_files(run):
     out = run(
         "search",
         "--location",
-        "SGHA.H3",
+        "CBCH.H3",
         "--start",
         "2024-04-01T00:00",
         "--end",

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from intake_onc.downloads import RequestError, Window, parse_requests, windows
 
-H = "ICLISTENHF6019"
+H = "ICLISTENHF6093"
 T = pd.Timestamp("2024-04-01T00:10:00")
 
 

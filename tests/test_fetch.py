@@ -2,7 +2,7 @@
 
 Each scenario checks the files written, their exact durations and the folder layout
 ``out/<DEVICE>/<tag>_<first day>_to_<last day>/{audio, onc_spectrograms, custom_spectrograms}``.
-The 8 kHz hydrophone ``ICLISTENHF6019`` keeps the files small.
+The 8 kHz hydrophone ``ICLISTENHF6093`` keeps the files small.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from intake_onc.client import ONCClient
 from intake_onc.downloads import RequestError, fetch, parse_requests, sample_windows, windows
 from intake_onc.sandbox import SANDBOX_TOKEN, serve
 
-H = "ICLISTENHF6019"  # 8 kHz, deployed 2021-03-01 – 2022-06-30 and 2022-09-01 – now
+H = "ICLISTENHF6093"  # 8 kHz, deployed 2021-03-01 – 2022-06-30 and 2022-09-01 – now
 FS = 8000
 RUN = f"{H}/onc_2024-04-01_to_2024-04-01"
 

@@ -40,7 +40,7 @@ def write_onc_mat(path, times, freqs=FREQS, meta=None, psd=None, **extra) -> Non
 
 def name(start: str) -> str:
     ts = pd.Timestamp(start)
-    return f"ICLISTENHF6019_{ts.strftime('%Y%m%dT%H%M%S')}.000Z-spect.mat"
+    return f"ICLISTENHF6093_{ts.strftime('%Y%m%dT%H%M%S')}.000Z-spect.mat"
 
 
 def test_orientation_times_and_attrs(tmp_path):
@@ -63,7 +63,7 @@ def test_orientation_times_and_attrs(tmp_path):
     assert psd.attrs["bin_width_correction"] == "not applied"
     assert psd.attrs["bin_width_hz"] == 10.0
     assert psd.attrs["spectral_data_downsample"] == 1  # archived -spect.mat: one-minute
-    assert psd.attrs["device_code"] == "ICLISTENHF6019"
+    assert psd.attrs["device_code"] == "ICLISTENHF6093"
     assert psd.attrs["processing_comment"].startswith("Welch")
 
 

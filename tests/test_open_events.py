@@ -10,7 +10,7 @@ from intake_onc.datasets import open_audio
 from intake_onc.downloads import open_events, windows
 from intake_onc.sandbox import SANDBOX_TOKEN
 
-H = "ICLISTENHF6019"
+H = "ICLISTENHF6093"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.synthetic.scalar import ScalarRecords, generate, sensor_items
 
 CTD = "SBECTD19p6813"
-OXY = "AANDOPTODE4831"
+OXY = "AANDERAAO2224"
 NOW = "2026-01-01T00:00:00"
 
 
@@ -73,8 +73,8 @@ def test_nothing_outside_deployments():
     assert t.min() < pd.Timestamp("2022-07-01") and t.max() >= pd.Timestamp("2022-07-15")
     assert len(generate(CTD, "2022-07-03", "2022-07-10", now=NOW)) == 0
     # an ended deployment, before the first one, and after "now"
-    assert len(generate("SBECTD16p6011", "2021-09-30", "2021-10-02", now=NOW)) == 0
-    assert len(generate("SBECTD16p6011", "2021-09-29T23:00", "2021-09-30", now=NOW)) > 0
+    assert len(generate("SBECTD16p6536", "2021-09-30", "2021-10-02", now=NOW)) == 0
+    assert len(generate("SBECTD16p6536", "2021-09-29T23:00", "2021-09-30", now=NOW)) > 0
     assert len(generate(CTD, "2019-04-01", "2019-05-01", now=NOW)) == 0
     late = generate(CTD, "2025-12-31T23:00", "2026-01-02", now=NOW)
     assert len(late) > 0 and late.times[-1] < np.datetime64(NOW)
@@ -158,7 +158,7 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="device_code"):
         generate("NOPE", "2024-04-01", "2024-04-02")
     with pytest.raises(ValueError, match="no scalar sensors"):
-        generate("ICLISTENHF6019", "2024-04-01", "2024-04-02")
+        generate("ICLISTENHF6093", "2024-04-01", "2024-04-02")
     with pytest.raises(ValueError, match="sensors"):
         generate(CTD, "2024-04-01", "2024-04-02", sensors=["oxygen"])
     with pytest.raises(ValueError, match="seed"):

@@ -137,7 +137,7 @@ def read_hsd_mat(
 
     Examples
     --------
-    >>> psd = read_hsd_mat("ICLISTENHF6019_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
+    >>> psd = read_hsd_mat("ICLISTENHF6093_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
     >>> psd.dims  # doctest: +SKIP
     ('time', 'frequency')
     """
@@ -324,7 +324,7 @@ def write_hsd_mat(psd: xr.DataArray, path: str | os.PathLike, comment: str = "")
 
     Examples
     --------
-    >>> write_hsd_mat(spec, "out/ICLISTENHF6019_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
+    >>> write_hsd_mat(spec, "out/ICLISTENHF6093_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
     """
     import scipy.io
 

@@ -260,7 +260,7 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
     >>> client = ONCClient(token="0f1e2d3c-aaaa-bbbb-cccc-000000000000")
     >>> client
     ONCClient(base_url='https://data.oceannetworks.ca', token=***, workers=4)
-    >>> client.deployments(device_code="ICLISTENHF6019")  # doctest: +SKIP
+    >>> client.deployments(device_code="ICLISTENHF6093")  # doctest: +SKIP
     """
 
     def __init__(

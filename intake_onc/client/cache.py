@@ -51,9 +51,9 @@ Examples
 --------
 >>> import tempfile
 >>> cache = Cache(tempfile.mkdtemp())
->>> path = cache.archive_path("data.oceannetworks.ca", "ICLISTENHF6019_20240101T000000.000Z.flac")
+>>> path = cache.archive_path("data.oceannetworks.ca", "ICLISTENHF6093_20240101T000000.000Z.flac")
 >>> path.relative_to(cache.root).as_posix()
-'data.oceannetworks.ca/archive/ICLISTENHF6019_20240101T000000.000Z.flac'
+'data.oceannetworks.ca/archive/ICLISTENHF6093_20240101T000000.000Z.flac'
 """
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ def probe_audio_header(client: ONCClient, filename: str) -> tuple[AudioHeader, s
 
     Examples
     --------
-    >>> header, where = probe_audio_header(client, "ICLISTENHF6019_20230101T001001.315Z.flac")  # doctest: +SKIP
+    >>> header, where = probe_audio_header(client, "ICLISTENHF6093_20230101T001001.315Z.flac")  # doctest: +SKIP
     >>> header.sample_rate, where  # doctest: +SKIP
     (8000, 'probe')
     """
@@ -284,7 +284,7 @@ class RemoteAudioLoader:
     Examples
     --------
     >>> loader = RemoteAudioLoader(client, 8000)  # doctest: +SKIP
-    >>> loader({"name": "ICLISTENHF6019_20230101T001001.315Z.flac", "start": ...}, 0, 800)  # doctest: +SKIP
+    >>> loader({"name": "ICLISTENHF6093_20230101T001001.315Z.flac", "start": ...}, 0, 800)  # doctest: +SKIP
     """
 
     def __init__(self, client: ONCClient, sample_rate: int, rate_given: bool = False) -> None:

@@ -102,7 +102,7 @@ def _range(start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
 def _check_code(device_code: object) -> str:
     if not isinstance(device_code, str) or not device_code.strip():
         raise ValueError(
-            f"device_code: expected a hydrophone's code such as 'ICLISTENHF6019', got "
+            f"device_code: expected a hydrophone's code such as 'ICLISTENHF6093', got "
             f"{device_code!r}"
         )
     return device_code.strip()
@@ -249,7 +249,7 @@ def open_audio(
     Parameters
     ----------
     device_code
-        A hydrophone, e.g. ``"ICLISTENHF6019"``.
+        A hydrophone, e.g. ``"ICLISTENHF6093"``.
     start, end
         The window, ``end`` exclusive, exact to the sample: ISO strings, datetimes, or ONC
         durations (``start="-PT1H"`` before now, ``end="PT10M"`` after ``start``).
@@ -290,7 +290,7 @@ def open_audio(
     Examples
     --------
     >>> from intake_onc.datasets import open_audio
-    >>> audio = open_audio("ICLISTENHF6019", "2023-01-01T00:10Z", "2023-01-01T00:20Z",
+    >>> audio = open_audio("ICLISTENHF6093", "2023-01-01T00:10Z", "2023-01-01T00:20Z",
     ...                    client=client)  # doctest: +SKIP
     >>> audio.sizes["time"], audio.attrs["sample_rate"]  # doctest: +SKIP
     (4800000, 8000)
@@ -394,6 +394,12 @@ def _product_files(
     """Order, wait for and download the HSD MAT product; its files (``ref`` path, ``start``)."""
     from intake_onc.acoustics.files import parse_archive_filename
 
+    # Every option this reader depends on is sent, never left to ONC's defaults (which
+    # concatenate the files, and read channel H1 only): one MAT per audio file, channel H1
+    # unless asked otherwise.
+    options = {k: v for k, v in options.items() if k != "spectrogram_concatenation"}
+    options.setdefault("dpo_spectrogramConcatenation", "None")
+    options.setdefault("dpo_hydrophoneChannel", "H1")
     order = client.order(
         "HSD",
         "mat",
@@ -437,7 +443,7 @@ def open_spectrogram(
     Parameters
     ----------
     device_code
-        A hydrophone, e.g. ``"ICLISTENHF6019"``.
+        A hydrophone, e.g. ``"ICLISTENHF6093"``.
     start, end
         The range, ``end`` exclusive (a column is kept when its centre is inside).
     downsample
@@ -479,7 +485,7 @@ def open_spectrogram(
     Examples
     --------
     >>> from intake_onc.datasets import open_spectrogram
-    >>> psd = open_spectrogram("ICLISTENHF6019", "2023-01-01T00:00Z", "2023-01-01T01:00Z",
+    >>> psd = open_spectrogram("ICLISTENHF6093", "2023-01-01T00:00Z", "2023-01-01T01:00Z",
     ...                        client=client)  # doctest: +SKIP
     >>> psd.sizes  # doctest: +SKIP
     Frozen({'time': 60, 'frequency': 4001})

@@ -16,7 +16,7 @@ Examples
 >>> cat = ONCCatalog(client=client)  # doctest: +SKIP
 >>> list(cat)  # doctest: +SKIP
 ['NEP', 'SAL']
->>> hsd = cat.SAL.read().SGHA.read()["SGHA.H1"].read().ICLISTENHF6324_HSD  # doctest: +SKIP
+>>> hsd = cat.SAL.read().CBCH.read()["CBCH.H1"].read().ICLISTENHF6324_HSD  # doctest: +SKIP
 >>> hsd(start="2024-04-01T00:00", end="2024-04-01T00:10").read()  # doctest: +SKIP
 """
 
@@ -219,7 +219,7 @@ def ONCCatalog(  # noqa: N802 - a catalog "class" for users, as intake's own hel
     --------
     >>> cat = ONCCatalog("BACAX", start="2024-04-01", end="2024-04-02")  # doctest: +SKIP
     >>> sorted(cat)  # doctest: +SKIP
-    ['AANDOPTODE4831_TSSD', 'SBECTD19p6813_TSSD']
+    ['AANDERAAO2224_TSSD', 'SBECTD19p6813_TSSD']
     """
     if location_code is not None and (not isinstance(location_code, str) or not location_code):
         raise ValueError(

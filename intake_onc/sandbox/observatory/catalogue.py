@@ -93,7 +93,11 @@ def load_catalogue() -> dict[str, Any]:
 def _ts(text: str | None) -> pd.Timestamp | None:
     if not text:
         return None
-    return pd.Timestamp(text).tz_convert(None).as_unit("ns") if "Z" in text or "+" in text else pd.Timestamp(text).as_unit("ns")
+    return (
+        pd.Timestamp(text).tz_convert(None).as_unit("ns")
+        if "Z" in text or "+" in text
+        else pd.Timestamp(text).as_unit("ns")
+    )
 
 
 def _ratings(rows: list) -> tuple[DataRating, ...]:
@@ -174,15 +178,33 @@ def merged_tables(hand: dict[str, tuple]) -> dict[str, tuple]:
         if x["code"] in hand_devices:
             d = hand_devices[x["code"]]
             devices.append(
-                Device(d.code, int(x["id"] or d.device_id), x["name"] or d.name, d.category_code,
-                       d.sensors, ratings or d.ratings, d.audio, d.restricted)
+                Device(
+                    d.code,
+                    int(x["id"] or d.device_id),
+                    x["name"] or d.name,
+                    d.category_code,
+                    d.sensors,
+                    ratings or d.ratings,
+                    d.audio,
+                    d.restricted,
+                    synthetic_key=d.data_key,
+                    synthetic_id=d.data_id,
+                )
             )
             continue
         category = x["category"]
-        audio = AudioSpec(64_000, formats=((pd.Timestamp("2000-01-01"), "flac"),)) if category == "HYDROPHONE" else None
+        audio = (
+            AudioSpec(64_000, formats=((pd.Timestamp("2000-01-01"), "flac"),))
+            if category == "HYDROPHONE"
+            else None
+        )
         sensors = SERVED_CATEGORIES.get(category, ())
-        devices.append(Device(x["code"], int(x["id"] or 0), x["name"], category, sensors, ratings, audio))
-    missing = [d for code, d in hand_devices.items() if code not in {x["code"] for x in cat["devices"]}]
+        devices.append(
+            Device(x["code"], int(x["id"] or 0), x["name"], category, sensors, ratings, audio)
+        )
+    missing = [
+        d for code, d in hand_devices.items() if code not in {x["code"] for x in cat["devices"]}
+    ]
     devices.extend(missing)  # hand-written devices ONC does not list (none expected)
 
     deployments = list(hand["deployments"])
@@ -190,7 +212,11 @@ def merged_tables(hand: dict[str, tuple]) -> dict[str, tuple]:
     with_data = sorted(c for c, x in real_locations.items() if x["hasDeviceData"])
     by_code = {loc.code: loc for loc in locations}
     cby = {x["device"]: x for x in cat["cby_deployments"]}
-    cby_site = "CBYIP" if "CBYIP" in by_code else next((c for c in with_data if c.startswith("CBY")), with_data[0])
+    cby_site = (
+        "CBYIP"
+        if "CBYIP" in by_code
+        else next((c for c in with_data if c.startswith("CBY")), with_data[0])
+    )
     for device in devices:
         if device.code in deployed or device.category_code not in SERVED_CATEGORIES:
             continue
@@ -204,18 +230,35 @@ def merged_tables(hand: dict[str, tuple]) -> dict[str, tuple]:
             site = _pick(device.code, with_data)
         loc = by_code[site]
         deployments.append(
-            Deployment(device.code, site, begin, end, loc.lat, loc.lon, loc.depth if loc.depth is not None else 0.0)
+            Deployment(
+                device.code,
+                site,
+                begin,
+                end,
+                loc.lat,
+                loc.lon,
+                loc.depth if loc.depth is not None else 0.0,
+            )
         )
 
     hand_categories = {c.code: c for c in hand["device_categories"]}
     categories = [
-        DeviceCategory(x["code"], x["name"], x["description"], x["long"])
-        for x in cat["categories"]
+        DeviceCategory(x["code"], x["name"], x["description"], x["long"]) for x in cat["categories"]
     ]
-    categories += [c for code, c in hand_categories.items() if code not in {x["code"] for x in cat["categories"]}]
+    categories += [
+        c
+        for code, c in hand_categories.items()
+        if code not in {x["code"] for x in cat["categories"]}
+    ]
     hand_properties = {p.code: p for p in hand["properties"]}
-    properties = [Property(x["code"], x["name"], x["description"], x["unit"]) for x in cat["properties"]]
-    properties += [p for code, p in hand_properties.items() if code not in {x["code"] for x in cat["properties"]}]
+    properties = [
+        Property(x["code"], x["name"], x["description"], x["unit"]) for x in cat["properties"]
+    ]
+    properties += [
+        p
+        for code, p in hand_properties.items()
+        if code not in {x["code"] for x in cat["properties"]}
+    ]
 
     hand_products = {(p.code, p.extension): p for p in hand["data_products"]}
     products = []

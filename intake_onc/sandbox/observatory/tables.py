@@ -2,12 +2,12 @@
 
 Plain tables of facts (pinned in ``docs/architecture.md``) and a few look-ups. The sandbox's
 endpoints, the synthetic data generators and the tests all read them from here, so there is one
-place that says, for example, that ``ICLISTENHF6019`` is an 8 kHz hydrophone at ``SGHA.H3``.
+place that says, for example, that ``ICLISTENHF6093`` is an 8 kHz hydrophone at ``CBCH.H3``.
 
 Examples
 --------
 >>> from intake_onc.sandbox.observatory.tables import OBSERVATORY
->>> OBSERVATORY.device("ICLISTENHF6019").audio.sample_rate
+>>> OBSERVATORY.device("ICLISTENHF6093").audio.sample_rate
 8000
 >>> [d.location_code for d in OBSERVATORY.deployments_of("SBECTD19p6813")]
 ['BACAX', 'BACAX']
@@ -38,6 +38,7 @@ from intake_onc.sandbox.observatory.records import (
 __all__ = [
     "OBSERVATORY",
     "Observatory",
+    "data_key",
     "resolve_now",
 ]
 
@@ -46,6 +47,13 @@ _ORG = "Ocean Networks Canada Society"
 
 def _ts(text: str | None) -> pd.Timestamp | None:
     return None if text is None else pd.Timestamp(text).as_unit("ns")
+
+
+def data_key(device_code: str) -> str:
+    """The key the synthetic data of ``device_code`` are drawn with (its code, or the code it
+    had before it was renamed to its real ONC code; unknown devices: the code itself)."""
+    device = OBSERVATORY.devices.get(device_code)
+    return device.data_key if device is not None else device_code
 
 
 def resolve_now(now: object = None) -> pd.Timestamp:
@@ -131,7 +139,7 @@ LOCATIONS: tuple[Location, ...] = (
         False,
     ),
     Location(
-        "SGHA",
+        "CBCH",
         "Strait of Georgia Hydrophone Array",
         "SAL",
         49.0400,
@@ -141,9 +149,9 @@ LOCATIONS: tuple[Location, ...] = (
         False,
     ),
     Location(
-        "SGHA.H1",
+        "CBCH.H1",
         "Strait of Georgia Hydrophone Array H1",
-        "SGHA",
+        "CBCH",
         49.0401,
         -123.4251,
         294.0,
@@ -151,9 +159,9 @@ LOCATIONS: tuple[Location, ...] = (
         True,
     ),
     Location(
-        "SGHA.H2",
+        "CBCH.H2",
         "Strait of Georgia Hydrophone Array H2",
-        "SGHA",
+        "CBCH",
         49.0402,
         -123.4248,
         295.0,
@@ -161,9 +169,9 @@ LOCATIONS: tuple[Location, ...] = (
         True,
     ),
     Location(
-        "SGHA.H3",
+        "CBCH.H3",
         "Strait of Georgia Hydrophone Array H3",
-        "SGHA",
+        "CBCH",
         49.0399,
         -123.4249,
         296.0,
@@ -198,20 +206,22 @@ DEVICES: tuple[Device, ...] = (
         ),
     ),
     Device(
-        "SBECTD16p6011",
+        "SBECTD16p6536",
         21702,
-        "Sea-Bird SeaCAT SBE16plus 6011",
+        "Sea-Bird SeaCAT SBE16plus 6536",
         "CTD",
         _CTD_SENSORS,
         (DataRating(_ts("2018-03-01"), None, 1.0),),
+        synthetic_key="SBECTD16p6011",
     ),
     Device(
-        "AANDOPTODE4831",
+        "AANDERAAO2224",
         23106,
-        "Aanderaa Optode 4831",
+        "Aanderaa Optode 2224",
         "OXYSENSOR",
         _OXY_SENSORS,
         (DataRating(_ts("2022-07-15"), None, 10.0),),
+        synthetic_key="AANDOPTODE4831",
     ),
     Device(
         "NORTEKADCP9917",
@@ -237,11 +247,12 @@ DEVICES: tuple[Device, ...] = (
         audio=AudioSpec(16_000, formats=((_ts("2000-01-01"), "wav"), (_ts("2020-08-10"), "flac"))),
     ),
     Device(
-        "ICLISTENHF6019",
+        "ICLISTENHF6093",
         23669,
-        "ICListen HF Hydrophone 6019",
+        "ICListen HF Hydrophone 6093",
         "HYDROPHONE",
         audio=AudioSpec(8_000, formats=((_ts("2000-01-01"), "flac"),)),
+        synthetic_key="ICLISTENHF6019",
     ),
 )
 
@@ -251,9 +262,9 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
     ),
     Deployment("SBECTD19p6813", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
     Deployment(
-        "SBECTD16p6011", "FGPD", _ts("2018-03-01"), _ts("2021-09-30"), 48.8138, -125.2807, 96.0
+        "SBECTD16p6536", "FGPD", _ts("2018-03-01"), _ts("2021-09-30"), 48.8138, -125.2807, 96.0
     ),
-    Deployment("AANDOPTODE4831", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
+    Deployment("AANDERAAO2224", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
     Deployment(
         "NORTEKADCP9917",
         "BACUS",
@@ -266,14 +277,14 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         pitch=0.4,
         roll=-1.1,
     ),
-    Deployment("ICLISTENHF6324", "SGHA.H1", _ts("2023-09-08"), None, 49.0401, -123.4251, 294.0),
+    Deployment("ICLISTENHF6324", "CBCH.H1", _ts("2023-09-08"), None, 49.0401, -123.4251, 294.0),
     Deployment(
-        "ICLISTENHF6020", "SGHA.H2", _ts("2019-06-01"), _ts("2021-05-01"), 49.0402, -123.4248, 295.0
+        "ICLISTENHF6020", "CBCH.H2", _ts("2019-06-01"), _ts("2021-05-01"), 49.0402, -123.4248, 295.0
     ),
     Deployment(
-        "ICLISTENHF6019", "SGHA.H3", _ts("2021-03-01"), _ts("2022-06-30"), 49.0399, -123.4249, 296.0
+        "ICLISTENHF6093", "CBCH.H3", _ts("2021-03-01"), _ts("2022-06-30"), 49.0399, -123.4249, 296.0
     ),
-    Deployment("ICLISTENHF6019", "SGHA.H3", _ts("2022-09-01"), None, 49.0399, -123.4249, 296.0),
+    Deployment("ICLISTENHF6093", "CBCH.H3", _ts("2022-09-01"), None, 49.0399, -123.4249, 296.0),
 )
 
 DEVICE_CATEGORIES: tuple[DeviceCategory, ...] = (
@@ -452,7 +463,9 @@ class Observatory:
                     "device_categories": {c.code: c for c in given["device_categories"]},
                     "properties": {p.code: p for p in given["properties"]},
                     "data_products": products,
-                    "by_device": {k: sorted(v, key=lambda d: d.begin) for k, v in by_device.items()},
+                    "by_device": {
+                        k: sorted(v, key=lambda d: d.begin) for k, v in by_device.items()
+                    },
                     "by_location": {
                         k: sorted(v, key=lambda d: d.begin) for k, v in by_location.items()
                     },

@@ -38,7 +38,7 @@ from scipy import fft as _fft
 
 from intake_onc._core.time import parse_date
 from intake_onc.sandbox.observatory.records import Device
-from intake_onc.sandbox.observatory.tables import OBSERVATORY
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, data_key
 
 __all__ = [
     "AMBIENT_DBFS",
@@ -136,9 +136,10 @@ def hydrophone(device_code: str) -> Device:
     try:
         device = OBSERVATORY.device(device_code)
     except KeyError:
+        count = sum(1 for d in OBSERVATORY.devices.values() if d.audio)
         raise KeyError(
-            f"deviceCode: unknown device {device_code!r}; hydrophones are "
-            + ", ".join(sorted(c for c, d in OBSERVATORY.devices.items() if d.audio))
+            f"deviceCode: unknown device {device_code!r}; the observatory has {count} "
+            "hydrophones (for example ICLISTENHF6324); list them with deviceCategoryCode=HYDROPHONE"
         ) from None
     if device.audio is None:
         raise ValueError(
@@ -189,7 +190,7 @@ def _noise_block(seed: int, device_code: str, stream: int, block: int, fs: int) 
     Drawn in the frequency domain (random complex bins × the stream's gain, inverse real FFT), the
     same computation for a block whichever window asks for it: windows agree bit for bit.
     """
-    entropy = [seed, zlib.crc32(device_code.encode()), stream, int(block) + 2**40]
+    entropy = [seed, zlib.crc32(data_key(device_code).encode()), stream, int(block) + 2**40]
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
     bins = fs // 2 + 1
     # Unit-variance uniform real and imaginary parts (3× cheaper than normal ones); each time

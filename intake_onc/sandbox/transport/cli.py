@@ -98,7 +98,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--processing-scale",
         type=_NON_NEGATIVE,
         default=1.0,
-        help="data product processing time factor: scale * (2 s + 1 s per MB); "
+        help="data product processing time factor, times ONC's figures (HSD 25 s per 5-minute file, TSSD 20 s + 1 s per MB); "
         "0 = instant (default: 1)",
     )
     parser.add_argument(
