@@ -105,9 +105,11 @@ def test_discovery(onc):
         },
     )
     tree = onc.getLocationsTree({"locationCode": "CBCH", "deviceCategoryCode": "HYDROPHONE"})
-    assert tree[0]["hasDeviceData"] is False  # the client turned "false" into False
+    assert tree[0]["hasDeviceData"] is True  # the client turned "true" into True
     assert tree[0]["children"][0]["hasDeviceData"] is True
-    assert onc.getLocationHierarchy({"locationCode": "CBCH"}) == tree
+    assert onc.getLocationHierarchy({"locationCode": "CBCH"}) == onc.getLocationsTree(
+        {"locationCode": "CBCH"}
+    )
     deployments = onc.getDeployments(
         {
             "locationCode": "BACAX",
@@ -147,7 +149,7 @@ def test_discovery(onc):
     assert properties[0]["uom"] == "S/m"
     products = onc.getDataProducts({"dataProductCode": "HSD", "extension": "png"})
     assert_types(
-        products[0]["dataProductOptions"][6]["allowableRange"],
+        next(o for o in products[0]["dataProductOptions"] if o["allowableRange"])["allowableRange"],
         {"lowerBound": str, "onlyIntegers": bool, "unitOfMeasure": str, "upperBound": str},
     )
     availability = onc.getDataAvailability(

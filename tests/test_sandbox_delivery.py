@@ -130,7 +130,7 @@ def test_tssd_csv_lifecycle(sandbox_url, sandbox_stats):
     name = first.headers["Content-Disposition"].split("filename=")[1]
     assert first.headers["Content-Disposition"] == f"attachment; filename={name}"
     assert re.fullmatch(
-        r"BarkleyCanyon_BarkleyCanyonAxis_ConductivityTemperatureDepth_20240101T\d{6}Z_"
+        r"BarkleyCanyonAxis_BarkleyCanyonAxis_ConductivityTemperatureDepth_20240101T\d{6}Z_"
         r"20240101T\d{6}Z-NaN_clean\.csv",
         name,
     )
@@ -317,7 +317,15 @@ def test_legacy_method_form(sandbox_url):
         ({"dataProductCode": None}, error(128, "Missing Parameter.", "dataProductCode")),
         ({"extension": None}, error(128, "Missing Parameter.", "extension")),
         ({"dataProductCode": "XYZ123"}, error(127, "Invalid parameter value", "dataProductCode")),
-        ({"extension": "txt"}, error(127, "Invalid parameter value", "extension")),
+        ({"extension": "xyz"}, error(127, "Invalid parameter value", "extension")),
+        (  # a real TSSD format the sandbox does not build
+            {"extension": "txt"},
+            error(
+                127,
+                "Data product TSSD (txt) is not available for device SBECTD19p6813.",
+                "dataProductCode",
+            ),
+        ),
         ({"dateTo": None}, error(128, "Missing Parameter.", "dateTo")),
         (
             {"dateFrom": "2024-01-02"},
@@ -337,7 +345,7 @@ def test_legacy_method_form(sandbox_url):
             {"dpo_resample": "hourly"},
             error(
                 127,
-                "Invalid parameter value.  Expected values: none, average, minMax, minMaxAvg",
+                "Invalid parameter value.  Expected values: average, minMax, none, minMaxAvg",
                 "dpo_resample",
             ),
         ),

@@ -203,7 +203,8 @@ def test_tree_errors(sandbox_url):
 def test_deployments_shape_and_real_booleans(sandbox_url):
     r = get(sandbox_url, "deployments", locationCode="BACAX", deviceCategoryCode="CTD")
     deps = r.json()
-    assert [(d["deviceCode"], d["begin"], d["end"]) for d in deps] == [
+    assert sorted((d["deviceCode"], d["begin"], d["end"]) for d in deps) == [
+        ("SBECTD16p5047", "2009-09-01T00:00:00.000Z", "2016-05-19T20:39:38.000Z"),
         ("SBECTD19p6813", "2019-05-01T00:00:00.000Z", "2022-07-01T00:00:00.000Z"),
         ("SBECTD19p6813", "2022-07-15T00:00:00.000Z", None),
     ]
@@ -363,7 +364,7 @@ def test_devices_shape(sandbox_url):
 
 def test_devices_filters_and_errors(sandbox_url):
     codes = [d["deviceCode"] for d in get(sandbox_url, "devices", locationCode="BACAX").json()]
-    assert codes == ["AANDERAAO2224", "SBECTD19p6813"]
+    assert codes == ["AANDERAAO2224", "SBECTD16p5047", "SBECTD19p6813"]
     codes = [
         d["deviceCode"]
         for d in get(
@@ -470,8 +471,7 @@ def test_properties(sandbox_url):
     assert data[0]["uom"] == "S/m"
     assert_types(data[0]["cvTerm"]["uom"][0], {"uri": str, "vocabulary": str})
     codes = [
-        p["propertyCode"]
-        for p in get(sandbox_url, "properties", deviceCode="AANDERAAO2224").json()
+        p["propertyCode"] for p in get(sandbox_url, "properties", deviceCode="AANDERAAO2224").json()
     ]
     assert codes == ["oxygen", "seawatertemperature"]
     codes = [

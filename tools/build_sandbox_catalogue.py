@@ -79,7 +79,9 @@ def main(folder: Path) -> None:
             options.append(
                 {
                     "option": o.get("option"),
-                    "default": None if o.get("defaultValue") is None else str(o.get("defaultValue")),
+                    "default": None
+                    if o.get("defaultValue") is None
+                    else str(o.get("defaultValue")),
                     "allowed": [str(v) for v in values] if isinstance(values, list) else [],
                     "range": bounds if isinstance(bounds, dict) else {},
                     "documentation": (o.get("documentation") or [None])[0],
@@ -97,7 +99,13 @@ def main(folder: Path) -> None:
     cby = []
     for x in _load(folder, "cby_deployments.json"):
         match = re.search(r"Deployed (\d{4}-\d{2}-\d{2})", x.get("description") or "")
-        cby.append({"device": x["deviceCode"], "begin": match.group(1) if match else None, "citation": x.get("description")})
+        cby.append(
+            {
+                "device": x["deviceCode"],
+                "begin": match.group(1) if match else None,
+                "citation": x.get("description"),
+            }
+        )
     data = {
         "source": "ONC public discovery answers (seng499-bratwurst/rift, 2025-07-29)",
         "locations": locations,
@@ -113,4 +121,8 @@ def main(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "reference" / "onc-catalogue")
+    main(
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else ROOT.parent / "shared" / "reference" / "onc-catalogue"
+    )

@@ -79,6 +79,30 @@ PRODUCT_CATEGORIES = {
     "HSD": ("HYDROPHONE",),
     "AD": ("HYDROPHONE",),
 }
+#: Deployments known from ONC's own answers (onc-api-samples: the official client's tutorial)
+#: and one guess that gives the Barkley Canyon axis its CTD record since 2009.
+KNOWN_DEPLOYMENTS = (
+    # deployments_NC89_BPR.json (real)
+    Deployment(
+        "BPR_889",
+        "NC89",
+        pd.Timestamp("2009-09-06T15:05:58"),
+        pd.Timestamp("2022-08-04T19:16:37"),
+        48.670835,
+        -126.847965,
+        1258.0,
+    ),
+    # a guess: a CTD ONC rated from 2008 on, at BACAX until SBECTD19p6813's rating begins
+    Deployment(
+        "SBECTD16p5047",
+        "BACAX",
+        pd.Timestamp("2009-09-01"),
+        pd.Timestamp("2016-05-19T20:39:38"),
+        48.316654,
+        -126.050749,
+        983.7,
+    ),
+)
 #: Options a request must carry (ONC answers errorCode 128 without them).
 _REQUIRED = {"dpo_qualityControl", "dpo_resample"}
 
@@ -207,7 +231,7 @@ def merged_tables(hand: dict[str, tuple]) -> dict[str, tuple]:
     ]
     devices.extend(missing)  # hand-written devices ONC does not list (none expected)
 
-    deployments = list(hand["deployments"])
+    deployments = list(hand["deployments"]) + list(KNOWN_DEPLOYMENTS)
     deployed = {d.device_code for d in deployments}
     with_data = sorted(c for c, x in real_locations.items() if x["hasDeviceData"])
     by_code = {loc.code: loc for loc in locations}
