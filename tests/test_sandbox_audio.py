@@ -324,7 +324,7 @@ def test_known_tone_is_in_the_audio_at_hh1230():
 def test_known_events_fit_the_band_and_are_sorted():
     events = synth.known_events(DEVICE, "2023-03-01", "2023-03-04")
     kinds = {e["kind"] for e in events}
-    assert kinds == {"tone", "whale", "ship"}
+    assert kinds == {"tone", "whale", "ship", "fin_whale", "rain"}
     assert [e["start"] for e in events] == sorted(e["start"] for e in events)
     assert sum(e["kind"] == "tone" for e in events) == 72
     for e in events:
