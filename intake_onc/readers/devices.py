@@ -98,7 +98,7 @@ class ONCLocation(datatypes.BaseData):
 
 
 #: Client settings a reader may keep (and a catalog save): none of them is secret.
-CLIENT_OPTIONS = ("base_url", "timeout", "workers", "deadline", "cache_dir")
+CLIENT_OPTIONS = ("base_url", "timeout", "workers", "deadline", "cache_dir", "cache_key")
 
 
 def client_options(client: Any) -> dict[str, Any]:
@@ -118,6 +118,8 @@ def client_options(client: Any) -> dict[str, Any]:
     root = str(client.cache.root)
     if root != str(default_cache_dir()):
         options["cache_dir"] = root
+    if getattr(client, "cache_key", None):
+        options["cache_key"] = client.cache_key
     return options
 
 
