@@ -148,7 +148,7 @@ def plot_spectrogram(
     bar = ax.figure.colorbar(mesh, ax=ax, pad=0.01)
     bar.set_label(colorbar_label(spec))
     ax.set_ylabel("frequency (kHz)" if scale_khz else "frequency (Hz)")
-    ax.set_xlabel("time (UTC)")
+    ax.set_xlabel("time (UTC)", loc="left")  # clear of the date offset at the right
     ax.set_title(title if title is not None else _title(spec))
     import matplotlib.dates as mdates
 

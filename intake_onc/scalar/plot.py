@@ -43,6 +43,14 @@ FLAG_COLOURS = {
 }
 
 
+def _period_text(seconds: float) -> str:
+    """``3600`` -> ``"1 h"``, ``600`` -> ``"10 min"``, ``86400`` -> ``"1 day"``."""
+    for size, unit in ((86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)} {unit}"
+    return f"{seconds:g} s"
+
+
 def _default_variable(ds: xr.Dataset) -> str:
     names = [v for v in ds.data_vars if f"{v}_qc" in ds.data_vars]
     if not names:
@@ -128,13 +136,28 @@ def plot_qc(
             )
         if variable in resampled:
             period = resampled.attrs.get("resample_period")
-            what = f"{pd.Timedelta(seconds=float(period))} mean" if period else "mean"
+            what = f"{_period_text(float(period))} mean" if period else "mean"
             ax.plot(centre, resampled[variable].values, color="#08306b", lw=1.4, label=what)
+    good = values[np.isin(flags, (1, 2)) & np.isfinite(values)]
+    if good.size:  # the axis fits the good data; far outliers are counted, not drawn
+        lo, hi = np.percentile(good, [0.1, 99.9])
+        pad = max(hi - lo, 1e-9) * 0.25
+        ax.set_ylim(lo - pad, hi + pad)
+        outside = int(((values < lo - pad) | (values > hi + pad)).sum())
+        if outside:
+            ax.annotate(
+                f"{outside:,} samples outside the axis (flagged bad)",
+                (0.99, 0.02),
+                xycoords="axes fraction",
+                ha="right",
+                fontsize=8,
+                color="#d62728",
+            )
     attrs = ds[variable].attrs
     name = attrs.get("long_name") or variable
     units = attrs.get("units")
     ax.set_ylabel(f"{name} ({units})" if units else str(name))
-    ax.set_xlabel("time (UTC)")
+    ax.set_xlabel("time (UTC)", loc="left")  # clear of the date offset at the right
     import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator()
@@ -147,5 +170,7 @@ def plot_qc(
             f"{device} {name}, {t0:%Y-%m-%d} – {t1:%Y-%m-%d} (UTC), coloured by QAQC flag".strip()
         )
     ax.set_title(title or "")
-    ax.legend(loc="upper left", fontsize=8, markerscale=4, frameon=True, title="QAQC flag")
+    ax.legend(  # beside the axes: never over the data
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, markerscale=4, title="QAQC flag"
+    )
     return ax
