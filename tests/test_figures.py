@@ -37,7 +37,11 @@ def spectrogram(ntime=600, nfreq=200, reference="FS"):
             "time": pd.date_range("2024-04-01", periods=ntime, freq="500ms"),
             "frequency": np.linspace(0, 8000, nfreq),
         },
-        attrs={"units": "dB", "long_name": f"power spectral density (dB re 1 {reference}²/Hz)", "device_code": "ICLISTENHF6093"},
+        attrs={
+            "units": "dB",
+            "long_name": f"power spectral density (dB re 1 {reference}²/Hz)",
+            "device_code": "ICLISTENHF6093",
+        },
     )
 
 
@@ -80,7 +84,11 @@ def scalar(n=3 * 3600):
     flags = rng.choice(np.array([1, 1, 1, 1, 2, 3, 4], np.int8), n)
     ds = xr.Dataset(
         {
-            "temperature": ("time", 8 + rng.normal(0, 0.1, n), {"long_name": "Temperature", "units": "degC"}),
+            "temperature": (
+                "time",
+                8 + rng.normal(0, 0.1, n),
+                {"long_name": "Temperature", "units": "degC"},
+            ),
             "temperature_qc": ("time", flags),
         },
         coords={"time": pd.date_range("2024-04-01", periods=n, freq="1s")},
