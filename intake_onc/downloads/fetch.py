@@ -442,9 +442,11 @@ def fetch(
 def _progress(total: int, progress: bool | None):
     import sys
 
-    from tqdm.auto import tqdm
-
     show = sys.stderr.isatty() if progress is None else bool(progress)
+    from intake_onc._core.progress import tqdm_class
+
+    tqdm = tqdm_class()
+
     return tqdm(total=total, desc="windows", unit="window", disable=not show)
 
 

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from intake.catalog import Catalog
@@ -30,6 +31,15 @@ from intake.source.base import DataSource, Schema
 from intake_onc.readers.devices import reader_for
 
 __all__ = ["ONCLocationSource", "ONCSource"]
+
+# Intake 2.0.9 warns "Shell command not executed due to getshell=False" for every string
+# parameter default of a v1 catalog, shell command or not (intake#887): noise for our users.
+warnings.filterwarnings(
+    "ignore",
+    message="Shell command not executed due to getshell=False",
+    category=UserWarning,
+    module="intake.catalog.utils",
+)
 
 _V1_PRODUCTS = ("scalar", "audio", "spectrogram", "custom_spectrogram")
 
