@@ -134,7 +134,8 @@ def test_a_server_side_not_deployed_error_carries_the_deployments(client):
         )
     err = info.value
     assert err.error_code == 127 and "dateFrom" in err.parameter
-    assert [r.begin for r in err.deployments] == [
+    assert [r.begin for r in err.deployments] == [  # every CTD deployment at BACAX
+        pd.Timestamp("2009-09-01"),
         pd.Timestamp("2019-05-01"),
         pd.Timestamp("2022-07-15"),
     ]
