@@ -44,6 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import record  # noqa: E402
+
 FS = 64_000
 SECONDS = 300
 BEGIN, END = "<!-- bench_distributed:begin -->", "<!-- bench_distributed:end -->"
@@ -186,6 +189,7 @@ import soundfile as sf
 import intake_onc
 from intake_onc.acoustics.windows import open_audio_files
 import os
+
 def rss():  # resident now (ru_maxrss may hold an earlier, higher peak of the imports)
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -358,8 +362,46 @@ def main() -> None:
     for row in res["rows"]:
         scale = row["workers"] / first["workers"]
         row["efficiency"] = round(row["realtime_x"] / (scale * first["realtime_x"]), 2)
+    for row in res["rows"]:
+        n = row["workers"]
+        record(
+            f"spectrogram on {n} worker(s)",
+            row["ours_vs_pool"],
+            baseline="multiprocessing.Pool + scipy",
+            target=1.0,
+        )
+        if n > 1:
+            record(
+                f"weak-scaling efficiency, {n} workers",
+                row["efficiency"],
+                baseline="1 worker",
+                target=0.9,
+            )
+        if "scalar_cluster_s" in row and n == 1:
+            record(
+                "scalar resample, 1 worker / 1 thread",
+                row["scalar_cluster_s"] / res["scalar_one_thread_s"],
+                baseline="one thread",
+                target=1.3,
+                higher_is_better=False,
+            )
+    one = next((r for r in res["rows"] if r["workers"] == 1 and "scalar_cluster_s" in r), None)
+    two = next((r for r in res["rows"] if r["workers"] == 2 and "scalar_cluster_s" in r), None)
+    if one and two:
+        record(
+            "scalar resample, 2 workers vs 1",
+            one["scalar_cluster_s"] / two["scalar_cluster_s"],
+            baseline="1 worker",
+            target=1.8,
+        )
     if args.values_files:
         res["values"] = values_run(paths[: args.values_files], args.repeat)
+        record(
+            ".values of an hour of audio",
+            res["values"]["ratio"],
+            baseline="soundfile.read",
+            target=0.9,
+        )
         print("values:", json.dumps(res["values"]), flush=True)
     text = report(res)
     print(text)
