@@ -51,10 +51,10 @@ def raw_frame(answer: dict[str, Any]) -> pd.DataFrame:
 
     Examples
     --------
-    >>> raw_frame({"data": {"lineTypes": [" "], "readings": ["# 3.6, 3.1"],
-    ...                     "times": ["2024-01-01T00:00:00.032Z"]}})
-                                  time lineType     reading
-    0 2024-01-01 00:00:00.032000+00:00           # 3.6, 3.1
+    >>> frame = raw_frame({"data": {"lineTypes": [" "], "readings": ["# 3.6, 3.1"],
+    ...                             "times": ["2024-01-01T00:00:00.032Z"]}})
+    >>> frame["time"].iloc[0], frame["reading"].iloc[0]
+    (Timestamp('2024-01-01 00:00:00.032000+0000', tz='UTC'), '# 3.6, 3.1')
     """
     data = answer.get("data") if isinstance(answer, dict) else None
     if data is None:
