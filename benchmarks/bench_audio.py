@@ -23,6 +23,7 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +33,9 @@ import pandas as pd
 import soundfile as sf
 
 from intake_onc.acoustics.windows import open_audio_files
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import record  # noqa: E402
 
 FS = 64_000
 SECONDS = 300
@@ -121,6 +125,7 @@ def main() -> None:
         print(
             f"  speed vs soundfile.read, {name[26:]:20s} {base / med[name]:5.2f}x (target >= 0.9)"
         )
+        record(f"audio window: {name}", base / med[name], baseline="soundfile.read", target=0.9)
     info = med["soundfile.read, 3 files (info)"] / med["7-min window over 3 files (info)"]
     print(f"  7-min window vs reading its 3 files whole:     {info:5.2f}x")
 

@@ -44,6 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import record  # noqa: E402
+
 FS = 64_000
 SECONDS = 300
 BEGIN, END = "<!-- bench_distributed:begin -->", "<!-- bench_distributed:end -->"
@@ -88,19 +91,35 @@ def pool_run(paths: list[str], n: int) -> float:
     return time.perf_counter() - t
 
 
+def _sensor_block(kind: str, k: int, block_info=None) -> np.ndarray:
+    """One day of one sensor, made inside its task (as a reader reads its chunk)."""
+    info = block_info[None]
+    if kind == "flags":
+        return np.ones(info["chunk-shape"], dtype=np.int8)
+    rng = np.random.default_rng([k, info["chunk-location"][0]])
+    return rng.normal(size=info["chunk-shape"])
+
+
 def scalar_dataset(days: int):
+    """``days`` of 1 Hz data, 4 sensors + flags, daily chunks, on an O(1) regular time index.
+
+    Each chunk is generated inside a blockwise task (``map_blocks`` without inputs), as a reader
+    produces its chunk, so the steps after it fuse into the same task.
+    """
     import dask.array as da
-    import pandas as pd
     import xarray as xr
 
+    from intake_onc._core.time_index import time_grid_coords
+
     nt = days * 86400
-    ds = xr.Dataset(coords={"time": pd.date_range("2023-01-01", periods=nt, freq="1s")})
+    chunks = ((86400,) * days,)
+    ds = xr.Dataset(coords=time_grid_coords("2023-01-01", "1s", nt))
     for k in range(4):
-        v = da.random.default_rng(k).normal(size=nt, chunks=86400)
+        v = da.map_blocks(_sensor_block, "values", k, chunks=chunks, dtype=np.float64)
         ds[f"s{k}"] = ("time", v, {"ancillary_variables": f"s{k}_qc"})
         ds[f"s{k}_qc"] = (
             "time",
-            da.ones(nt, dtype="int8", chunks=86400),
+            da.map_blocks(_sensor_block, "flags", k, chunks=chunks, dtype=np.int8),
             {"flag_values": np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], np.int8)},
         )
     return ds
@@ -118,12 +137,14 @@ def cluster_run(paths: list[str], n: int, scalar_days: int, resample_too: bool) 
             threads_per_worker=1,
             processes=True,
             memory_limit="7GiB",
+            host="127.0.0.1",
             dashboard_address=None,
         ) as cluster,
         Client(cluster) as client,
     ):
         # workers import what a forked pool child inherits (intake_onc, scipy, soundfile)
         client.run(lambda: __import__("intake_onc.acoustics.spectrogram") and None)
+        client.run(lambda: __import__("intake_onc.scalar.resample") and None)
         audio = intake_onc.open_audio_files(paths, chunk="file")
         spec = intake_onc.spectrogram(
             audio, win_dur=1.0, overlap=0.5, freq_lims=(10, 8000), workers=1, average="1min"
@@ -168,6 +189,7 @@ import soundfile as sf
 import intake_onc
 from intake_onc.acoustics.windows import open_audio_files
 import os
+
 def rss():  # resident now (ru_maxrss may hold an earlier, higher peak of the imports)
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -340,8 +362,46 @@ def main() -> None:
     for row in res["rows"]:
         scale = row["workers"] / first["workers"]
         row["efficiency"] = round(row["realtime_x"] / (scale * first["realtime_x"]), 2)
+    for row in res["rows"]:
+        n = row["workers"]
+        record(
+            f"spectrogram on {n} worker(s)",
+            row["ours_vs_pool"],
+            baseline="multiprocessing.Pool + scipy",
+            target=1.0,
+        )
+        if n > 1:
+            record(
+                f"weak-scaling efficiency, {n} workers",
+                row["efficiency"],
+                baseline="1 worker",
+                target=0.9,
+            )
+        if "scalar_cluster_s" in row and n == 1:
+            record(
+                "scalar resample, 1 worker / 1 thread",
+                row["scalar_cluster_s"] / res["scalar_one_thread_s"],
+                baseline="one thread",
+                target=1.3,
+                higher_is_better=False,
+            )
+    one = next((r for r in res["rows"] if r["workers"] == 1 and "scalar_cluster_s" in r), None)
+    two = next((r for r in res["rows"] if r["workers"] == 2 and "scalar_cluster_s" in r), None)
+    if one and two:
+        record(
+            "scalar resample, 2 workers vs 1",
+            one["scalar_cluster_s"] / two["scalar_cluster_s"],
+            baseline="1 worker",
+            target=1.8,
+        )
     if args.values_files:
         res["values"] = values_run(paths[: args.values_files], args.repeat)
+        record(
+            ".values of an hour of audio",
+            res["values"]["ratio"],
+            baseline="soundfile.read",
+            target=0.9,
+        )
         print("values:", json.dumps(res["values"]), flush=True)
     text = report(res)
     print(text)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import platform
 import shutil
 import statistics
@@ -32,13 +33,16 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import record  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from intake_onc.client import ONCClient  # noqa: E402
 from intake_onc.sandbox import SANDBOX_TOKEN  # noqa: E402
 
-DEVICE = "ICLISTENHF6019"
+DEVICE = "ICLISTENHF6093"
 START = "BEGIN bench_downloads"
 END = "END bench_downloads"
 
@@ -46,6 +50,7 @@ END = "END bench_downloads"
 _SERVER = """
 import sys
 from intake_onc.sandbox import serve
+
 with serve(port=0, latency_ms=float(sys.argv[1]), processing_scale=0,
            file_cache_bytes=2**31) as url:
     print(url, flush=True)
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         base / statistics.median(v) for k, v in times.items() if not k.startswith("official")
     )
     lines += ["", f"Best ratio: **{best:.1f}×** (target ≥ 4× with 4–8 workers)."]
+    record(f"downloads ({args.extension})", best, baseline="official onc client", target=4.0)
     text = "\n".join(lines)
     print(text)
     if args.write_results:
@@ -157,7 +163,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cores() -> int:
-    import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 

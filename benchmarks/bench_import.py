@@ -20,6 +20,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import record  # noqa: E402
+
 CODE = "import intake"
 
 
@@ -63,6 +66,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"import intake, plugin loaded ({plugin}; xarray loaded: {xarray}): {a * 1e3:.1f} ms")
     print(f"import intake, plugin blocked:  {b * 1e3:.1f} ms")
     print(f"plugin adds (median of paired differences): {paired * 1e3:.1f} ms  (target < 50 ms)")
+    record(
+        "import intake: plugin cost",
+        paired * 1e3,
+        baseline="import intake, plugin blocked",
+        target=50,
+        higher_is_better=False,
+        unit="ms",
+    )
 
 
 if __name__ == "__main__":

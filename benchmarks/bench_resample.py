@@ -39,6 +39,9 @@ import xarray as xr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 from intake_onc.scalar.resample import resample  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import record  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 BEGIN, END = "<!-- bench_resample:begin -->", "<!-- bench_resample:end -->"
 
@@ -103,6 +106,19 @@ def run(n: int, reps: int) -> dict[str, float]:
 def report(n: int, reps: int, medians: dict[str, float], command: str) -> str:
     pandas_t, numpy_t, dask_t = medians["pandas"], medians["ops numpy"], medians["ops dask"]
     inferred_t = medians["ops numpy, period inferred"]
+    record(
+        "resample minMaxAvg (numpy)",
+        pandas_t / numpy_t,
+        baseline="pandas resample().agg",
+        target=2.0,
+    )
+    record(
+        "resample minMaxAvg (dask) time",
+        dask_t / numpy_t,
+        baseline="the same on numpy",
+        target=1.3,
+        higher_is_better=False,
+    )
     lines = [
         BEGIN,
         "## Resample: ONC minMaxAvg vs pandas (`bench_resample.py`)",
@@ -157,9 +173,10 @@ def main(argv: list[str] | None = None) -> None:
     inferred = medians["ops numpy, period inferred"]
     print(f"ops numpy (period inferred) vs pandas: {medians['pandas'] / inferred:.2f}x faster")
     print(f"ops dask / ops numpy: {medians['ops dask'] / medians['ops numpy']:.2f}x the time")
+    command = "python benchmarks/bench_resample.py" + " ".join([""] + (argv or sys.argv[1:]))
+    text = report(n, reps, medians, command)  # records the ratios
     if not args.no_write:
-        command = "python benchmarks/bench_resample.py" + " ".join([""] + (argv or sys.argv[1:]))
-        write_results(report(n, reps, medians, command))
+        write_results(text)
         print(f"updated {RESULTS}")
 
 

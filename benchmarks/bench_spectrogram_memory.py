@@ -166,7 +166,11 @@ def child(url: str, cache: str, hours: float, chunk: str | float, scheduler: str
         from distributed import Client, LocalCluster
 
         cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
         )
         dask_client = Client(cluster)
     try:

@@ -13,6 +13,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -27,6 +28,9 @@ import pyarrow.csv as pa_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 from intake_onc.scalar.tssd import read_tssd  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import record  # noqa: E402
 
 SENSORS = [
     ("temperature", "Temperature", "C", "seawatertemperature", 4.0, 0.1),
@@ -133,6 +137,7 @@ def main() -> None:
     verdict = "meets" if ratio >= 0.8 else "MISSES"
     print(f"read_tssd speed / pandas.read_csv(engine='pyarrow') speed = {ratio:.2f}x ")
     print(f"(target >= 0.8x: {verdict})")
+    record("TSSD CSV read", ratio, baseline="pandas.read_csv(engine='pyarrow')", target=0.8)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,16 @@ _LAZY: dict[str, str] = {
     "SpectrogramGenerator": "intake_onc.acoustics.spectrogram:SpectrogramGenerator",
     "speedups": "intake_onc.acoustics._stft:speedups",
     "catalog": "intake_onc.catalogs:catalog",
+    "ONCCatalog": "intake_onc.readers.tree:ONCCatalog",
+    "Window": "intake_onc.downloads:Window",
+    "RequestError": "intake_onc.downloads:RequestError",
+    "parse_requests": "intake_onc.downloads:parse_requests",
+    "windows": "intake_onc.downloads:windows",
+    "sample_windows": "intake_onc.downloads:sample_windows",
+    "check_windows": "intake_onc.downloads:check_windows",
+    "fetch": "intake_onc.downloads:fetch",
+    "FetchResult": "intake_onc.downloads:FetchResult",
+    "open_events": "intake_onc.downloads:open_events",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
@@ -55,6 +65,18 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs: the names _L
     from intake_onc.client import DataProductOrder, NotDeployedError, ONCClient, ONCError
     from intake_onc.datasets.hydrophone import open_audio, open_spectrogram
     from intake_onc.datasets.scalar import open_scalar
+    from intake_onc.downloads import (
+        FetchResult,
+        RequestError,
+        Window,
+        check_windows,
+        fetch,
+        open_events,
+        parse_requests,
+        sample_windows,
+        windows,
+    )
+    from intake_onc.readers.tree import ONCCatalog
     from intake_onc.scalar.tssd import read_tssd
 
 

@@ -7,7 +7,7 @@ as the data package ``intake_onc._catalogs``; :func:`catalog` finds them through
 Examples
 --------
 >>> sorted(available_catalogs())
-['onc']
+['onc', 'sandbox']
 >>> catalog("onc").name
 'onc.yaml'
 """

@@ -4,7 +4,9 @@ Subcommands are contributed by the modules that own them, so this file only wire
 
 * ``intake-onc sandbox`` — run the local Oceans 3.0 API server (:mod:`intake_onc.sandbox.cli`);
 * ``intake-onc demo`` — the main job: a tour against the embedded sandbox (:mod:`intake_onc.demo`);
-* ``intake-onc cache info|clear`` — the download cache (:mod:`intake_onc.client.cli`).
+* ``intake-onc cache info|clear`` — the download cache (:mod:`intake_onc.client.cli`);
+* ``intake-onc download|deployments|search`` — downloading for analysis
+  (:mod:`intake_onc.downloads.cli`).
 
 Examples
 --------
@@ -29,6 +31,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("intake_onc.sandbox.transport.cli", "add_sandbox_command"),
     ("intake_onc.demo", "add_demo_command"),
     ("intake_onc.client.cli", "add_cache_commands"),
+    ("intake_onc.downloads.cli", "add_download_commands"),
 )
 
 

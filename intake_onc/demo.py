@@ -1,15 +1,21 @@
-"""The main job: a tour of intake-onc against the embedded Oceans 3.0 sandbox.
+"""The main job: what intake-onc does, end to end, against the embedded Oceans 3.0 sandbox.
 
-``intake-onc demo`` starts a sandbox on a free loopback port and then does what a scientist
-would do against the real service:
+``intake-onc demo [--output DIR] [--seed N] [--real]`` starts a sandbox on a free loopback port
+(or, with ``--real`` and ``ONC_TOKEN`` set, talks to the real service) and runs the package's
+main paths through the shipped Intake catalog:
 
-1. discovers the observatory (the location tree and the devices at it);
-2. downloads one hydrophone archive file through the verified download cache;
-3. opens a day of CTD data lazily from the Intake catalog, applies ONC's clean rule and an
-   hourly min/max/average, and writes the result to netCDF (**the dataset**);
-4. opens an exact window of hydrophone audio around a known tone, computes a spectrogram and
-   plots it (**the plot**);
-5. orders an ONC spectrogram product (HSD) through the asynchronous order API and reads it.
+1. **A week of CTD data** at the Barkley Canyon axis, opened lazily, cleaned (ONC's QAQC rule)
+   and resampled hourly (``minMaxAvg``) → ``barkley_ctd_hourly.nc`` (CF-1.8) and
+   ``ctd_qc.png``: every sample coloured by its QAQC flag, the hourly mean and its min–max band;
+2. **An hour of hydrophone audio** around a ship's closest approach (from the sandbox's list
+   of what its audio holds), with ONC's spectrogram (HSD) and one computed here side by side
+   → ``hydrophone_spectrogram.nc`` and ``spectrograms.png``;
+3. **The sandbox's known events** (fin-whale pulses, humpback-like calls, the test tone)
+   fetched as exact clips into run folders, and opened as one event dataset
+   → ``events/``, ``events.nc`` and ``event_gallery.png``.
+
+A second run downloads nothing: the cache is keyed by the sandbox's version and seed, not its
+port. Everything is written to a temporary name and renamed when complete.
 
 Examples
 --------
@@ -26,51 +32,60 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from intake_onc._core.files import atomic_path
+
 if TYPE_CHECKING:  # pragma: no cover
     from intake_onc.client import ONCClient
 
-from intake_onc._core.files import atomic_path
-
-#: A day of CTD data and an hour of 8 kHz hydrophone data: small enough to run in seconds.
-CTD_DAY = ("2024-04-01", "2024-04-02")
-HYDROPHONE = "ICLISTENHF6019"
-HOUR = ("2024-04-01T00:00:00", "2024-04-01T01:00:00")
-#: The sandbox plays a 5 s, 1 kHz test tone at HH:12:30 on every hydrophone.
-TONE_WINDOW = ("2024-04-01T00:12:20", "2024-04-01T00:12:45")
+#: A week of CTD data at the Barkley Canyon axis, and the day searched for hydrophone events.
+CTD = "SBECTD19p6813"
+CTD_WEEK = ("2024-04-01", "2024-04-08")
+HYDROPHONE = "ICLISTENHF6093"  # 8 kHz: an hour decodes in a second
+DAY = ("2024-04-01", "2024-04-02")
+#: The hour shown with ``--real`` (no event list there).
+REAL_HOUR = ("2024-04-01T01:30:00", "2024-04-01T02:30:00")
+MAX_EVENTS = 6
 
 
 def add_demo_command(subparsers: Any) -> None:
     """Add ``intake-onc demo`` to the command line."""
     parser = subparsers.add_parser(
         "demo",
-        help="run the tour against the embedded sandbox (writes a plot and a dataset)",
+        help="run the main paths against the embedded sandbox (netCDF files and three figures)",
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument(
         "--output", default="demo-output", type=Path, help="folder for the outputs (created)"
     )
     parser.add_argument("--seed", default=0, type=int, help="seed of the synthetic data (>= 0)")
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="use the real ONC service (needs ONC_TOKEN in the environment or .env)",
+    )
     parser.set_defaults(handler=_run_from_args)
 
 
 def _run_from_args(args: Any) -> int:
-    run_demo(args.output, seed=args.seed)
+    run_demo(args.output, seed=args.seed, real=args.real)
     return 0
 
 
 def _step(title: str) -> Callable[[Callable[[], Any]], Any]:
     def run(body: Callable[[], Any]) -> Any:
-        print(f"\n== {title}")
+        print(f"\n== {title}", flush=True)
         started = time.perf_counter()
         result = body()
-        print(f"   ({time.perf_counter() - started:.1f} s)")
+        print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
         return result
 
     return run
 
 
-def run_demo(output: str | os.PathLike[str] = "demo-output", *, seed: int = 0) -> dict[str, Path]:
-    """Run the tour; returns the paths it wrote (``dataset``, ``plot``, ``archive_file``, ...).
+def run_demo(
+    output: str | os.PathLike[str] = "demo-output", *, seed: int = 0, real: bool = False
+) -> dict[str, Path]:
+    """Run the demo; returns the paths it wrote (``ctd_dataset``, ``ctd_figure``, ...).
 
     Parameters
     ----------
@@ -78,142 +93,256 @@ def run_demo(output: str | os.PathLike[str] = "demo-output", *, seed: int = 0) -
         Folder for the outputs and the download cache (created if missing).
     seed
         Seed of the sandbox's synthetic data.
+    real
+        Use the real ONC service (``ONC_TOKEN`` must be set) instead of the sandbox.
     """
-    from intake_onc import sandbox
-    from intake_onc.client import ONCClient
+    from contextlib import nullcontext
+
+    from intake_onc import __version__, sandbox
 
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed: expected a whole number >= 0, got {seed!r}")
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise ValueError(f"output: {out} is a file, not a folder; give a folder to write into")
+    if real and not os.environ.get("ONC_TOKEN"):
+        raise ValueError(
+            "--real: set ONC_TOKEN to your Oceans 3.0 API token (from your ONC profile, Web "
+            "Services API tab), in the environment or a .env file"
+        )
     out.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    with sandbox.serve(port=0, seed=seed, processing_scale=0.02) as url:
-        print(f"sandbox: serving Oceans 3.0 API at {url} (seed {seed})")
-        client = ONCClient(
-            token=sandbox.SANDBOX_TOKEN, base_url=url, cache_dir=out / "cache", progress=False
-        )
-        # The Intake catalog reads its API address and token from the environment.
-        os.environ["ONC_BASE_URL"] = url
-        os.environ["ONC_TOKEN"] = sandbox.SANDBOX_TOKEN
-        os.environ["INTAKE_ONC_CACHE"] = str(out / "cache")
+    import matplotlib
 
-        _step("1. Discovery: the observatory's locations and devices")(lambda: _discover(client))
-        written["archive_file"] = _step("2. One hydrophone archive file, downloaded and verified")(
-            lambda: _download_one(client)
+    matplotlib.use("Agg")
+    server = nullcontext(None) if real else sandbox.serve(port=0, seed=seed, processing_scale=0.02)
+    written: dict[str, Path] = {}
+    with server as url:
+        env = {"INTAKE_ONC_CACHE": str(out / "cache")}
+        if url is not None:
+            print(f"sandbox: serving Oceans 3.0 API at {url} (seed {seed})")
+            env.update(
+                ONC_BASE_URL=url,
+                ONC_TOKEN=sandbox.SANDBOX_TOKEN,
+                # the cache folder is named by what the sandbox serves, not by its port
+                INTAKE_ONC_CACHE_KEY=f"sandbox-{__version__}-seed{seed}",
+            )
+        os.environ.update(env)
+        from intake_onc.client import ONCClient
+
+        client = ONCClient(progress=False)
+        written.update(
+            _step("1. A week of CTD data: lazy, cleaned, hourly min/max/average")(
+                lambda: _ctd_week(out, "onc" if real else "sandbox")
+            )
         )
-        written["dataset"] = _step("3. A day of CTD data: lazy, cleaned, hourly min/max/average")(
-            lambda: _ctd_dataset(out)
+        hour, events = _step("2. Where the sandbox's audio holds ships and whales")(
+            lambda: _events(client, url)
         )
-        written["plot"] = _step("4. Hydrophone audio around a known tone, and its spectrogram")(
-            lambda: _audio_plot(client, out)
+        written.update(
+            _step(f"3. An hour of {HYDROPHONE}: ONC's spectrogram and one computed here")(
+                lambda: _hydrophone_hour(client, out, hour, events)
+            )
         )
-        written["hsd"] = _step("5. An ONC spectrogram product (HSD), ordered asynchronously")(
-            lambda: _hsd_order(client, out)
-        )
-        stats = client.stats
+        if events:
+            written.update(
+                _step("4. The known events as clips, and as one event dataset")(
+                    lambda: _event_clips(client, out, events)
+                )
+            )
+        downloaded = client._core.counters.get("bytes", 0)
         client.close()
     print("\nWrote:")
     for name, path in written.items():
-        print(f"   {name:<13} {path}")
-    if stats:
-        print(f"Client requests: {stats}")
+        print(f"   {name:<20} {path}")
+    print(f"Downloaded this run: {downloaded / 1e6:.1f} MB (a second run finds it all cached)")
     return written
 
 
-def _discover(client: ONCClient) -> None:
-    tree = client.locations()
-    print(f"   {len(tree)} locations, e.g.:")
-    for row in tree.head(6).itertuples():
-        print(f"     {row.locationCode:<9} {row.locationName}")
-    deployments = client.deployments()
-    ongoing = deployments[deployments["end"].isna()]
-    print(f"   {deployments['deviceCode'].nunique()} devices, {len(ongoing)} deployed now:")
-    for row in ongoing.itertuples():
-        print(f"     {row.deviceCode:<15} {row.deviceCategoryCode:<10} at {row.locationCode}")
+# --------------------------------------------------------------------------------------------
+# 1. CTD
+# --------------------------------------------------------------------------------------------
 
 
-def _download_one(client: ONCClient) -> Path:
-    files = client.archive_files(HYDROPHONE, *HOUR, extension="flac")
-    print(
-        f"   {len(files)} FLAC files in {HOUR[0]} – {HOUR[1]}; first: {files['filename'].iloc[0]}"
-    )
-    path = client.download(files["filename"].iloc[0])
-    print(f"   -> {path} ({path.stat().st_size:,} bytes, size-verified)")
-    return path
-
-
-def _ctd_dataset(out: Path) -> Path:
+def _ctd_week(out: Path, catalog_name: str) -> dict[str, Path]:
     import intake
 
     from intake_onc.catalogs import catalog
 
-    # The shipped catalog, read through importlib.resources (works from a wheel and a checkout).
-    cat = intake.open_catalog(str(catalog("onc")))
-    ds = cat.barkley_ctd(start=CTD_DAY[0], end=CTD_DAY[1]).read()
-    print(f"   opened lazily: {dict(ds.sizes)}, chunks {ds.chunks['time'][:2]}…")
-    hourly = ds.onc.resample("1h", method="minMaxAvg").compute()
+    cat = intake.open_catalog(str(catalog(catalog_name)))
+    raw = cat.barkley_ctd(start=CTD_WEEK[0], end=CTD_WEEK[1], quality="raw").read()
     print(
-        "   hourly temperature (°C): "
-        + ", ".join(f"{v:.3f}" for v in hourly["temperature"].values[:4])
-        + ", …"
+        f"   opened lazily: {dict(raw.sizes)}, {len(raw.chunks['time'])} daily chunks, no data yet"
+    )
+    hourly = raw.onc.clean().onc.resample("1h", method="minMaxAvg")
+    raw, hourly = raw.compute(), hourly.compute()
+    flags = raw["temperature_qc"].values
+    print(
+        f"   {flags.size:,} temperature samples: {int((flags == 1).sum()):,} good, "
+        f"{int(((flags == 3) | (flags == 4)).sum()):,} flagged bad and left out of the hourly statistics"
     )
     path = out / "barkley_ctd_hourly.nc"
     with atomic_path(path) as tmp:
         hourly.to_netcdf(tmp)
-    print(f"   -> {path}")
-    return path
+    print(f"   -> {path} ({hourly.sizes['time']} hours, CF-1.8)")
+    figure = out / "ctd_qc.png"
+    ax = raw.onc.plot_qc("temperature", resampled=hourly)
+    _save(ax.figure, figure)
+    return {"ctd_dataset": path, "ctd_figure": figure}
 
 
-def _audio_plot(client: ONCClient, out: Path) -> Path:
-    import intake_onc
-    from intake_onc.datasets import open_audio
+# --------------------------------------------------------------------------------------------
+# 2. Events
+# --------------------------------------------------------------------------------------------
 
-    audio = open_audio(HYDROPHONE, *TONE_WINDOW, client=client)
+
+def _events(client: ONCClient, url: str | None) -> tuple[tuple[str, str], list[dict]]:
+    """The hour to show (around a ship's closest approach) and the events of the day."""
+    import pandas as pd
+    import requests
+
+    if url is None:
+        print(f"   the real service has no event list: showing {REAL_HOUR[0]} – {REAL_HOUR[1]}")
+        return REAL_HOUR, []
+    answer = requests.get(
+        f"{url}/_sandbox/events",
+        params={"deviceCode": HYDROPHONE, "dateFrom": DAY[0], "dateTo": DAY[1]},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    events = answer.json()
+    counts = pd.Series([e["type"] for e in events]).value_counts()
+    print("   " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + f" on {DAY[0]}")
+    ship = next((e for e in events if e["type"] == "ship"), None)
+    if ship is None:
+        return REAL_HOUR, events
+    cpa = pd.Timestamp(ship["details"]["cpa"]).tz_localize(None).floor("min")
+    hour = (str(cpa - pd.Timedelta("30min")), str(cpa + pd.Timedelta("30min")))
     print(
-        f"   {audio.sizes['time']:,} samples at {audio.attrs['sample_rate']} Hz "
-        f"from {audio.attrs['start_time']} (lazy: {audio.chunks is not None})"
+        f"   a ship passes {ship['start'][11:19]}–{ship['end'][11:19]}, closest at {ship['details']['cpa'][11:19]}"
     )
-    spec = intake_onc.spectrogram(audio, win_dur=0.25, overlap=0.5).compute()
-    peak = float(spec.frequency[spec.max("time").argmax("frequency")])
-    print(f"   spectrogram {dict(spec.sizes)}; strongest frequency {peak:.0f} Hz (the test tone)")
-    return _plot_spectrogram(spec, out / "hydrophone_spectrogram.png")
+    return hour, events
 
 
-def _plot_spectrogram(spec: Any, path: Path) -> Path:
-    try:
-        import matplotlib
+# --------------------------------------------------------------------------------------------
+# 3. Hydrophone hour
+# --------------------------------------------------------------------------------------------
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - the plot extra is missing
-        print("   matplotlib is not installed (pip install 'intake-onc[plot]'); no plot written")
-        return path
-    fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
-    spec.T.plot.pcolormesh(
-        ax=ax, cmap="magma", cbar_kwargs={"label": spec.attrs.get("units", "dB")}
-    )
-    ax.set_title(f"{HYDROPHONE}: {TONE_WINDOW[0]} – {TONE_WINDOW[1]} UTC")
+
+def _hydrophone_hour(
+    client: ONCClient, out: Path, hour: tuple[str, str], events: list[dict]
+) -> dict[str, Path]:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    import intake_onc
+    from intake_onc.acoustics.plot import plot_spectrogram
+
+    audio = intake_onc.open_audio(HYDROPHONE, *hour, client=client)
+    print(f"   audio: {audio.sizes['time']:,} samples at {audio.attrs['sample_rate']} Hz, lazy")
+    custom = intake_onc.spectrogram(
+        audio, win_dur=1.0, overlap=0.5, freq_lims=(10, 4000), average="10s"
+    ).compute()
+    onc = intake_onc.open_spectrogram(HYDROPHONE, *hour, client=client).compute()
+    print(f"   ONC's HSD {dict(onc.sizes)}; custom {dict(custom.sizes)} (10-s means of 1-s frames)")
+    path = out / "hydrophone_spectrogram.nc"
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png")
+        custom.to_netcdf(tmp)
+    fig, axes = plt.subplots(2, 1, figsize=(12, 7.5), constrained_layout=True, sharex=True)
+    plot_spectrogram(
+        onc, ax=axes[0], title=f"ONC's spectrogram (HSD, one-minute averages), {HYDROPHONE}"
+    )
+    plot_spectrogram(
+        custom, ax=axes[1], title="computed here: 1-s Hann frames, 50 % overlap, 10-s means"
+    )
+    t0, t1 = pd.Timestamp(hour[0]), pd.Timestamp(hour[1])
+    for e in events:
+        start = pd.Timestamp(e["start"]).tz_localize(None)
+        end = pd.Timestamp(e["end"]).tz_localize(None)
+        if end < t0 or start > t1 or e["type"] == "rain":
+            continue
+        for ax in axes:
+            ax.axvspan(max(start, t0), min(end, t1), ymin=0.97, ymax=1.0, color="white", alpha=0.9)
+        axes[0].annotate(
+            e["type"].replace("_", " "),
+            (max(start, t0), axes[0].get_ylim()[1]),
+            xytext=(2, -12),
+            textcoords="offset points",
+            color="white",
+            fontsize=8,
+        )
+    fig.suptitle(
+        f"{HYDROPHONE}, {hour[0]} – {hour[1]} UTC: white marks = events the sandbox placed there"
+    )
+    figure = out / "spectrograms.png"
+    _save(fig, figure)
+    return {"spectrogram_dataset": path, "spectrogram_figure": figure}
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Event clips
+# --------------------------------------------------------------------------------------------
+
+
+def _event_clips(client: ONCClient, out: Path, events: list[dict]) -> dict[str, Path]:
+    import matplotlib.pyplot as plt
+
+    import intake_onc
+    from intake_onc.acoustics.plot import plot_spectrogram
+
+    chosen: list[dict] = []
+    for kind in ("fin_whale", "whale", "humpback", "tone", "ship"):
+        chosen += [e for e in events if e["type"] == kind][:2]
+    chosen = chosen[:MAX_EVENTS]
+    requests_ = [
+        {
+            "deviceCode": HYDROPHONE,
+            "timestamp": e["start"],
+            "pad_before_seconds": 2,
+            "pad_after_seconds": 20 if e["type"] == "fin_whale" else 8,
+            "label": f"{e['type'].replace('_', ' ')} {e['start'][11:19]}",
+        }
+        for e in chosen
+    ]
+    result = intake_onc.fetch(
+        requests_, products=("audio",), out_dir=out / "events", tag="demo", client=client
+    )
+    folder = next(iter(result.devices.values())).folder
+    print(f"   {len(result.files)} clips in {folder}")
+    clips = intake_onc.open_events(requests_, product="audio", client=client)
+    path = out / "events.nc"
+    with atomic_path(path) as tmp:
+        clips.load().to_netcdf(tmp)
+    print(f"   event dataset {dict(clips.sizes)} -> {path}")
+    fs = int(clips.attrs["sample_rate"])
+    windows = intake_onc.parse_requests(requests_)
+    cols = 3
+    rows = -(-len(chosen) // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(13, 3.2 * rows), constrained_layout=True, squeeze=False
+    )
+    for ax in axes.flat[len(chosen) :]:
+        ax.set_visible(False)
+    for i, ax in enumerate(axes.flat[: len(chosen)]):
+        w, event = windows[i], chosen[i]
+        window = intake_onc.open_audio(w.device_code, w.start, w.end, client=client)
+        if event["highFrequency"] < 100:  # fin whales: 1-s frames to resolve 17-25 Hz
+            spec = intake_onc.spectrogram(window, win_dur=1.0, overlap=0.9, freq_lims=(5, 60))
+        else:
+            top = min(fs / 2, max(500.0, 2 * event["highFrequency"]))
+            spec = intake_onc.spectrogram(window, win_dur=0.25, overlap=0.75, freq_lims=(5, top))
+        plot_spectrogram(spec.compute(), ax=ax, title=w.label)
+    fig.suptitle(
+        f"{len(chosen)} events of {HYDROPHONE} on {DAY[0]}, where /_sandbox/events placed them"
+    )
+    figure = out / "event_gallery.png"
+    _save(fig, figure)
+    return {"event_clips": Path(folder), "event_dataset": path, "event_figure": figure}
+
+
+def _save(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     print(f"   -> {path}")
-    return path
-
-
-def _hsd_order(client: ONCClient, out: Path) -> Path:
-    from intake_onc.acoustics.hsd import open_hsd_files
-
-    order = client.order(
-        "HSD", "mat", device_code=HYDROPHONE, start=HOUR[0], end="2024-04-01T00:20:00"
-    )
-    order.execute().wait()
-    paths = order.download(out / "hsd")
-    print(f"   {order!r}")
-    for entry in order.logs[-3:]:
-        print(f"     log: {entry}")
-    mats = [p for p in paths if p.suffix == ".mat"]
-    spec = open_hsd_files(mats)
-    print(f"   {len(mats)} MAT files -> DataArray {dict(spec.sizes)} ({spec.attrs.get('units')})")
-    return mats[0].parent

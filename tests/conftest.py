@@ -25,7 +25,7 @@ Fixtures
     ``paths``, ``statuses``, ``bytes_sent``, ``faults``, ``faults_by_kind``, ``products_built``,
     ``archive_files_read``, ``delayed``, ``max_active``, ...).
 
-Keep tests small and fast: the 8 kHz hydrophone ``ICLISTENHF6019`` and hours (not weeks) of
+Keep tests small and fast: the 8 kHz hydrophone ``ICLISTENHF6093`` and hours (not weeks) of
 ``SBECTD19p6813`` data.
 """
 

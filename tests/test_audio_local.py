@@ -26,7 +26,7 @@ from intake_onc.acoustics.windows import (
 )
 
 FS = 8000
-DEVICE = "ICLISTENHF6019"
+DEVICE = "ICLISTENHF6093"
 N = 10 * FS  # 10-second files
 # id -> start of first sample: f2 overlaps f1 by 57 ms, f3 is missing, f4/f5 leave an 8-sample gap
 STARTS = {

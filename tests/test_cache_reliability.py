@@ -223,7 +223,7 @@ def test_clear_partial_removes_only_abandoned_parts(tmp_path, capsys):
 
 # -- 2. cached files are verified when read -----------------------------------------------------
 
-DEVICE, DAY = "ICLISTENHF6019", "2023-01-01"
+DEVICE, DAY = "ICLISTENHF6093", "2023-01-01"
 
 
 @pytest.fixture

@@ -56,9 +56,9 @@ def test_an_entry_reads_as_a_lazy_dataset(catalog, sandbox_url, sandbox_stats):
 def test_user_parameters_and_read_time_overrides(catalog):
     ds = catalog(START="2024-04-02T00:00:00", END="2024-04-02T01:00:00").barkley_oxygen.read()
     assert str(ds.time.values[0]).startswith("2024-04-02T00:00")
-    assert ds.sizes["time"] == 360  # one hour at the oxygen sensor's 10 s
+    assert ds.sizes["time"] == 720  # one hour at the oxygen sensor's 5 s (ONC's rating)
     ds = catalog.barkley_oxygen.read(start="2024-04-03T00:00:00", end="2024-04-03T00:10:00")
-    assert ds.sizes["time"] == 60
+    assert ds.sizes["time"] == 120
     with pytest.raises(ValueError, match="Could not validate"):
         catalog(CHUNK="7h").barkley_ctd  # noqa: B018  (not one of the catalog's options)
 
@@ -70,8 +70,8 @@ def test_to_dask_is_read(catalog):
 
 def test_a_location_entry_is_a_catalog_of_its_devices(catalog):
     devices = catalog.barkley_canyon_axis.read()
-    assert {"SBECTD19p6813", "AANDOPTODE4831"} <= set(devices)
-    ds = devices.AANDOPTODE4831.read(start="2024-04-01T00:00:00", end="2024-04-01T00:10:00")
+    assert {"SBECTD19p6813", "AANDERAAO2224"} <= set(devices)
+    ds = devices.AANDERAAO2224.read(start="2024-04-01T00:00:00", end="2024-04-01T00:10:00")
     assert "oxygen" in ds.data_vars
 
 

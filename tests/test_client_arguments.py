@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from intake_onc.client import ONCClient, ONCError
 from intake_onc.client.discovery import _camel
 
-HYD = "ICLISTENHF6019"
+HYD = "ICLISTENHF6093"
 CTD = "SBECTD19p6813"
 WINDOW = {"start": "2024-04-01T00:00:00", "end": "2024-04-01T00:10:00"}
 
@@ -72,12 +72,12 @@ CASES: list[tuple[str, dict, tuple[str, ...]]] = [
     ),
     (
         "download",
-        {"filename": "ICLISTENHF6019_20240401T000001.879Z.flac"},
+        {"filename": "ICLISTENHF6093_20240401T000001.879Z.flac"},
         ("filename", "overwrite"),
     ),
     (
         "read_head",
-        {"filename": "ICLISTENHF6019_20240401T000001.879Z.flac", "nbytes": 16},
+        {"filename": "ICLISTENHF6093_20240401T000001.879Z.flac", "nbytes": 16},
         ("filename", "nbytes"),
     ),
     (

@@ -273,7 +273,7 @@ def test_onc_errors_become_typed_exceptions(stub, client, reply_, error):
 
 def test_not_deployed_errors_list_the_deployments(stub, client):
     message = (
-        "The device ICLISTENHF6019 was deployed but not during the provided time range "
+        "The device ICLISTENHF6093 was deployed but not during the provided time range "
         "(20220701T000000.000Z to 20220701T235959.999Z)."
     )
     stub.script("/api/scalardata/device", onc_error(127, message, "deviceCode, dateFrom, dateTo"))
@@ -283,14 +283,14 @@ def test_not_deployed_errors_list_the_deployments(stub, client):
             200,
             [
                 {
-                    "deviceCode": "ICLISTENHF6019",
-                    "locationCode": "SGHA.H3",
+                    "deviceCode": "ICLISTENHF6093",
+                    "locationCode": "CBCH.H3",
                     "begin": "2021-03-01T00:00:00.000Z",
                     "end": "2022-06-30T00:00:00.000Z",
                 },
                 {
-                    "deviceCode": "ICLISTENHF6019",
-                    "locationCode": "SGHA.H3",
+                    "deviceCode": "ICLISTENHF6093",
+                    "locationCode": "CBCH.H3",
                     "begin": "2022-09-01T00:00:00.000Z",
                     "end": None,
                 },
@@ -298,12 +298,12 @@ def test_not_deployed_errors_list_the_deployments(stub, client):
         ),
     )
     with pytest.raises(NotDeployedError) as info:
-        client.scalar_data("ICLISTENHF6019", "2022-07-01", "2022-07-02")
+        client.scalar_data("ICLISTENHF6093", "2022-07-01", "2022-07-02")
     err = info.value
     assert err.error_code == 127
     assert [str(r) for r in err.deployments] == [
-        "2021-03-01 – 2022-06-30 at SGHA.H3",
-        "2022-09-01 – ongoing at SGHA.H3",
+        "2021-03-01 – 2022-06-30 at CBCH.H3",
+        "2022-09-01 – ongoing at CBCH.H3",
     ]
     assert "2022-09-01 – ongoing" in str(err)
 

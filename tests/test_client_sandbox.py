@@ -2,7 +2,7 @@
 data-product orders, the cache, faults, and the token that never shows.
 
 The sandbox's facts (devices, deployments) are pinned in docs/architecture.md; the tests use the
-8 kHz hydrophone ``ICLISTENHF6019`` (deployed 2021-03-01 – 2022-06-30 and 2022-09-01 – now) and
+8 kHz hydrophone ``ICLISTENHF6093`` (deployed 2021-03-01 – 2022-06-30 and 2022-09-01 – now) and
 the CTD ``SBECTD19p6813`` at BACAX.
 """
 
@@ -31,7 +31,7 @@ from intake_onc.client import (
 from intake_onc.sandbox import SANDBOX_TOKEN
 
 TOKEN = SANDBOX_TOKEN
-HYDROPHONE = "ICLISTENHF6019"
+HYDROPHONE = "ICLISTENHF6093"
 CTD = "SBECTD19p6813"
 
 
@@ -74,15 +74,15 @@ def test_locations_have_real_booleans_and_numbers(client):
     frame = client.locations()
     assert frame["hasDeviceData"].dtype == bool
     bacax = frame.set_index("locationCode").loc["BACAX"]
-    assert bacax["locationName"] == "Barkley Canyon Axis" and bacax["depth"] == 985.0
+    assert bacax["locationName"] == "Barkley Canyon Axis" and bacax["depth"] == 983.746022
     assert bool(bacax["hasDeviceData"]) is True
 
 
 def test_the_location_tree_is_flattened_with_parents(client):
     tree = client.location_tree().set_index("locationCode")
-    assert tree.loc["SGHA.H3", "parentLocationCode"] == "SGHA"
-    assert tree.loc["SGHA", "parentLocationCode"] == "SAL"
-    assert tree.loc["SAL", "level"] == 0 and tree.loc["SGHA.H3", "level"] == 2
+    assert tree.loc["CBCH.H3", "parentLocationCode"] == "CBCH"
+    assert pd.isna(tree.loc["CBCH", "parentLocationCode"])  # ONC's flat list: a root here
+    assert tree.loc["CBCH", "level"] == 0 and tree.loc["CBCH.H3", "level"] == 1
 
 
 def test_deployments_have_parsed_dates_and_nat_while_ongoing(client):
@@ -120,7 +120,7 @@ def test_an_unknown_code_is_a_typed_error_naming_the_parameter(client):
 
 def test_check_deployed_returns_the_deployment_or_lists_them_all(client):
     [hit] = client.check_deployed(HYDROPHONE, "2024-04-01", "2024-04-02")
-    assert hit.end is None and hit.location_code == "SGHA.H3"
+    assert hit.end is None and hit.location_code == "CBCH.H3"
     with pytest.raises(NotDeployedError) as info:
         client.check_deployed(HYDROPHONE, "2022-07-01", "2022-07-02")
     assert len(info.value.deployments) == 2
@@ -134,7 +134,8 @@ def test_a_server_side_not_deployed_error_carries_the_deployments(client):
         )
     err = info.value
     assert err.error_code == 127 and "dateFrom" in err.parameter
-    assert [r.begin for r in err.deployments] == [
+    assert [r.begin for r in err.deployments] == [  # every CTD deployment at BACAX
+        pd.Timestamp("2009-09-01"),
         pd.Timestamp("2019-05-01"),
         pd.Timestamp("2022-07-15"),
     ]
@@ -180,7 +181,7 @@ def test_listings_read_by_columns_match_json_loads(client, monkeypatch, extensio
 def test_archive_files_by_location_and_category(client):
     by_device = client.archive_files(HYDROPHONE, "2024-04-01", "2024-04-01T00:30", extension="flac")
     by_location = client.archive_files(
-        location_code="SGHA.H3",
+        location_code="CBCH.H3",
         device_category="HYDROPHONE",
         start="2024-04-01",
         end="2024-04-01T00:30",

@@ -3,7 +3,7 @@
 Ground truth comes from the sandbox module itself (the other side of the wire): the listing
 (:func:`intake_onc.sandbox.archive.listing.list_archive_files`: jittered starts, the odd missing slot) and
 the known hourly tone (:func:`intake_onc.sandbox.synthetic.audio.known_events`: ``min(1000, fs/4)`` Hz at
-HH:12:30 for 5 s). The tests use the 8 kHz ``ICLISTENHF6019`` on 2023-01-01 (files start near
+HH:12:30 for 5 s). The tests use the 8 kHz ``ICLISTENHF6093`` on 2023-01-01 (files start near
 HH:M0:00 ± 2 s; the 02:00 slot has no file; the 00:10 file overlaps the 00:15 one by 1.2 s) and,
 for the WAV era, the 16 kHz ``ICLISTENHF6020`` in January 2020.
 
@@ -33,7 +33,7 @@ from intake_onc.datasets import _hydrophone_io as hio
 from intake_onc.datasets import hydrophone, open_audio, open_spectrogram
 from intake_onc.sandbox import SANDBOX_TOKEN, serve
 
-DEVICE = "ICLISTENHF6019"
+DEVICE = "ICLISTENHF6093"
 FS = 8000
 DAY = "2023-01-01"
 
@@ -96,7 +96,7 @@ def test_exact_sample_count_across_jittered_files(client):
     assert audio.sizes["time"] == (8 * 60 + 30) * FS - 1  # [start, end) to the sample
     assert audio.attrs["start_time"] == "2023-01-01T00:08:00.000125Z"
     assert audio.attrs["sample_rate"] == FS and audio.attrs["bit_depth"] == 24
-    assert audio.attrs["device_code"] == DEVICE and audio.attrs["location_code"] == "SGHA.H3"
+    assert audio.attrs["device_code"] == DEVICE and audio.attrs["location_code"] == "CBCH.H3"
     assert audio.attrs["units"] == "1" and audio.attrs["source"] == "archive"
     truth = audio_files(DEVICE, f"{DAY}T00:00", f"{DAY}T00:20")
     placed = coverage(audio, by="file")
@@ -241,7 +241,7 @@ def test_nothing_downloaded_until_compute_then_cached(client, url):
     assert not list(client.cache.root.rglob("*.flac"))
     probed = open_audio(DEVICE, start, end, client=client)
     assert downloads(url) == before + 1  # one header probe: 64 KiB read, nothing stored
-    assert probed.attrs["sample_rate_from"].startswith("header of ICLISTENHF6019_20230101T050")
+    assert probed.attrs["sample_rate_from"].startswith("header of ICLISTENHF6093_20230101T050")
     assert not list(client.cache.root.rglob("*.flac"))
     first = audio.compute()
     assert len(coverage(audio, by="file")) == 4
@@ -265,7 +265,10 @@ def test_pickles_and_a_distributed_cluster_computes_the_same(client):
     xr.testing.assert_identical(pickle.loads(pickle.dumps(audio)).compute(), expected)
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster),
     ):
@@ -398,7 +401,7 @@ def test_mat_columns_check_the_frequency_axis_and_fill_missing_columns(tmp_path)
         dims=("time", "frequency"),
         coords={"time": times, "frequency": [0.0, 1.0, 2.0]},
     )
-    path = write_hsd_mat(psd, tmp_path / "ICLISTENHF6019_20230101T000000.000Z-spect.mat")
+    path = write_hsd_mat(psd, tmp_path / "ICLISTENHF6093_20230101T000000.000Z-spect.mat")
     axis, text = hio.frequency_fingerprint(np.arange(3.0)), hio.axis_text(np.arange(3.0))
     want = np.concatenate([times.asi8[[0, 2]], [times.asi8[3] + 40 * 10**9]])
     got = hio.read_mat_columns(hio.local_path, str(path), want, 30 * 10**9, axis, text, False, 1)
@@ -407,3 +410,32 @@ def test_mat_columns_check_the_frequency_axis_and_fill_missing_columns(tmp_path)
     other = hio.frequency_fingerprint(np.arange(4.0))
     with pytest.raises(ValueError, match=r"frequency axis \(3 bins, 0–2 Hz\) differs"):
         hio.read_mat_columns(hio.local_path, str(path), want, 1, other, "4 bins", False, 1)
+
+
+def test_no_download_at_open_once_the_deployment_rate_is_known(client, url):
+    start, end = "2023-01-01T05:00:00Z", "2023-01-01T05:10:00Z"
+    first = open_audio(DEVICE, start, end, client=client)  # reads one header (64 KiB), remembers
+    assert first.attrs["sample_rate_from"].startswith("header of")
+    hio._PROBED.clear()  # a new process: only the cache folder is left
+    before = downloads(url)
+    again = open_audio(DEVICE, "2023-01-01T06:00:00Z", "2023-01-01T06:10:00Z", client=client)
+    assert downloads(url) == before  # the rate of that deployment is remembered on disk
+    assert "remembered for its deployment" in again.attrs["sample_rate_from"]
+    assert again.attrs["sample_rate"] == first.attrs["sample_rate"]
+    remembered = client.cache.header_path(client._core.host_key, DEVICE)
+    assert remembered.is_file() and "sample_rate" in remembered.read_text()
+
+
+def test_audio_selects_by_time_like_the_spectrogram(client):
+    audio = open_audio(DEVICE, "2023-01-01T05:00:00Z", "2023-01-01T05:10:00Z", client=client)
+    rate = audio.attrs["sample_rate"]
+    # partial date strings select their whole period, as pandas does: two whole seconds
+    seconds = audio.sel(time=slice("2023-01-01T05:03:00", "2023-01-01T05:03:01"))
+    assert seconds.sizes["time"] == 2 * rate
+    exact = slice(
+        np.datetime64("2023-01-01T05:03:00", "ns"), np.datetime64("2023-01-01T05:03:01", "ns")
+    )
+    assert audio.sel(time=exact).sizes["time"] == rate + 1  # both ends included
+    t = np.datetime64("2023-01-01T05:04:00.0000001")
+    nearest = audio.sel(time=t, method="nearest")
+    assert abs(nearest.time.values - t) <= np.timedelta64(10**9 // rate, "ns")

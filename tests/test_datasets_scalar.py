@@ -1,8 +1,8 @@
 """``open_scalar``: remote, lazy scalar Datasets on the nominal sampling grid (issue #4).
 
 Facts of the synthetic observatory used here (docs/architecture.md): the CTD ``SBECTD19p6813``
-samples every 2 s until 2023-06-01, then every 1 s, and was deployed 2019-05-01 – 2022-07-01 and
-2022-07-15 – now; the oxygen optode ``AANDOPTODE4831`` samples every 10 s. On 2024-04-01 the CTD
+samples every 0.25 s until 2019-07-15T18:46:06, then every 1 s (ONC's data rating), and was deployed 2019-05-01 – 2022-07-01 and
+2022-07-15 – now; the oxygen optode ``AANDERAAO2224`` samples every 5 s. On 2024-04-01 the CTD
 has a data gap from 21:33:45 to about 23:29 (the window 22:00–23:00 is empty).
 """
 
@@ -35,7 +35,7 @@ from intake_onc.datasets._grid import (
 from intake_onc.scalar.tssd import read_tssd
 
 CTD = "SBECTD19p6813"
-OXY = "AANDOPTODE4831"
+OXY = "AANDERAAO2224"
 SENSORS = ("temperature", "conductivity", "pressure", "salinity")
 S = 1_000_000_000  # ns per second
 MS = 1_000_000
@@ -166,22 +166,25 @@ def test_clean_quality_is_onc_rule_applied_locally(client):
 
 
 def test_rating_change_gives_one_axis_with_two_periods(client):
-    ds = ctd(client, start="2023-05-31T23:00", end="2023-06-01T01:00", chunk="1D")
-    assert ds.chunks["time"] == (1800, 3600)  # cut at midnight, where T goes from 2 s to 1 s
-    steps = np.diff(ds.time.values).astype("timedelta64[s]").astype(int)
-    assert set(steps[:1799]) == {2} and set(steps[1800:]) == {1}
-    assert ds.attrs["sample_period"] == 2.0
-    assert ds.attrs["sample_period_values"].tolist() == [2.0, 1.0]
-    assert ds.attrs["sample_period_starts"][1] == pd.Timestamp("2023-06-01").value / 1e9
+    # ONC's rating of SBECTD19p6813: 0.25 s until 2019-07-15T18:46:06, then 1 s
+    ds = ctd(client, start="2019-07-15T18:00", end="2019-07-15T19:30", chunk="1D")
+    assert ds.chunks["time"] == (11064, 2634)  # cut where T goes from 0.25 s to 1 s
+    steps = np.diff(ds.time.values).astype("timedelta64[ms]").astype(int)
+    assert set(steps[:11063]) == {250} and set(steps[11064:]) == {1000}
+    assert ds.time.values[11064] == np.datetime64("2019-07-15T18:46:06", "ns")
+    assert ds.attrs["sample_period"] == 0.25
+    assert ds.attrs["sample_period_values"].tolist() == [0.25, 1.0]
+    change = pd.Timestamp("2019-07-15T18:46:06").value / 1e9
+    assert ds.attrs["sample_period_starts"][1] == change
     offsets = ds.time_offset.compute().values
     assert np.nanmax(np.abs(offsets)) < 1.0 and np.isnan(offsets).mean() < 0.1
 
 
 def test_deployment_change_rows_only_over_deployed_time(client, sandbox_url, sandbox_stats):
     ds = ctd(client, start="2022-06-30T23:00", end="2022-07-15T01:00", chunk="1D")
-    assert ds.chunks["time"] == (1800, 1800)  # T = 2 s; nothing during the recovery
-    assert ds.time.values[1799] == np.datetime64("2022-06-30T23:59:58")
-    assert ds.time.values[1800] == np.datetime64("2022-07-15T00:00:00")
+    assert ds.chunks["time"] == (3600, 3600)  # T = 1 s; nothing during the recovery
+    assert ds.time.values[3599] == np.datetime64("2022-06-30T23:59:59")
+    assert ds.time.values[3600] == np.datetime64("2022-07-15T00:00:00")
     assert ds.attrs["deployments"].splitlines() == [
         f"{CTD} BACAX 2019-05-01T00:00:00.000Z 2022-07-01T00:00:00.000Z",
         f"{CTD} BACAX 2022-07-15T00:00:00.000Z ongoing",
@@ -195,7 +198,7 @@ def test_location_and_category_find_the_device(client):
     kw = dict(start="2024-04-02", end="2024-04-03", chunk="6h", client=client)
     by_device = open_scalar(OXY, **kw)
     by_location = open_scalar(location_code="BACAX", device_category="OXYSENSOR", **kw)
-    assert by_location.sizes["time"] == 8640  # T = 10 s over a day
+    assert by_location.sizes["time"] == 17280  # ONC's rating of the optode: T = 5 s
     assert list(by_location.data_vars) == [
         "oxygen",
         "oxygen_qc",
@@ -322,12 +325,12 @@ def test_server_side_problems_raise_the_clients_clear_errors(client):
     with pytest.raises(InvalidParameterError, match="device_code: 'NOPE123'"):
         open_scalar("NOPE123", start="2024-04-01", end="2024-04-02", client=client)
     with pytest.raises(NotDeployedError, match="2018-03-01 – 2021-09-30 at FGPD") as info:
-        open_scalar("SBECTD16p6011", start="2024-04-01", end="2024-04-02", client=client)
+        open_scalar("SBECTD16p6536", start="2024-04-01", end="2024-04-02", client=client)
     assert len(info.value.deployments) == 1
     with pytest.raises(RestrictedDataError):
         open_scalar("NORTEKADCP9917", start="2024-04-01", end="2024-04-02", client=client)
     with pytest.raises(InvalidParameterError, match="has no scalar data"):
-        open_scalar("ICLISTENHF6019", start="2024-04-01", end="2024-04-02", client=client)
+        open_scalar("ICLISTENHF6093", start="2024-04-01", end="2024-04-02", client=client)
 
 
 # --- pickling, the token, a distributed cluster -------------------------------------------------
@@ -350,7 +353,11 @@ def test_a_distributed_cluster_computes_the_same(client, processes):
     expected = ds.compute(scheduler="sync")
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=processes, dashboard_address=None
+            n_workers=1,
+            threads_per_worker=2,
+            processes=processes,
+            host="127.0.0.1" if processes else None,  # in-process: no sockets at all
+            dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster),
     ):
@@ -485,5 +492,48 @@ def test_regular_grid_is_an_o1_time_index(client):
     assert ds.sel(time="2024-04-01T21:00:00.4", method="nearest").time.values == np.datetime64(
         "2024-04-01T21:00:00", "ns"
     )
-    rated = ctd(client, start="2023-05-31T23:00", end="2023-06-01T01:00", chunk="1D")
+    rated = ctd(client, start="2019-07-15T18:40", end="2019-07-15T18:50", chunk="1D")
     assert type(rated.xindexes["time"]).__name__ == "PandasIndex"  # two sample periods
+
+
+# --- windows of many pages ----------------------------------------------------------------------
+
+
+def test_a_window_of_many_pages_is_fetched_as_parallel_page_sized_parts(
+    client, sandbox_url, sandbox_stats, monkeypatch
+):
+    from intake_onc.datasets import _tasks
+
+    whole = ctd(client, start="2024-04-01T10:00", end="2024-04-01T12:00", chunk="2h").compute()
+    monkeypatch.setattr(_tasks, "PAGE_ROWS", 1_000)  # 7,200 slots of 1 s: 8 parts
+    lazy = ctd(client, start="2024-04-01T10:00", end="2024-04-01T12:00", chunk="2h")
+    before = scalar_counts(sandbox_stats(sandbox_url))[0]
+    parts = lazy.compute()
+    assert scalar_counts(sandbox_stats(sandbox_url))[0] - before == 8
+    xr.testing.assert_identical(parts, whole)
+
+
+def test_page_sized_parts_cover_the_fetch_range_once_on_whole_milliseconds():
+    from intake_onc.datasets import _tasks
+
+    window = Window("SBECTD19p6813", "BACAX", first=1_711_929_600 * S, count=345_600, period=S // 4)
+    parts = _tasks._parts(window)
+    assert len(parts) == 4  # a day at 4 Hz: 4 pages of at most 100,000 rows
+    assert parts[0][0] == window.fetch_range[0] and parts[-1][1] == window.fetch_range[1]
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    assert all(edge % MS == 0 for part in parts for edge in part)
+    slots_per_part = [(b - a) / window.period for a, b in parts]
+    assert max(slots_per_part) <= 100_000 + 1
+
+
+def test_a_clean_hourly_resample_is_two_tasks_per_window_for_every_sensor(client):
+    import dask
+
+    ds = ctd(client)  # three windows of one hour
+    out = ds.onc.clean().onc.resample("1h", method="minMaxAvg")
+    (optimized,) = dask.optimize(out)
+    tasks = dict(optimized.__dask_graph__())
+    lazy_outputs = [v for v in out.data_vars.values() if v.chunks]
+    # per window: its download, then one fused task (views of every sensor, clean, the kernel);
+    # then one gather and one view per output variable
+    assert len(tasks) == 3 + 3 + 1 + len(lazy_outputs)

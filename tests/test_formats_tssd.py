@@ -320,7 +320,7 @@ def test_json_and_mat_give_the_csv_dataset(tmp_path, writer, layout):
 
 def test_json_reads_bare_nan_and_sensors_with_different_times(tmp_path):
     doc = {
-        "metadata": {"deviceCode": "AANDOPTODE4831", "siteInfo": {"a": 1}},
+        "metadata": {"deviceCode": "AANDERAAO2224", "siteInfo": {"a": 1}},
         "sensorData": [
             {"sensorCode": "oxygen", "data": {"sampleTimes": T[:2], "values": [1.0, None]}},
             {"sensorCode": "temperature", "data": [{"sampleTime": T[2], "value": 4.0}]},
@@ -382,7 +382,7 @@ def test_a_change_of_sample_period_between_files_is_recorded(tmp_path):
 
 def test_files_of_different_devices_are_refused(tmp_path):
     a = write_csv(tmp_path / "a.csv")
-    b = write_csv(tmp_path / "b.csv", facts=FACTS | {"deviceCode": "SBECTD16p6011"})
+    b = write_csv(tmp_path / "b.csv", facts=FACTS | {"deviceCode": "SBECTD16p6536"})
     with pytest.raises(ValueError, match="disagree on device_code"):
         read_tssd([a, b])
 
@@ -559,7 +559,8 @@ def test_the_sandbox_files_read_back_as_its_oracle_rows(tmp_path, options):
 
 @pytest.mark.parametrize("extension", ["csv", "json", "mat"])
 def test_a_data_rating_change_inside_the_files_is_recorded_in_attrs(tmp_path, extension):
-    """SBECTD19p6813 samples every 2 s until 2023-06-01, then every 1 s: the files say so
+    """SBECTD19p6813 samples every 0.25 s until 2019-07-15T18:46:06, then every 1 s (ONC's
+    data rating): the files say so
     (``#SAMPLEPERIODCHANGE`` / ``samplePeriods``), and the Dataset carries both periods, even
     when a CSV split part starts after the change."""
     from intake_onc.sandbox.products.tssd_files import build_tssd_files
@@ -567,16 +568,16 @@ def test_a_data_rating_change_inside_the_files_is_recorded_in_attrs(tmp_path, ex
     options = {"dpo_qualityControl": "1", "dpo_resample": "none", "dpo_dataGaps": "0"}
     extra = {"max_rows": 400} if extension == "csv" else {}
     files = build_tssd_files(
-        "SBECTD19p6813", "2023-05-31T23:50:00", "2023-06-01T00:10:00", extension, options, **extra
+        "SBECTD19p6813", "2019-07-15T18:40:00", "2019-07-15T18:50:00", extension, options, **extra
     )
     paths = []
     for name, content in files:
         (tmp_path / name).write_bytes(content)
         paths.append(tmp_path / name)
     ds = read_tssd(paths)
-    change = pd.Timestamp("2023-06-01").value / 1e9
-    assert ds.attrs["sample_period"] == 2.0
-    np.testing.assert_array_equal(ds.attrs["sample_period_values"], [2.0, 1.0])
+    change = pd.Timestamp("2019-07-15T18:46:06").value / 1e9
+    assert ds.attrs["sample_period"] == 0.25
+    np.testing.assert_array_equal(ds.attrs["sample_period_values"], [0.25, 1.0])
     assert ds.attrs["sample_period_starts"][1] == change
     assert ds.attrs["sample_period_starts"][0] <= ds.time.values[0].astype("int64") / 1e9
 

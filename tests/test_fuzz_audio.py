@@ -74,7 +74,7 @@ def test_a_truncated_wav_file_is_an_error_naming_it(tmp_path):
 def test_a_damaged_flac_file_is_an_error_naming_it(tmp_path):
     data = bytearray(encode_flac(samples(), FS))
     data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)
-    path = tmp_path / "ICLISTENHF6019_20240401T000000.000Z.flac"
+    path = tmp_path / "ICLISTENHF6093_20240401T000000.000Z.flac"
     path.write_bytes(bytes(data))
     with pytest.raises(FileFormatError, match=r"\.flac: expected an audio file"):
         read_frames(path)

@@ -56,7 +56,7 @@ def tssd_mat() -> bytes:
 
 
 def hsd_mat() -> bytes:
-    return archive_spect_mat_bytes("ICLISTENHF6019", "2024-04-01T00:00:00")
+    return archive_spect_mat_bytes("ICLISTENHF6093", "2024-04-01T00:00:00")
 
 
 def mutants(data: bytes, seed: int, count: int) -> list[bytes]:

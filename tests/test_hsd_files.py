@@ -40,7 +40,7 @@ def write_onc_mat(path, times, freqs=FREQS, meta=None, psd=None, **extra) -> Non
 
 def name(start: str) -> str:
     ts = pd.Timestamp(start)
-    return f"ICLISTENHF6019_{ts.strftime('%Y%m%dT%H%M%S')}.000Z-spect.mat"
+    return f"ICLISTENHF6093_{ts.strftime('%Y%m%dT%H%M%S')}.000Z-spect.mat"
 
 
 def test_orientation_times_and_attrs(tmp_path):
@@ -63,7 +63,7 @@ def test_orientation_times_and_attrs(tmp_path):
     assert psd.attrs["bin_width_correction"] == "not applied"
     assert psd.attrs["bin_width_hz"] == 10.0
     assert psd.attrs["spectral_data_downsample"] == 1  # archived -spect.mat: one-minute
-    assert psd.attrs["device_code"] == "ICLISTENHF6019"
+    assert psd.attrs["device_code"] == "ICLISTENHF6093"
     assert psd.attrs["processing_comment"].startswith("Welch")
 
 
@@ -161,3 +161,17 @@ def test_write_then_read_round_trip(tmp_path):
     np.testing.assert_array_equal(back.values, psd.values)
     np.testing.assert_array_equal(back["time"].values, psd["time"].values)
     assert back.attrs["processing_comment"] == "copy"
+
+
+def test_open_many_files_is_lazy_one_task_per_file(tmp_path):
+    import dask
+
+    for start in ("2024-04-01T00:00", "2024-04-01T00:05", "2024-04-01T00:10"):
+        write_onc_mat(tmp_path / name(start), minute_times(start, 5))
+    psd = open_hsd_files(tmp_path)
+    assert dask.is_dask_collection(psd)
+    readers = [k for k in dict(psd.__dask_graph__()) if str(k).startswith("onc-hsd-file-")]
+    assert len(readers) == 3
+    (tmp_path / name("2024-04-01T00:05")).unlink()  # values are read at compute, not at open
+    with pytest.raises(FileNotFoundError):
+        psd.compute()

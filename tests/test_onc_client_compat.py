@@ -18,7 +18,7 @@ from intake_onc.sandbox import SANDBOX_TOKEN
 onc_module = pytest.importorskip("onc")
 
 HYDROPHONE_20_MIN = {
-    "deviceCode": "ICLISTENHF6019",
+    "deviceCode": "ICLISTENHF6093",
     "dateFrom": "2023-01-01T00:00:00.000Z",
     "dateTo": "2023-01-01T00:20:00.000Z",
 }
@@ -41,7 +41,7 @@ TSSD_ORDER = {
 HSD_ORDER = {
     "dataProductCode": "HSD",
     "extension": "mat",
-    "deviceCode": "ICLISTENHF6019",
+    "deviceCode": "ICLISTENHF6093",
     "dateFrom": "2023-01-01T00:01:00.000Z",
     "dateTo": "2023-01-01T00:09:00.000Z",
 }
@@ -104,10 +104,12 @@ def test_discovery(onc):
             "dataSearchURL": str,
         },
     )
-    tree = onc.getLocationsTree({"locationCode": "SGHA", "deviceCategoryCode": "HYDROPHONE"})
-    assert tree[0]["hasDeviceData"] is False  # the client turned "false" into False
+    tree = onc.getLocationsTree({"locationCode": "CBCH", "deviceCategoryCode": "HYDROPHONE"})
+    assert tree[0]["hasDeviceData"] is True  # the client turned "true" into True
     assert tree[0]["children"][0]["hasDeviceData"] is True
-    assert onc.getLocationHierarchy({"locationCode": "SGHA"}) == tree
+    assert onc.getLocationHierarchy({"locationCode": "CBCH"}) == onc.getLocationsTree(
+        {"locationCode": "CBCH"}
+    )
     deployments = onc.getDeployments(
         {
             "locationCode": "BACAX",
@@ -147,12 +149,12 @@ def test_discovery(onc):
     assert properties[0]["uom"] == "S/m"
     products = onc.getDataProducts({"dataProductCode": "HSD", "extension": "png"})
     assert_types(
-        products[0]["dataProductOptions"][6]["allowableRange"],
+        next(o for o in products[0]["dataProductOptions"] if o["allowableRange"])["allowableRange"],
         {"lowerBound": str, "onlyIntegers": bool, "unitOfMeasure": str, "upperBound": str},
     )
     availability = onc.getDataAvailability(
         {
-            "locationCode": "SGHA.H3",
+            "locationCode": "CBCH.H3",
             "deviceCategoryCode": "HYDROPHONE",
             "dateFrom": "2023-01-01",
             "dateTo": "2023-01-01T01:00",
@@ -182,13 +184,13 @@ def test_discovery_errors(onc):
             }
         )
     with pytest.raises(requests.HTTPError, match=r"API Error 25"):
-        onc.getDevices({"deviceCode": "SBECTD16p6011", "dateFrom": "2050-01-01"})
+        onc.getDevices({"deviceCode": "SBECTD16p6536", "dateFrom": "2050-01-01"})
     with pytest.raises(requests.HTTPError, match=r"API Error 127"):
         onc.getDeployments(
             {"locationCode": "BACAX", "deviceCategoryCode": "CTD", "dateTo": "1900-01-01"}
         )
     with pytest.raises(requests.HTTPError, match=r"404 Client Error"):
-        onc.getDevices({"deviceCode": "SBECTD16p6011", "dateTo": "1900-01-01"})
+        onc.getDevices({"deviceCode": "SBECTD16p6536", "dateTo": "1900-01-01"})
     with pytest.raises(requests.HTTPError, match=r"404 Client Error"):
         onc.getDataProducts({"dataProductCode": "HSD", "extension": "txt"})
 
@@ -212,7 +214,7 @@ def test_archive_listing_all_pages(onc):
     assert len(first["files"]) == 2 and first["next"] is not None
     by_location = onc.getArchivefileByLocation(
         {
-            "locationCode": "SGHA.H3",
+            "locationCode": "CBCH.H3",
             "deviceCategoryCode": "HYDROPHONE",
             "dateFrom": HYDROPHONE_20_MIN["dateFrom"],
             "dateTo": HYDROPHONE_20_MIN["dateTo"],
@@ -238,7 +240,7 @@ def test_archive_listing_all_pages(onc):
     with pytest.raises(requests.HTTPError, match=r"API Error 127"):
         onc.getArchivefileByLocation(
             {
-                "locationCode": "SGHA.H3",
+                "locationCode": "CBCH.H3",
                 "deviceCategoryCode": "HYDROPHONE",
                 "dateFrom": "2000-01-01",
                 "dateTo": "2000-01-02",

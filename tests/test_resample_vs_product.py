@@ -2,7 +2,7 @@
 
 For every resample method and every ONC period, over time ranges that hold what makes resampling
 hard: data gaps, a deployment change (``SBECTD19p6813`` is not deployed from 2022-07-01 to
-2022-07-15) and a sample-period change (its rating goes from 2 s to 1 s on 2023-06-01). The
+2022-07-15) and a sample-period change (ONC's rating goes from 0.25 s to 1 s on 2019-07-15T18:46:06). The
 product is built by the sandbox from its independent implementation of semantics.md; values,
 counts, flags and the exact min/max times must all be equal, means and standard deviations to
 rounding (the two sum in different orders).
@@ -24,7 +24,7 @@ METHODS = ("average", "minMax", "minMaxAvg")
 
 #: name -> (start, end): whole days, so that every ONC period tiles them; each day holds ~3 gaps.
 RANGES = {
-    "rating change": ("2023-05-31", "2023-06-02"),
+    "rating change": ("2019-07-14", "2019-07-16"),
     "deployment change": ("2022-06-30", "2022-07-16"),
 }
 
@@ -79,10 +79,11 @@ def test_resampling_equals_the_onc_product(opened, client, name, period, method)
     counts = ours["temperature_count"].values
     if name == "deployment change":  # bins while the device was not deployed are empty
         assert (counts == 0).any() and (counts > 0).any()
-    else:  # 2 s samples before the rating change, 1 s after, and gaps in both
-        before = ours.time.values < np.datetime64("2023-06-01")
-        assert counts[before].max() <= period // 2 < counts[~before].max() <= period
-        assert (counts[before] < period // 2).any() and (counts[~before] < period).any()
+    else:  # 0.25 s samples before the rating change (up to 4 per second), 1 s after
+        starts = ours.time.values - np.timedelta64(period // 2, "s")
+        after = starts >= np.datetime64("2019-07-15T18:46:06")
+        assert counts[~after].max() > period
+        assert (counts[after] <= period).all()  # daily bins: none starts after the change
     for var in ref.data_vars:
         a, b = ours[var].values, ref[var].values
         if var.endswith(("_std",)) or (a.dtype.kind == "f" and not var.endswith(("_min", "_max"))):

@@ -12,9 +12,9 @@ import requests
 from intake_onc._core.time import parse_filename_timestamp
 from intake_onc.sandbox import SANDBOX_TOKEN
 
-DEVICE = "ICLISTENHF6019"
+DEVICE = "ICLISTENHF6093"
 HOUR = {"dateFrom": "2023-01-01T00:00:00.000Z", "dateTo": "2023-01-01T01:00:00.000Z"}
-STAMP = re.compile(r"^ICLISTENHF6019_\d{8}T\d{6}\.\d{3}Z(-spect\.mat|-spect\.png|\.flac)$")
+STAMP = re.compile(r"^ICLISTENHF6093_\d{8}T\d{6}\.\d{3}Z(-spect\.mat|-spect\.png|\.flac)$")
 
 
 def get(url: str, path: str, **params: object) -> requests.Response:
@@ -159,7 +159,7 @@ def test_listing_by_location(sandbox_url):
     r = get(
         sandbox_url,
         "archivefile/location",
-        locationCode="SGHA.H3",
+        locationCode="CBCH.H3",
         deviceCategoryCode="HYDROPHONE",
         **HOUR,
     )
@@ -169,7 +169,7 @@ def test_listing_by_location(sandbox_url):
     gap = get(
         sandbox_url,
         "archivefile/location",
-        locationCode="SGHA.H3",
+        locationCode="CBCH.H3",
         deviceCategoryCode="HYDROPHONE",
         fileExtension="flac",
         dateFrom="2022-06-29T23:50:00.000Z",
@@ -194,7 +194,7 @@ def test_listing_outside_deployments(sandbox_url):
     r = get(
         sandbox_url,
         "archivefile/location",
-        locationCode="SGHA.H3",
+        locationCode="CBCH.H3",
         deviceCategoryCode="HYDROPHONE",
         dateFrom="2000-01-01",
         dateTo="2000-01-02",
@@ -202,7 +202,7 @@ def test_listing_outside_deployments(sandbox_url):
     assert r.status_code == 400
     assert r.json() == error(
         127,
-        "A device with category HYDROPHONE was deployed at location SGHA.H3 but not during the "
+        "A device with category HYDROPHONE was deployed at location CBCH.H3 but not during the "
         "provided time range (20000101T000000.000Z to 20000101T235959.999Z). The deployment "
         "service can be used to find the time ranges when devices were deployed at a location.",
         "locationCode, deviceCategoryCode, dateFrom, dateTo",
@@ -239,7 +239,7 @@ def test_listing_errors(sandbox_url):
     assert get(
         sandbox_url, "archivefile/location", locationCode="XYZ123", deviceCategoryCode="HYDROPHONE"
     ).json() == error(127, "Invalid parameter value", "locationCode")
-    assert get(sandbox_url, "archivefile/location", locationCode="SGHA.H3").json() == error(
+    assert get(sandbox_url, "archivefile/location", locationCode="CBCH.H3").json() == error(
         128, "Missing Parameter.", "deviceCategoryCode"
     )
     assert get(sandbox_url, "archivefile/device", deviceCode=DEVICE, rowLimit=0).json() == error(
@@ -332,7 +332,7 @@ def test_download_errors(sandbox_url):
         96, "No file could be found.", "filename"
     )
     r = get(
-        sandbox_url, "archivefile/download", filename="ICLISTENHF6019_20000101T000000.000Z.flac"
+        sandbox_url, "archivefile/download", filename="ICLISTENHF6093_20000101T000000.000Z.flac"
     )
     assert r.status_code == 400 and r.json()["errors"][0]["errorCode"] == 96
     assert get(sandbox_url, "archivefile/download").json() == error(
@@ -393,7 +393,7 @@ def test_served_listing_pages_are_the_plain_json_of_the_full_listing(make_sandbo
         ("ICLISTENHF6020", "2020-08-09T20:00:00.000Z", "2020-08-10T04:00:00.000Z", {}),
         ("ICLISTENHF6324", "2024-05-30T00:00:00.000Z", "2024-06-01T12:30:00.000Z", {}),
         ("ICLISTENHF6020", "2020-08-09T00:00:00.000Z", "2020-08-11T00:00:00.000Z", {"ext": "wav"}),
-        ("ICLISTENHF6019", "2022-08-31T00:00:00.000Z", "2022-09-02T00:00:00.000Z", {"ext": "mat"}),
+        ("ICLISTENHF6093", "2022-08-31T00:00:00.000Z", "2022-09-02T00:00:00.000Z", {"ext": "mat"}),
     ]
     for device, date_from, date_to, extra in cases:
         frame = archive_listing.list_archive_files(device, date_from, date_to, now=now)

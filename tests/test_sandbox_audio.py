@@ -1,6 +1,6 @@
 """The sandbox's hydrophone audio: archive listing, file bytes, the synthetic signal, AD products.
 
-Mostly the 8 kHz ``ICLISTENHF6019`` (deployed 2021-03-01 – 2022-06-30 and 2022-09-01 – now).
+Mostly the 8 kHz ``ICLISTENHF6093`` (deployed 2021-03-01 – 2022-06-30 and 2022-09-01 – now).
 Every test gets its own cache folder (``tempfile.tempdir`` points into ``tmp_path``).
 """
 
@@ -23,11 +23,11 @@ from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.products import audio
 from intake_onc.sandbox.synthetic import audio as synth
 
-DEVICE = "ICLISTENHF6019"
+DEVICE = "ICLISTENHF6093"
 FS = 8000
 N = 300 * FS
 NOW = "2026-01-01"  # a fixed "now" so that listings do not grow while the tests run
-NAME = re.compile(r"^ICLISTENHF6019_\d{8}T\d{6}\.\d{3}Z(-spect\.mat|-spect\.png|\.flac)$")
+NAME = re.compile(r"^ICLISTENHF6093_\d{8}T\d{6}\.\d{3}Z(-spect\.mat|-spect\.png|\.flac)$")
 
 
 @pytest.fixture(autouse=True)
@@ -227,7 +227,7 @@ def test_flac_is_24_bit_mono_padded_and_decodes_to_the_signal():
 
 def test_loudest_files_fit_their_flac_size():
     """A file at the peak of a ship passage is the hardest to compress: it must still fit."""
-    for device, day in (("ICLISTENHF6019", "2023-03-01"), ("ICLISTENHF6020", "2020-09-01")):
+    for device, day in (("ICLISTENHF6093", "2023-03-01"), ("ICLISTENHF6020", "2020-09-01")):
         ship = next(
             e
             for e in synth.known_events(device, day, pd.Timestamp(day) + pd.Timedelta("2D"))
@@ -324,7 +324,7 @@ def test_known_tone_is_in_the_audio_at_hh1230():
 def test_known_events_fit_the_band_and_are_sorted():
     events = synth.known_events(DEVICE, "2023-03-01", "2023-03-04")
     kinds = {e["kind"] for e in events}
-    assert kinds == {"tone", "whale", "ship"}
+    assert kinds == {"tone", "whale", "ship", "fin_whale", "rain"}
     assert [e["start"] for e in events] == sorted(e["start"] for e in events)
     assert sum(e["kind"] == "tone" for e in events) == 72
     for e in events:

@@ -21,7 +21,7 @@ TSSD = {
     "dpo_resample": "none",
 }
 HSD = {
-    "deviceCode": "ICLISTENHF6019",
+    "deviceCode": "ICLISTENHF6093",
     "dataProductCode": "HSD",
     "extension": "mat",
     "dateFrom": "2023-01-01T00:01:00.000Z",
@@ -130,7 +130,7 @@ def test_tssd_csv_lifecycle(sandbox_url, sandbox_stats):
     name = first.headers["Content-Disposition"].split("filename=")[1]
     assert first.headers["Content-Disposition"] == f"attachment; filename={name}"
     assert re.fullmatch(
-        r"BarkleyCanyon_BarkleyCanyonAxis_ConductivityTemperatureDepth_20240101T\d{6}Z_"
+        r"BarkleyCanyonAxis_BarkleyCanyonAxis_ConductivityTemperatureDepth_20240101T\d{6}Z_"
         r"20240101T\d{6}Z-NaN_clean\.csv",
         name,
     )
@@ -197,7 +197,7 @@ def test_hsd_and_audio_products(sandbox_url):
         names.append(r.headers["Content-Disposition"].split("filename=")[1])
         index += 1
     assert len(names) >= 2 and all(
-        re.fullmatch(r"ICLISTENHF6019_\d{8}T\d{6}\.\d{3}Z-spect\.mat", n) for n in names
+        re.fullmatch(r"ICLISTENHF6093_\d{8}T\d{6}\.\d{3}Z-spect\.mat", n) for n in names
     )
     meta = call(sandbox_url, "download", dpRunId=run_id, index="meta")
     assert meta.headers["Content-Disposition"].endswith("_MAT_META.xml")
@@ -206,7 +206,7 @@ def test_hsd_and_audio_products(sandbox_url):
         **HSD,
         "dataProductCode": "AD",
         "extension": "flac",
-        "locationCode": "SGHA.H3",
+        "locationCode": "CBCH.H3",
         "deviceCategoryCode": "HYDROPHONE",
         "dateTo": "2023-01-01T00:02:00.000Z",
     }
@@ -224,12 +224,12 @@ def test_request_by_location_and_property(sandbox_url):
     assert r.status_code == 200
     assert "_OxygenSensor_" in r.headers["Content-Disposition"]
     assert call(
-        sandbox_url, "request", **{**params, "propertyCode": "pressure", "locationCode": "SGHA.H1"}
+        sandbox_url, "request", **{**params, "propertyCode": "pressure", "locationCode": "CBCH.H1"}
     ).json() == error(127, "Invalid parameter value", "propertyCode")
 
 
 def test_product_without_files_gives_204(sandbox_url):
-    # ICLISTENHF6019 archives FLAC only: AD wav without conversion has no files.
+    # ICLISTENHF6093 archives FLAC only: AD wav without conversion has no files.
     params = {**HSD, "dataProductCode": "AD", "extension": "wav"}
     request = call(sandbox_url, "request", **params).json()
     assert request["estimatedFileSize"] == "0 B"
@@ -317,7 +317,15 @@ def test_legacy_method_form(sandbox_url):
         ({"dataProductCode": None}, error(128, "Missing Parameter.", "dataProductCode")),
         ({"extension": None}, error(128, "Missing Parameter.", "extension")),
         ({"dataProductCode": "XYZ123"}, error(127, "Invalid parameter value", "dataProductCode")),
-        ({"extension": "txt"}, error(127, "Invalid parameter value", "extension")),
+        ({"extension": "xyz"}, error(127, "Invalid parameter value", "extension")),
+        (  # a real TSSD format the sandbox does not build
+            {"extension": "txt"},
+            error(
+                127,
+                "Data product TSSD (txt) is not available for device SBECTD19p6813.",
+                "dataProductCode",
+            ),
+        ),
         ({"dateTo": None}, error(128, "Missing Parameter.", "dateTo")),
         (
             {"dateFrom": "2024-01-02"},
@@ -337,17 +345,17 @@ def test_legacy_method_form(sandbox_url):
             {"dpo_resample": "hourly"},
             error(
                 127,
-                "Invalid parameter value.  Expected values: none, average, minMax, minMaxAvg",
+                "Invalid parameter value.  Expected values: average, minMax, none, minMaxAvg",
                 "dpo_resample",
             ),
         ),
         ({"deviceCode": "XYZ123"}, error(127, "Invalid parameter value", "deviceCode")),
         ({"deviceCode": None}, error(128, "Missing Parameter.", "deviceCode")),
         (
-            {"deviceCode": "ICLISTENHF6019"},
+            {"deviceCode": "ICLISTENHF6093"},
             error(
                 127,
-                "Data product TSSD (csv) is not available for device ICLISTENHF6019.",
+                "Data product TSSD (csv) is not available for device ICLISTENHF6093.",
                 "dataProductCode",
             ),
         ),

@@ -91,7 +91,7 @@ def test_body_cut_short(make_sandbox):
 def test_slow_answer_is_otherwise_correct(make_sandbox, sandbox_stats):
     url = make_sandbox(fault_rate=1.0, fault_kinds=["slow"], fault_slow_ms=20)
     r = locations(url)
-    assert r.status_code == 200 and r.json()[0]["locationCode"] == "NEP"
+    assert r.status_code == 200 and len(r.json()) == 1899  # every location, whole
     assert sandbox_stats(url)["faults_by_kind"]["slow"] == 1
 
 

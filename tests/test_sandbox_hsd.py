@@ -1,7 +1,7 @@
 """The sandbox's hydrophone spectral data: archive ``-spect.mat``/``-spect.png`` and HSD products.
 
 Checked against an independent computation (``scipy.signal.welch`` on the decoded FLAC) and
-the known hourly tone (1 kHz, HH:12:30-35). Device: the 8 kHz ``ICLISTENHF6019``.
+the known hourly tone (1 kHz, HH:12:30-35). Device: the 8 kHz ``ICLISTENHF6093``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from intake_onc.sandbox.products import hsd
 from intake_onc.sandbox.synthetic import audio as synth
 from intake_onc.sandbox.synthetic import spectra
 
-DEVICE = "ICLISTENHF6019"
+DEVICE = "ICLISTENHF6093"
 FS = 8000
 NOW = "2026-01-01"
 

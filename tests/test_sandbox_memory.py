@@ -18,7 +18,7 @@ from intake_onc.sandbox.products.spool import FileBody
 from intake_onc.sandbox.products.tssd_files import build_tssd_files
 from intake_onc.sandbox.services import archivefile
 
-HYDROPHONE = "ICLISTENHF6019"
+HYDROPHONE = "ICLISTENHF6093"
 
 
 class _Bare:

@@ -129,7 +129,7 @@ def test_http_client_with_a_body_on_get_still_works(server):
 )
 @pytest.mark.parametrize("service", ["scalardata/device", "archivefile/device"])
 def test_absurd_dates_and_durations_are_oncs_400(server, service, date_from, date_to, parameter):
-    device = "SBECTD19p6813" if service.startswith("scalar") else "ICLISTENHF6019"
+    device = "SBECTD19p6813" if service.startswith("scalar") else "ICLISTENHF6093"
     params = {"token": SANDBOX_TOKEN, "deviceCode": device, "dateFrom": date_from}
     if date_to is not None:
         params["dateTo"] = date_to

@@ -13,7 +13,7 @@ from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.synthetic.scalar import ScalarRecords, generate, sensor_items
 
 CTD = "SBECTD19p6813"
-OXY = "AANDOPTODE4831"
+OXY = "AANDERAAO2224"
 NOW = "2026-01-01T00:00:00"
 
 
@@ -73,29 +73,30 @@ def test_nothing_outside_deployments():
     assert t.min() < pd.Timestamp("2022-07-01") and t.max() >= pd.Timestamp("2022-07-15")
     assert len(generate(CTD, "2022-07-03", "2022-07-10", now=NOW)) == 0
     # an ended deployment, before the first one, and after "now"
-    assert len(generate("SBECTD16p6011", "2021-09-30", "2021-10-02", now=NOW)) == 0
-    assert len(generate("SBECTD16p6011", "2021-09-29T23:00", "2021-09-30", now=NOW)) > 0
+    assert len(generate("SBECTD16p6536", "2021-09-30", "2021-10-02", now=NOW)) == 0
+    assert len(generate("SBECTD16p6536", "2021-09-29T23:00", "2021-09-30", now=NOW)) > 0
     assert len(generate(CTD, "2019-04-01", "2019-05-01", now=NOW)) == 0
     late = generate(CTD, "2025-12-31T23:00", "2026-01-02", now=NOW)
     assert len(late) > 0 and late.times[-1] < np.datetime64(NOW)
 
 
 def test_sample_period_follows_the_data_rating():
-    before = generate(CTD, "2023-05-31T12:00", "2023-05-31T13:00", now=NOW)
-    after = generate(CTD, "2023-06-01T12:00", "2023-06-01T13:00", now=NOW)
-    assert np.median(steps_s(before)) == pytest.approx(2.0, abs=0.01)
+    # ONC's rating of SBECTD19p6813: 0.25 s until 2019-07-15T18:46:06, then 1 s
+    before = generate(CTD, "2019-07-15T12:00", "2019-07-15T13:00", now=NOW)
+    after = generate(CTD, "2019-07-16T12:00", "2019-07-16T13:00", now=NOW)
+    assert np.median(steps_s(before)) == pytest.approx(0.25, abs=0.01)
     assert np.median(steps_s(after)) == pytest.approx(1.0, abs=0.01)
     oxy = generate(OXY, "2024-04-01T12:00", "2024-04-01T13:00", now=NOW)
-    assert np.median(steps_s(oxy)) == pytest.approx(10.0, abs=0.01)
-    # across the change no spurious gap: the midnight step stays near the old period
-    span = generate(CTD, "2023-05-31T23:59:50", "2023-06-01T00:00:10", now=NOW)
+    assert np.median(steps_s(oxy)) == pytest.approx(5.0, abs=0.01)  # ONC's rating: 5 s
+    # across the change no spurious gap: the steps go from the old period to the new one
+    span = generate(CTD, "2019-07-15T18:45:56", "2019-07-15T18:46:16", now=NOW)
     s = steps_s(span)
-    assert s.max() < 2.1 and s.min() > 0.9
+    assert s.max() < 1.1 and s.min() > 0.2
 
 
 def test_restricted_adcp_is_generated_anyway():
     recs = generate("NORTEKADCP9917", "2024-04-01T00:00", "2024-04-01T00:10", now=NOW)
-    assert recs.sensors == ("speed",) and len(recs) > 500
+    assert recs.sensors == ("speed",) and len(recs) >= 9  # ONC's rating: 60 s
 
 
 # -- shape of the times ----------------------------------------------------------------------
@@ -158,7 +159,7 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="device_code"):
         generate("NOPE", "2024-04-01", "2024-04-02")
     with pytest.raises(ValueError, match="no scalar sensors"):
-        generate("ICLISTENHF6019", "2024-04-01", "2024-04-02")
+        generate("ICLISTENHF6093", "2024-04-01", "2024-04-02")
     with pytest.raises(ValueError, match="sensors"):
         generate(CTD, "2024-04-01", "2024-04-02", sensors=["oxygen"])
     with pytest.raises(ValueError, match="seed"):

@@ -87,7 +87,7 @@ def test_bare_nan_on_the_wire(sandbox_url):
     r = get(
         sandbox_url,
         "scalardata/device",
-        deviceCode="AANDOPTODE4831",
+        deviceCode="AANDERAAO2224",
         fillGaps="true",
         dateFrom="2024-01-01",
         dateTo="2024-01-02",
@@ -262,7 +262,7 @@ def test_quality_control_resampling_and_latest(sandbox_url):
     assert data["sampleTimes"][0] == "2024-01-01T00:05:00.000Z"  # bin centre
 
     latest = get(
-        sandbox_url, "scalardata/device", deviceCode="SBECTD16p6011", getLatest="true", rowLimit=3
+        sandbox_url, "scalardata/device", deviceCode="SBECTD16p6536", getLatest="true", rowLimit=3
     ).json()
     times = latest["sensorData"][0]["data"]["sampleTimes"]
     assert len(times) == 3 and times[-1] < "2021-09-30T00:00:00.000Z"
@@ -351,7 +351,7 @@ def test_errors(sandbox_url):
         == 25
     )
     assert (
-        get(sandbox_url, "scalardata/device", deviceCode="ICLISTENHF6019", **TEN_MINUTES).json()[
+        get(sandbox_url, "scalardata/device", deviceCode="ICLISTENHF6093", **TEN_MINUTES).json()[
             "errors"
         ][0]["errorCode"]
         == 127

@@ -107,7 +107,7 @@ def test_head_on_json_endpoints(sandbox_url):
             "archivefiles",
             {
                 "method": "getListByDevice",
-                "deviceCode": "ICLISTENHF6019",
+                "deviceCode": "ICLISTENHF6093",
                 "dateFrom": "2023-01-01",
                 "dateTo": "2023-01-01T00:20:00Z",
             },
@@ -117,7 +117,7 @@ def test_head_on_json_endpoints(sandbox_url):
             "archivefiles",
             {
                 "method": "getListByLocation",
-                "locationCode": "SGHA.H3",
+                "locationCode": "CBCH.H3",
                 "deviceCategoryCode": "HYDROPHONE",
                 "dateFrom": "2023-01-01",
                 "dateTo": "2023-01-01T00:20:00Z",
@@ -128,7 +128,7 @@ def test_head_on_json_endpoints(sandbox_url):
             "archivefiles",
             {
                 "method": "getList",
-                "deviceCode": "ICLISTENHF6019",
+                "deviceCode": "ICLISTENHF6093",
                 "dateFrom": "2023-01-01",
                 "dateTo": "2023-01-01T00:20:00Z",
             },
@@ -170,7 +170,7 @@ def test_legacy_get_file_and_bad_methods(sandbox_url):
     name = get(
         sandbox_url,
         "archivefile/device",
-        deviceCode="ICLISTENHF6019",
+        deviceCode="ICLISTENHF6093",
         dateFrom="2023-01-01",
         dateTo="2023-01-01T00:10:00Z",
         fileExtension="mat",
@@ -221,7 +221,7 @@ def test_eight_parallel_downloads(make_sandbox, sandbox_stats):
     rows = get(
         url,
         "archivefile/device",
-        deviceCode="ICLISTENHF6019",
+        deviceCode="ICLISTENHF6093",
         returnOptions="all",
         dateFrom="2023-01-01T00:00:00.000Z",
         dateTo="2023-01-01T00:30:00.000Z",
@@ -247,7 +247,7 @@ def test_parallel_product_downloads(sandbox_url):
     request = get(
         sandbox_url,
         "dataProductDelivery/request",
-        deviceCode="ICLISTENHF6019",
+        deviceCode="ICLISTENHF6093",
         dataProductCode="HSD",
         extension="png",
         dateFrom="2023-01-01T00:00:00.000Z",

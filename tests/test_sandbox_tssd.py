@@ -103,13 +103,13 @@ def test_fill_gaps_takes_t_at_the_reading_before_the_gap():
 
 
 def test_fill_gaps_uses_the_device_rating_by_default():
-    # SBECTD19p6813: T = 2 s before 2023-06-01, 1 s after
+    # SBECTD19p6813 (ONC's rating): T = 0.25 s before 2019-07-15T18:46:06, 1 s after
     t = np.array(
         [
-            "2023-05-31T23:59:50",
-            "2023-05-31T23:59:58",
-            "2023-06-01T00:00:01",
-            "2023-06-01T00:00:05",
+            "2019-07-15T18:46:05.500",
+            "2019-07-15T18:46:06",
+            "2019-07-15T18:46:07",
+            "2019-07-15T18:46:10",
         ],
         dtype="datetime64[ns]",
     )
@@ -117,20 +117,18 @@ def test_fill_gaps_uses_the_device_rating_by_default():
     f = fill_gaps(r)
     want = np.array(
         [
-            "2023-05-31T23:59:50",
-            "2023-05-31T23:59:52",
-            "2023-05-31T23:59:54",
-            "2023-05-31T23:59:56",
-            "2023-05-31T23:59:58",
-            "2023-06-01T00:00:01",
-            "2023-06-01T00:00:02",
-            "2023-06-01T00:00:03",
-            "2023-06-01T00:00:04",
-            "2023-06-01T00:00:05",
+            "2019-07-15T18:46:05.500",
+            "2019-07-15T18:46:05.750",
+            "2019-07-15T18:46:06",
+            "2019-07-15T18:46:07",
+            "2019-07-15T18:46:08",
+            "2019-07-15T18:46:09",
+            "2019-07-15T18:46:10",
         ],
         dtype="datetime64[ns]",
     )
-    # 23:59:58 -> 00:00:01 is 3 s < 1.9 x 2 s (T at the reading before): not a gap
+    # 05.5 -> 06.0 is 0.5 s > 1.9 x 0.25 s (T at the reading before): a gap, one row;
+    # 06 -> 07 is T; 07 -> 10 is 3 s > 1.9 x 1 s: two rows
     assert same(f.times, want)
 
 
@@ -285,17 +283,19 @@ def test_completeness_is_exact():
 
 
 def test_expected_count_uses_t_at_the_bin_start_across_the_rating_change():
-    # 30 samples in each of two minutes around 2023-06-01: T = 2 s then 1 s (E = 30, then 60)
+    # around 2019-07-15T18:46:06, T = 0.25 s then 1 s: the 18:45 minute expects 240 samples
+    # and has them (complete, 7); the 18:47 minute expects 60 and has 30 (incomplete, 6)
+    quarter = np.timedelta64(250, "ms")
     t = np.concatenate(
         [
-            np.datetime64("2023-05-31T23:59:00", "ns") + np.arange(30) * np.timedelta64(2, "s"),
-            np.datetime64("2023-06-01T00:00:00", "ns") + np.arange(30) * np.timedelta64(1, "s"),
+            np.datetime64("2019-07-15T18:45:00", "ns") + np.arange(240) * quarter,
+            np.datetime64("2019-07-15T18:47:00", "ns") + np.arange(30) * np.timedelta64(1, "s"),
         ]
     )
-    r = ScalarRecords(t, {"x": np.ones(60)}, {"x": np.ones(60, dtype="int8")}, CTD)
+    r = ScalarRecords(t, {"x": np.ones(270)}, {"x": np.ones(270, dtype="int8")}, CTD)
     v = resample(r, "average", 60).variables
-    assert same(v["x_qc"], [7, 6])
-    assert same(v["x_count"], [30, 30])
+    assert same(v["x_qc"], [7, 9, 6])
+    assert same(v["x_count"], [240, 0, 30])
 
 
 def test_single_row_all_nan_and_bad_arguments():
@@ -414,11 +414,11 @@ def test_gap_rows_appear_on_the_page_that_covers_their_times():
 def test_deployment_gap_is_filled_or_left_empty():
     a, b = "2022-06-30T23:59:00", "2022-07-15T00:01:00"
     plain = scalar_pages.scalar_page(CTD, a, b, fill_gaps=False, now=NOW)
-    assert len(plain.rows) < 80  # one minute each side at T = 2 s
+    assert len(plain.rows) <= 122  # one minute each side at T = 1 s
     rows, _ = series.scalar_series(
         CTD, "2022-07-05", "2022-07-05T00:01:00", data_gaps="fill", now=NOW
     )
-    assert len(rows) == 30 and np.all(rows.flags["salinity"] == 9)  # NaN rows every 2 s
+    assert len(rows) == 60 and np.all(rows.flags["salinity"] == 9)  # NaN rows every 1 s
     bins = scalar_pages.scalar_page(
         CTD,
         "2022-07-05",
@@ -560,7 +560,7 @@ def test_csv_plain_rows_round_trip():
     assert (table["Temperature QC Flag"] == 9).any()  # filled gaps are there, as NaN
     assert table.loc[table["Temperature QC Flag"] == 9, "Temperature (C)"].isna().all()
     assert name == (
-        "BarkleyCanyon_BarkleyCanyonAxis_ConductivityTemperatureDepth_"
+        "BarkleyCanyonAxis_BarkleyCanyonAxis_ConductivityTemperatureDepth_"
         f"{pd.Timestamp(rows.times[0]):%Y%m%dT%H%M%S}Z_"
         f"{pd.Timestamp(rows.times[-1]):%Y%m%dT%H%M%S}Z-NaN_clean.csv"
     )

@@ -45,7 +45,7 @@ def signal_at(t: np.ndarray) -> np.ndarray:
 
 def onc_name(seconds: float) -> str:
     ts = T0 + pd.Timedelta(seconds=seconds)
-    return f"ICLISTENHF6019_{ts.strftime('%Y%m%dT%H%M%S')}.{ts.microsecond // 1000:03d}Z.flac"
+    return f"ICLISTENHF6093_{ts.strftime('%Y%m%dT%H%M%S')}.{ts.microsecond // 1000:03d}Z.flac"
 
 
 @pytest.fixture(scope="module")
@@ -505,15 +505,15 @@ def test_agrees_with_the_sandbox_archive_spectrogram(tmp_path):
     from intake_onc.sandbox.encoders import spectrogram as sandbox_hsd
     from intake_onc.sandbox.synthetic import audio as sandbox_audio
 
-    device, start = "ICLISTENHF6019", "2024-04-01T00:00:01.250Z"
+    device, start = "ICLISTENHF6093", "2024-04-01T00:00:01.250Z"
     n = sandbox_audio.file_samples(device)
     samples = sandbox_audio.synth_audio(device, start, n)
-    path = tmp_path / "ICLISTENHF6019_20240401T000001.250Z.flac"
+    path = tmp_path / "ICLISTENHF6093_20240401T000001.250Z.flac"
     if samples.dtype.kind == "f":
         sf.write(path, samples, FS, subtype="PCM_24")
     else:
         sf.write(path, samples.astype(np.int32) << 8, FS, subtype="PCM_24")
-    mat = tmp_path / "ICLISTENHF6019_20240401T000001.250Z-spect.mat"
+    mat = tmp_path / "ICLISTENHF6093_20240401T000001.250Z-spect.mat"
     mat.write_bytes(sandbox_hsd.archive_spect_mat_bytes(device, start))
     archive = read_hsd_mat(mat)
     ours = spectrogram(open_audio_files([path]), win_dur=1.0, overlap=0.5, db=False).values
@@ -605,7 +605,11 @@ def test_a_two_process_cluster_computes_the_same_as_the_local_scheduler(tone_dir
     expected = spec.compute(scheduler="sync"), avg.compute(scheduler="sync")
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster),
     ):

@@ -295,6 +295,10 @@ def parse_duration(
     elif isinstance(value, (float, np.floating)):
         if not math.isfinite(value):
             raise _fail(argument, value, "it is not a finite number of seconds")
+        if abs(float(value)) > 9.2e9:  # ±292 years: more would overflow int64 nanoseconds
+            raise DurationError(
+                f"{argument}={value!r} is too long: durations reach about ±292 years"
+            )
         delta = _timedelta_ns(round(float(value) * 1e9), argument, value)
     elif isinstance(value, pd.offsets.BaseOffset):
         raise _fail(argument, value, "a calendar offset has no fixed length")

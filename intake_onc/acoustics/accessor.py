@@ -58,3 +58,10 @@ class AudioAccessor:
         from intake_onc.acoustics.spectrogram import spectrogram
 
         return spectrogram(self._audio, **kwargs)
+
+    def plot(self, **kwargs: Any) -> Any:
+        """Draw a ``(time, frequency)`` spectrogram; see
+        :func:`intake_onc.acoustics.plot.plot_spectrogram`."""
+        from intake_onc.acoustics.plot import plot_spectrogram
+
+        return plot_spectrogram(self._audio, **kwargs)

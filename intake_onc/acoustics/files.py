@@ -8,8 +8,8 @@ Three small pieces the audio assembly (:mod:`intake_onc.acoustics.windows`) is b
 
 Examples
 --------
->>> parse_archive_filename("ICLISTENHF6019_20230111T122000.045Z.flac")
-ArchiveName(device_code='ICLISTENHF6019', start=Timestamp('2023-01-11 12:20:00.045000'), suffix='', extension='flac')
+>>> parse_archive_filename("ICLISTENHF6093_20230111T122000.045Z.flac")
+ArchiveName(device_code='ICLISTENHF6093', start=Timestamp('2023-01-11 12:20:00.045000'), suffix='', extension='flac')
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class AudioFileInfo:
 
         Examples
         --------
-        >>> info = AudioFileInfo.from_path("ICLISTENHF6019_20230111T122000.045Z.flac")  # doctest: +SKIP
+        >>> info = AudioFileInfo.from_path("ICLISTENHF6093_20230111T122000.045Z.flac")  # doctest: +SKIP
         >>> info.duration  # doctest: +SKIP
         300.0
         """
@@ -252,7 +252,7 @@ def read_frames(
 
     Examples
     --------
-    >>> x = read_frames("ICLISTENHF6019_20230111T122000.045Z.flac", 8000, 800)  # doctest: +SKIP
+    >>> x = read_frames("ICLISTENHF6093_20230111T122000.045Z.flac", 8000, 800)  # doctest: +SKIP
     >>> x.dtype, x.shape  # doctest: +SKIP
     (dtype('float32'), (800,))
     """
@@ -279,7 +279,7 @@ def read_frames_into(
     Examples
     --------
     >>> buf = np.full(800, np.nan, "float32")  # doctest: +SKIP
-    >>> read_frames_into("ICLISTENHF6019_20230111T122000.045Z.flac", 8000, buf)  # doctest: +SKIP
+    >>> read_frames_into("ICLISTENHF6093_20230111T122000.045Z.flac", 8000, buf)  # doctest: +SKIP
     800
     """
     if out.dtype != np.float32 or out.ndim != 1 or not out.flags.c_contiguous:

@@ -137,7 +137,7 @@ def read_hsd_mat(
 
     Examples
     --------
-    >>> psd = read_hsd_mat("ICLISTENHF6019_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
+    >>> psd = read_hsd_mat("ICLISTENHF6093_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
     >>> psd.dims  # doctest: +SKIP
     ('time', 'frequency')
     """
@@ -229,13 +229,37 @@ def _hsd_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[s
     return expand_paths(paths, argument="paths", suffixes=(".mat",), what="HSD MAT files")
 
 
+def _read_values(path: str, bin_width_correction: bool, downsample: int | None) -> np.ndarray:
+    """The dask task of one file: its spectral values."""
+    part = read_hsd_mat(path, bin_width_correction=bin_width_correction, downsample=downsample)
+    return np.asarray(part.values)
+
+
+def _lazy_hsd(path: str, bin_width_correction: bool, downsample: int | None) -> xr.DataArray:
+    """One file's spectrogram with its values replaced by a dask task that reads them."""
+    import dask
+    import dask.array as dsa
+
+    part = read_hsd_mat(path, bin_width_correction=bin_width_correction, downsample=downsample)
+    name = f"onc-hsd-file-{dask.base.tokenize(path, os.path.getmtime(path), bin_width_correction, downsample)}"
+    task = dask.delayed(_read_values, pure=True)(
+        path, bin_width_correction, downsample, dask_key_name=name
+    )
+    values = dsa.from_delayed(task, shape=part.shape, dtype=part.dtype)
+    return part.copy(data=values)
+
+
 def open_hsd_files(
     paths: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     bin_width_correction: bool = False,
     downsample: int | None = None,
 ) -> xr.DataArray:
-    """Read many HSD MAT files and join them along time (sorted; repeated times kept once).
+    """Open many HSD MAT files as one lazy DataArray along time (sorted; repeated times once).
+
+    Lazy: one dask task per file reads its spectral values when computed. Opening reads each
+    file's axes and metadata (MAT v5 keeps them in one struct with the values, so the file is
+    read and its values dropped); nothing of the values is kept in memory.
 
     Parameters
     ----------
@@ -261,10 +285,7 @@ def open_hsd_files(
     files = _hsd_paths(paths)
     if not files:
         raise ValueError("paths: no files given")
-    parts = [
-        read_hsd_mat(p, bin_width_correction=bin_width_correction, downsample=downsample)
-        for p in files
-    ]
+    parts = [_lazy_hsd(p, bin_width_correction, downsample) for p in files]
     first = parts[0]
     for path, part in zip(files[1:], parts[1:], strict=True):
         if part.sizes["frequency"] != first.sizes["frequency"] or not np.allclose(
@@ -303,7 +324,7 @@ def write_hsd_mat(psd: xr.DataArray, path: str | os.PathLike, comment: str = "")
 
     Examples
     --------
-    >>> write_hsd_mat(spec, "out/ICLISTENHF6019_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
+    >>> write_hsd_mat(spec, "out/ICLISTENHF6093_20240401T000000.000Z-spect.mat")  # doctest: +SKIP
     """
     import scipy.io
 

@@ -583,7 +583,9 @@ class SpectrogramGenerator:
 
         Returns the paths written. A progress bar shows on a terminal.
         """
-        from tqdm.auto import tqdm
+        from intake_onc._core.progress import tqdm_class
+
+        tqdm = tqdm_class()
 
         from intake_onc.acoustics.hsd import write_hsd_mat
         from intake_onc.acoustics.windows import _audio_paths

@@ -3,8 +3,8 @@
 Against the real service, the token comes from ``ONC_TOKEN`` or ``./.env``::
 
     client = ONCClient()
-    client.deployments(device_code="ICLISTENHF6019")
-    order = client.order("HSD", "mat", device_code="ICLISTENHF6019",
+    client.deployments(device_code="ICLISTENHF6093")
+    order = client.order("HSD", "mat", device_code="ICLISTENHF6093",
                          start="2024-04-01", end="2024-04-01T01:00")
     paths = order.run()
 
@@ -16,7 +16,7 @@ The same calls against the embedded sandbox:
 >>> with intake_onc.sandbox.serve(port=0) as url:
 ...     client = ONCClient(intake_onc.sandbox.SANDBOX_TOKEN, base_url=url,
 ...                        cache_dir=tempfile.mkdtemp())
-...     files = client.archive_files("ICLISTENHF6019", "2024-04-01T00:00", "2024-04-01T00:10",
+...     files = client.archive_files("ICLISTENHF6093", "2024-04-01T00:00", "2024-04-01T00:10",
 ...                                  extension="flac")
 ...     summary = client.download_files(files)
 >>> summary.files == len(files) > 0

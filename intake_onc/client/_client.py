@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -140,6 +141,36 @@ def resolve_base_url(base_url: str | None = None) -> str:
     return url
 
 
+#: Environment variable: the cache folder name of the server (see ``ONCClient(cache_key=)``).
+CACHE_KEY_ENV = "INTAKE_ONC_CACHE_KEY"
+
+
+def resolve_cache_key(cache_key: str | None) -> str | None:
+    """``cache_key``, else ``$INTAKE_ONC_CACHE_KEY``, else None (the server's host and port),
+    checked to be a plain folder name.
+
+    Examples
+    --------
+    >>> resolve_cache_key("sandbox-0.1.0-seed0")
+    'sandbox-0.1.0-seed0'
+    """
+    if cache_key is None:
+        cache_key = os.environ.get(CACHE_KEY_ENV) or None
+        argument = CACHE_KEY_ENV
+    else:
+        argument = "cache_key"
+    if cache_key is None:
+        return None
+    if not isinstance(cache_key, str) or not re.fullmatch(
+        r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", cache_key
+    ):
+        raise ValueError(
+            f"{argument}={cache_key!r}: expected a folder name of letters, digits, '.', '_' and "
+            "'-' (such as 'sandbox-seed0'), or nothing for the server's host and port"
+        )
+    return cache_key
+
+
 def pickle_token_default() -> bool:
     """Whether clients pickle their token unless told otherwise: ``$INTAKE_ONC_PICKLE_TOKEN``.
 
@@ -208,6 +239,11 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, RawDataMixin, OrdersM
         Total time one call may take, retries and waits included (a duration; seconds as
         numbers). Default: 600 s (10 minutes), or the ``deadline`` of a :class:`RetryPolicy`
         given as ``retries``.
+    cache_key
+        The name of this server's folder in the cache (default ``$INTAKE_ONC_CACHE_KEY``, else
+        its host and port, such as ``127.0.0.1_8080``). A sandbox on a new port with the same
+        key reuses what an earlier one downloaded: the demo and notebooks use
+        ``sandbox-<version>-seed<seed>`` (the same seed makes the same files). Never the token.
     pickle_token
         Whether a pickle of this client (and so of every dask graph, dataset, loader or reader
         holding it) carries the token. Default: ``$INTAKE_ONC_PICKLE_TOKEN`` (``0`` = no),
@@ -262,7 +298,7 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, RawDataMixin, OrdersM
     >>> client = ONCClient(token="0f1e2d3c-aaaa-bbbb-cccc-000000000000")
     >>> client
     ONCClient(base_url='https://data.oceannetworks.ca', token=***, workers=4)
-    >>> client.deployments(device_code="ICLISTENHF6019")  # doctest: +SKIP
+    >>> client.deployments(device_code="ICLISTENHF6093")  # doctest: +SKIP
     """
 
     def __init__(
@@ -279,8 +315,10 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, RawDataMixin, OrdersM
         poll_range: tuple[float, float] = (1.0, 10.0),
         deadline: float | str | None = None,
         pickle_token: bool | None = None,
+        cache_key: str | None = None,
     ) -> None:
         install_log_filters()
+        self.cache_key = resolve_cache_key(cache_key)
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(
                 f"workers: expected an integer >= 1 (parallel downloads), got {workers!r}"
@@ -347,6 +385,7 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, RawDataMixin, OrdersM
             timeout=timeout,
             retry=self.retry,
             pool_size=self.workers + 2,
+            cache_key=self.cache_key,
         )
         core.on_not_deployed = self._attach_deployments
         return core
@@ -414,6 +453,7 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, RawDataMixin, OrdersM
             "progress": self._progress,
             "poll_range": self.poll_range,
             "pickle_token": self.pickle_token,
+            "cache_key": self.cache_key,
         }
         if self.pickle_token:
             state["token"] = self._core.secret
@@ -424,6 +464,7 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, RawDataMixin, OrdersM
         self.base_url = state["base_url"]
         self.retry = state["retry"]
         self.pickle_token = state.get("pickle_token", True)
+        self.cache_key = state.get("cache_key")
         self.workers = state["workers"]
         self.cache = Cache(state["cache_dir"])
         self.poll_range = state["poll_range"]

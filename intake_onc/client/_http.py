@@ -146,7 +146,9 @@ class HTTPCore:
         retry: RetryPolicy | None = None,
         pool_size: int = 10,
         user_agent: str = "intake-onc",
+        cache_key: str | None = None,
     ) -> None:
+        self.cache_key = cache_key
         self._secret: Secret | None = token if isinstance(token, Secret) else None
         self._token_loader = None if isinstance(token, Secret) else token
         self.base_url = base_url.rstrip("/")
@@ -179,7 +181,10 @@ class HTTPCore:
     # -- URLs -------------------------------------------------------------------------------
     @property
     def host_key(self) -> str:
-        """A folder-safe name of the server (``data.oceannetworks.ca``, ``127.0.0.1_8080``)."""
+        """A folder-safe name of the server (``data.oceannetworks.ca``, ``127.0.0.1_8080``), or
+        the client's ``cache_key`` when it has one (a sandbox on a new port: same cache)."""
+        if self.cache_key:
+            return self.cache_key
         netloc = urlsplit(self.base_url).netloc or "local"
         return re.sub(r"[^A-Za-z0-9._-]", "_", netloc)
 

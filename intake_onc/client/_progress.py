@@ -65,7 +65,9 @@ def progress_bar(total: int | None, desc: str, *, progress: bool | None = None, 
     """
     if not _wants_bar(progress):
         return _NoBar()
-    from tqdm.auto import tqdm
+    from intake_onc._core.progress import tqdm_class
+
+    tqdm = tqdm_class()
 
     return tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
 

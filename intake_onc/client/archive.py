@@ -52,12 +52,12 @@ def source_params(
 
     Examples
     --------
-    >>> source_params("ICLISTENHF6019", None, None, what="archive_files")
-    ('device', {'deviceCode': 'ICLISTENHF6019'})
+    >>> source_params("ICLISTENHF6093", None, None, what="archive_files")
+    ('device', {'deviceCode': 'ICLISTENHF6093'})
     >>> source_params(None, "BACAX", "CTD", what="x")
     ('location', {'locationCode': 'BACAX', 'deviceCategoryCode': 'CTD'})
     """
-    device_code = check_str(device_code, "device_code", example="ICLISTENHF6019", optional=True)
+    device_code = check_str(device_code, "device_code", example="ICLISTENHF6093", optional=True)
     location_code = check_str(location_code, "location_code", example="BACAX", optional=True)
     device_category = check_str(
         device_category, "device_category", example="HYDROPHONE", optional=True
@@ -83,7 +83,7 @@ def source_params(
             params["propertyCode"] = property_code
         return "location", params
     raise ValueError(
-        f"{what}: say which data — device_code='ICLISTENHF6019', or location_code='SGHA.H3' "
+        f"{what}: say which data — device_code='ICLISTENHF6093', or location_code='CBCH.H3' "
         "with device_category='HYDROPHONE'"
     )
 
@@ -109,9 +109,9 @@ def source_and_range(
     Examples
     --------
     >>> kind, params, s, e = source_and_range(
-    ...     "x", "ICLISTENHF6019", None, None, "2024-04-01", "PT1H")
+    ...     "x", "ICLISTENHF6093", None, None, "2024-04-01", "PT1H")
     >>> kind, params, str(e)
-    ('device', {'deviceCode': 'ICLISTENHF6019'}, '2024-04-01 01:00:00')
+    ('device', {'deviceCode': 'ICLISTENHF6093'}, '2024-04-01 01:00:00')
     """
     if start is None or end is None:
         raise ValueError(f"{what}: give start and end (e.g. '2024-04-01', '2024-04-02')")
@@ -129,7 +129,7 @@ def _check_filename(filename: Any) -> str:
     if not isinstance(filename, str) or not filename.strip():
         raise ValueError(
             f"filename: expected an ONC archive file name such as "
-            f"'ICLISTENHF6019_20240401T000000.000Z.flac', got {filename!r:.80}"
+            f"'ICLISTENHF6093_20240401T000000.000Z.flac', got {filename!r:.80}"
         )
     return filename.strip()
 
@@ -235,7 +235,7 @@ class ArchiveMixin:
         Parameters
         ----------
         device_code
-            The device (``"ICLISTENHF6019"``); or give ``location_code`` and
+            The device (``"ICLISTENHF6093"``); or give ``location_code`` and
             ``device_category`` instead.
         start, end
             The time range (``end`` exclusive); ISO strings, datetimes, or ONC durations
@@ -257,7 +257,7 @@ class ArchiveMixin:
 
         Examples
         --------
-        >>> files = client.archive_files("ICLISTENHF6019", "2024-04-01T00:00",
+        >>> files = client.archive_files("ICLISTENHF6093", "2024-04-01T00:00",
         ...                              "2024-04-01T01:00", extension="flac")  # doctest: +SKIP
         >>> files[["filename", "start", "size"]].head(2)  # doctest: +SKIP
         """
@@ -326,7 +326,7 @@ class ArchiveMixin:
 
         Examples
         --------
-        >>> head = client.read_head("ICLISTENHF6019_20230101T001001.315Z.flac", 4096)  # doctest: +SKIP
+        >>> head = client.read_head("ICLISTENHF6093_20230101T001001.315Z.flac", 4096)  # doctest: +SKIP
         >>> head[:4]  # doctest: +SKIP
         b'fLaC'
         """
@@ -363,7 +363,7 @@ class ArchiveMixin:
 
         Examples
         --------
-        >>> path = client.download("ICLISTENHF6019_20240401T000000.000Z.flac")  # doctest: +SKIP
+        >>> path = client.download("ICLISTENHF6093_20240401T000000.000Z.flac")  # doctest: +SKIP
         """
         check_bool(overwrite, "overwrite")
         return self._download_one(_check_filename(filename), overwrite=overwrite)[0]
@@ -387,7 +387,7 @@ class ArchiveMixin:
         Examples
         --------
         >>> import soundfile as sf  # doctest: +SKIP
-        >>> info = client.read_verified("ICLISTENHF6019_20230101T001001.315Z.flac", sf.info,
+        >>> info = client.read_verified("ICLISTENHF6093_20230101T001001.315Z.flac", sf.info,
         ...                             damaged=(sf.SoundFileError,))  # doctest: +SKIP
         """
         name = _check_filename(filename)
@@ -452,7 +452,7 @@ class ArchiveMixin:
 
         Examples
         --------
-        >>> files = client.archive_files("ICLISTENHF6019", "2024-04-01", "2024-04-01T02:00",
+        >>> files = client.archive_files("ICLISTENHF6093", "2024-04-01", "2024-04-01T02:00",
         ...                              extension="flac")  # doctest: +SKIP
         >>> print(client.download_files(files))  # doctest: +SKIP
         24 files: 24 downloaded (7.2 MB, 40.1 MB/s), 0 from cache, 0 errors, 0.18 s
@@ -482,7 +482,7 @@ class ArchiveMixin:
                 if not isinstance(name, str) or not name.strip():
                     raise TypeError(
                         "files: expected archive file names (strings) such as "
-                        f"'ICLISTENHF6019_20240401T000000.000Z.flac', got {name!r:.60}"
+                        f"'ICLISTENHF6093_20240401T000000.000Z.flac', got {name!r:.60}"
                     )
                 items.append((name.strip(), ()))
         started = time.perf_counter()
@@ -523,7 +523,7 @@ class ArchiveMixin:
 
         Examples
         --------
-        >>> summary = client.download_archive("ICLISTENHF6019", "2024-04-01",
+        >>> summary = client.download_archive("ICLISTENHF6093", "2024-04-01",
         ...                                   "2024-04-01T01:00", extension="flac")  # doctest: +SKIP
         >>> summary.paths[:1]  # doctest: +SKIP
         """

@@ -51,9 +51,9 @@ Examples
 --------
 >>> import tempfile
 >>> cache = Cache(tempfile.mkdtemp())
->>> path = cache.archive_path("data.oceannetworks.ca", "ICLISTENHF6019_20240101T000000.000Z.flac")
+>>> path = cache.archive_path("data.oceannetworks.ca", "ICLISTENHF6093_20240101T000000.000Z.flac")
 >>> path.relative_to(cache.root).as_posix()
-'data.oceannetworks.ca/archive/ICLISTENHF6019_20240101T000000.000Z.flac'
+'data.oceannetworks.ca/archive/ICLISTENHF6093_20240101T000000.000Z.flac'
 """
 
 from __future__ import annotations
@@ -226,6 +226,13 @@ class Cache:
         if not name or name in (".", ".."):
             raise ValueError(f"filename: expected an ONC archive file name, got {filename!r}")
         return self.root / server / "archive" / name
+
+    def header_path(self, server: str, device_code: str) -> Path:
+        """Where the audio header facts (sample rate, bit depth) of a device's deployments live."""
+        name = Path(str(device_code).replace("\\", "/")).name
+        if not name or name in (".", ".."):
+            raise ValueError(f"device_code: expected an ONC deviceCode, got {device_code!r}")
+        return self.root / server / "headers" / f"{name}.json"
 
     def product_dir(self, server: str, fingerprint: str) -> Path:
         """The folder of the data product with request ``fingerprint``."""

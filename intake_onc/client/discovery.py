@@ -136,9 +136,9 @@ class DeploymentRange(NamedTuple):
 
     Examples
     --------
-    >>> r = DeploymentRange(pd.Timestamp("2021-03-01"), None, "SGHA.H3")
+    >>> r = DeploymentRange(pd.Timestamp("2021-03-01"), None, "CBCH.H3")
     >>> str(r)
-    '2021-03-01 – ongoing at SGHA.H3'
+    '2021-03-01 – ongoing at CBCH.H3'
     >>> r.overlaps("2024-01-01", "2024-01-02")
     True
     """
@@ -209,8 +209,8 @@ class DiscoveryMixin:
         Examples
         --------
         >>> tree = client.location_tree()  # doctest: +SKIP
-        >>> tree.set_index("locationCode").loc["SGHA.H3", "parentLocationCode"]  # doctest: +SKIP
-        'SGHA'
+        >>> tree.set_index("locationCode").loc["CBCH.H3", "parentLocationCode"]  # doctest: +SKIP
+        'CBCH'
         """
         rows: list[dict[str, Any]] = []
         _flatten_tree(self._discover("locations/tree", filters), None, 0, rows)
@@ -223,7 +223,7 @@ class DiscoveryMixin:
 
         Examples
         --------
-        >>> client.deployments(device_code="ICLISTENHF6019")[["begin", "end"]]  # doctest: +SKIP
+        >>> client.deployments(device_code="ICLISTENHF6093")[["begin", "end"]]  # doctest: +SKIP
                 begin        end
         0  2021-03-01 2022-06-30
         1  2022-09-01        NaT
@@ -250,7 +250,7 @@ class DiscoveryMixin:
 
         Examples
         --------
-        >>> client.data_products(device_code="ICLISTENHF6019", extension="mat")  # doctest: +SKIP
+        >>> client.data_products(device_code="ICLISTENHF6093", extension="mat")  # doctest: +SKIP
         """
         return to_frame(self._discover("dataProducts", filters))
 
@@ -259,7 +259,7 @@ class DiscoveryMixin:
 
         Examples
         --------
-        >>> client.data_availability(device_code="ICLISTENHF6019")  # doctest: +SKIP
+        >>> client.data_availability(device_code="ICLISTENHF6093")  # doctest: +SKIP
         """
         params = onc_params(filters)
         try:
@@ -277,12 +277,12 @@ class DiscoveryMixin:
 
         Examples
         --------
-        >>> [str(r) for r in client.deployment_ranges("ICLISTENHF6019")]  # doctest: +SKIP
-        ['2021-03-01 – 2022-06-30 at SGHA.H3', '2022-09-01 – ongoing at SGHA.H3']
+        >>> [str(r) for r in client.deployment_ranges("ICLISTENHF6093")]  # doctest: +SKIP
+        ['2021-03-01 – 2022-06-30 at CBCH.H3', '2022-09-01 – ongoing at CBCH.H3']
         """
         if not isinstance(device_code, str) or not device_code:
             raise ValueError(
-                f"device_code: expected a device code such as 'ICLISTENHF6019', got {device_code!r}"
+                f"device_code: expected a device code such as 'ICLISTENHF6093', got {device_code!r}"
             )
         return _ranges(self.deployments(device_code=device_code))
 
@@ -296,10 +296,10 @@ class DiscoveryMixin:
 
         Examples
         --------
-        >>> client.check_deployed("ICLISTENHF6019", "2022-07-01", "2022-07-02")  # doctest: +SKIP
+        >>> client.check_deployed("ICLISTENHF6093", "2022-07-01", "2022-07-02")  # doctest: +SKIP
         Traceback (most recent call last):
-        NotDeployedError: ICLISTENHF6019 was not deployed between 2022-07-01T00:00:00.000Z and ...
-        Deployments of ICLISTENHF6019: 2021-03-01 – 2022-06-30 at SGHA.H3; 2022-09-01 – ongoing ...
+        NotDeployedError: ICLISTENHF6093 was not deployed between 2022-07-01T00:00:00.000Z and ...
+        Deployments of ICLISTENHF6093: 2021-03-01 – 2022-06-30 at CBCH.H3; 2022-09-01 – ongoing ...
         """
         s, e = parse_date(start, argument="start"), parse_date(end, argument="end")
         if e <= s:

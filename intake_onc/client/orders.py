@@ -90,11 +90,11 @@ class DataProductOrder:
 
     Examples
     --------
-    >>> order = client.order(product="HSD", extension="mat", device_code="ICLISTENHF6019",
+    >>> order = client.order(product="HSD", extension="mat", device_code="ICLISTENHF6093",
     ...                      start="2024-04-01", end="2024-04-01T01:00")  # doctest: +SKIP
     >>> order.execute().wait()  # doctest: +SKIP
     >>> order.download()  # doctest: +SKIP
-    [PosixPath('.../ICLISTENHF6019_20240401T000000.mat'), ...]
+    [PosixPath('.../ICLISTENHF6093_20240401T000000.mat'), ...]
     """
 
     def __init__(

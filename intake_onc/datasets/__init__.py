@@ -3,7 +3,7 @@
 >>> from intake_onc.datasets import open_scalar
 >>> ds = open_scalar("SBECTD19p6813", start="2024-04-01", end="2024-04-02")  # doctest: +SKIP
 >>> from intake_onc.datasets import open_audio, open_spectrogram
->>> audio = open_audio("ICLISTENHF6019", "2024-04-01T00:00Z", "2024-04-01T00:10Z")  # doctest: +SKIP
+>>> audio = open_audio("ICLISTENHF6093", "2024-04-01T00:00Z", "2024-04-01T00:10Z")  # doctest: +SKIP
 """
 
 from intake_onc.datasets.hydrophone import open_audio, open_spectrogram

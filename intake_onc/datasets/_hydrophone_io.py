@@ -25,6 +25,8 @@ AudioHeader(sample_rate=8000, channels=1, bit_depth=24, n_frames=8000, format='F
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import struct
 import threading
@@ -36,6 +38,7 @@ import numpy as np
 import soundfile as sf
 
 from intake_onc._core.errors import FileFormatError
+from intake_onc._core.files import atomic_write
 from intake_onc.acoustics.files import read_frames
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,6 +54,8 @@ __all__ = [
     "local_path",
     "parse_audio_header",
     "probe_audio_header",
+    "remember_header",
+    "remembered_header",
     "read_mat_columns",
     "spectrogram_array",
 ]
@@ -170,7 +175,7 @@ def probe_audio_header(client: ONCClient, filename: str) -> tuple[AudioHeader, s
 
     Examples
     --------
-    >>> header, where = probe_audio_header(client, "ICLISTENHF6019_20230101T001001.315Z.flac")  # doctest: +SKIP
+    >>> header, where = probe_audio_header(client, "ICLISTENHF6093_20230101T001001.315Z.flac")  # doctest: +SKIP
     >>> header.sample_rate, where  # doctest: +SKIP
     (8000, 'probe')
     """
@@ -203,6 +208,60 @@ def probe_audio_header(client: ONCClient, filename: str) -> tuple[AudioHeader, s
     return header, where
 
 
+def _header_key(extension: str, deployment_begin: object) -> str:
+    return f"{str(extension).lower()}@{deployment_begin}"
+
+
+def remembered_header(
+    client: ONCClient, device_code: str, extension: str, deployment_begin: object
+) -> AudioHeader | None:
+    """The header facts remembered on disk for this device, deployment and file type, if any.
+
+    :func:`remember_header` writes them (``<cache>/<server>/headers/<deviceCode>.json``) after a
+    header was read, so the next open of the same deployment reads no file: a hydrophone keeps
+    its sample rate and bit depth for a deployment and format. A damaged record is ignored.
+    """
+    path = client.cache.header_path(client._core.host_key, device_code)
+    try:
+        record = json.loads(path.read_text())[_header_key(extension, deployment_begin)]
+        bits = record.get("bit_depth")
+        return AudioHeader(
+            int(record["sample_rate"]),
+            int(record["channels"]),
+            None if bits is None else int(bits),
+            None,
+            str(extension).lower(),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember_header(
+    client: ONCClient,
+    device_code: str,
+    extension: str,
+    deployment_begin: object,
+    header: AudioHeader,
+    filename: str,
+) -> None:
+    """Record a header's facts for :func:`remembered_header` (atomic; best effort)."""
+    path = client.cache.header_path(client._core.host_key, device_code)
+    try:
+        records = json.loads(path.read_text()) if path.exists() else {}
+        if not isinstance(records, dict):
+            records = {}
+    except (OSError, ValueError):
+        records = {}
+    records[_header_key(extension, deployment_begin)] = {
+        "sample_rate": header.sample_rate,
+        "channels": header.channels,
+        "bit_depth": header.bit_depth,
+        "read_from": filename,
+    }
+    with contextlib.suppress(OSError), atomic_write(path, "w") as fh:
+        json.dump(records, fh, indent=1, sort_keys=True)
+
+
 class RemoteAudioLoader:
     """``load(file_row, start_frame, n_frames)`` for archive files: download, check, decode.
 
@@ -225,7 +284,7 @@ class RemoteAudioLoader:
     Examples
     --------
     >>> loader = RemoteAudioLoader(client, 8000)  # doctest: +SKIP
-    >>> loader({"name": "ICLISTENHF6019_20230101T001001.315Z.flac", "start": ...}, 0, 800)  # doctest: +SKIP
+    >>> loader({"name": "ICLISTENHF6093_20230101T001001.315Z.flac", "start": ...}, 0, 800)  # doctest: +SKIP
     """
 
     def __init__(self, client: ONCClient, sample_rate: int, rate_given: bool = False) -> None:

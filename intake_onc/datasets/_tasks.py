@@ -5,10 +5,16 @@ the (pickled) client and a :class:`WindowSpec` -- device, slots, sensors, source
 -- downloads the window's samples with a ``T/2`` margin on each side (one ``scalardata`` request
 with all its pages, or one TSSD CSV order: raw values, no gap rows, no resampling), and snaps them
 to the grid with :func:`intake_onc.datasets._grid.snap`.
+
+A window of more than one page of ``scalardata`` (ONC answers at most 100,000 rows per sensor
+per request, then ``next``) is fetched as one request per page-sized part of its time range,
+``client.workers`` at a time, instead of following ``next`` one page after the other: the same
+number of requests, in parallel (a day of a 4 Hz CTD is 4 pages).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +27,10 @@ from intake_onc.datasets._grid import NS_PER_S, Records, Window, snap
 if TYPE_CHECKING:  # pragma: no cover
     from intake_onc.client import ONCClient
 
-__all__ = ["PRODUCT_OPTIONS", "WindowSpec", "fetch_window"]
+__all__ = ["PAGE_ROWS", "PRODUCT_OPTIONS", "WindowSpec", "fetch_window"]
+
+#: ONC's ``scalardata`` page: at most this many rows per sensor per request.
+PAGE_ROWS = 100_000
 
 #: TSSD order options of a window: raw values, no gap rows, no resampling.
 PRODUCT_OPTIONS = {"dpo_qualityControl": 0, "dpo_dataGaps": 0, "dpo_resample": "none"}
@@ -48,9 +57,7 @@ def _iso(ns: int) -> str:
 
 
 def _api_records(client: ONCClient, spec: WindowSpec) -> Records:
-    lo, hi = spec.window.fetch_range
-    data = client.scalar_data(spec.window.device_code, _iso(lo), _iso(hi), quality_control="raw")
-    items = [s for s in data.get("sensorData") or [] if isinstance(s.get("data"), dict)]
+    items = _sensor_items(client, spec.window)
     if not items:
         return Records.empty()
     parsed: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -79,6 +86,46 @@ def _api_records(client: ONCClient, spec: WindowSpec) -> Records:
         out.flags[code] = np.full(times.size, 9, dtype=np.int8)
         out.values[code][pos], out.flags[code][pos] = values, flags
     return out
+
+
+def _parts(window: Window) -> list[tuple[int, int]]:
+    """The window's fetch range cut into page-sized parts on slot boundaries (ns, half-open)."""
+    lo, hi = window.fetch_range
+    pages = -(-window.count // PAGE_ROWS)
+    if pages <= 1:
+        return [(lo, hi)]
+    step = -(-window.count // pages) * window.period  # slots per part, as ns
+    cuts = [window.first + k * step - window.period // 2 for k in range(1, pages)]
+    cuts = [c // 1_000_000 * 1_000_000 for c in cuts]  # ONC's dates are whole ms
+    edges = [lo, *cuts, hi]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _sensor_items(client: ONCClient, window: Window) -> list[dict]:
+    """``sensorData`` items of the window (one per sensor), parts fetched in parallel, merged."""
+    parts = _parts(window)
+
+    def fetch(part: tuple[int, int]) -> list[dict]:
+        data = client.scalar_data(
+            window.device_code, _iso(part[0]), _iso(part[1]), quality_control="raw"
+        )
+        return [s for s in data.get("sensorData") or [] if isinstance(s.get("data"), dict)]
+
+    if len(parts) == 1:
+        return fetch(parts[0])
+    workers = max(1, min(len(parts), int(getattr(client, "workers", 1))))
+    with ThreadPoolExecutor(workers, thread_name_prefix="onc-scalar-part") as pool:
+        answers = list(pool.map(fetch, parts))
+    merged: dict[str, dict] = {}
+    for items in answers:
+        for item in items:
+            into = merged.setdefault(
+                item["sensorCode"],
+                {**item, "data": {"sampleTimes": [], "values": [], "qaqcFlags": []}},
+            )
+            for field in ("sampleTimes", "values", "qaqcFlags"):
+                into["data"][field].extend(item["data"].get(field) or [])
+    return list(merged.values())
 
 
 def _product_records(client: ONCClient, spec: WindowSpec) -> Records:

@@ -9,9 +9,11 @@ table of :func:`intake_onc.acoustics.windows.audio_from_table` is built from the
 by its own start time (ONC's names carry the first sample's time, jittered, unaligned) and holds
 ``round(duration × sample_rate)`` frames, ``duration`` being the listing's ``dateTo − dateFrom``
 (300 s). The listing does not give the **sample rate**: it is ``sample_rate=`` when given (no
-other request), otherwise read from the header of the first file of each run of one extension
-(the cached copy when there is one, else a streamed request that reads only the first 64 KiB of
-the file and closes; no file is downloaded). A rate that differs between two runs is an error
+other request); otherwise the rate and bit depth remembered for the file's deployment and file
+type (``<cache>/<server>/headers/<deviceCode>.json``, written the first time); only the **first
+open of a device's deployment** reads a header: the first file of each run of one extension (the
+cached copy when there is one, else a streamed request that reads only the first 64 KiB of the
+file and closes; no file is downloaded). A rate that differs between two runs is an error
 suggesting two calls; a file whose rate differs from the plan fails at compute with the same
 advice.
 
@@ -42,6 +44,7 @@ from the local cache, so its workers must share that file system).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,6 +61,8 @@ from intake_onc.datasets._hydrophone_io import (
     column_plan,
     local_path,
     probe_audio_header,
+    remember_header,
+    remembered_header,
     spectrogram_array,
 )
 
@@ -97,7 +102,7 @@ def _range(start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
 def _check_code(device_code: object) -> str:
     if not isinstance(device_code, str) or not device_code.strip():
         raise ValueError(
-            f"device_code: expected a hydrophone's code such as 'ICLISTENHF6019', got "
+            f"device_code: expected a hydrophone's code such as 'ICLISTENHF6093', got "
             f"{device_code!r}"
         )
     return device_code.strip()
@@ -151,11 +156,26 @@ def _audio_listing(client: ONCClient, device_code: str, s: pd.Timestamp, e: pd.T
     return files.sort_values(["start", "filename"], kind="stable").reset_index(drop=True)
 
 
+def _deployment_begin(deployments: Sequence[Any], when: pd.Timestamp) -> object:
+    """The begin of the deployment holding ``when`` (None when none does)."""
+    for d in deployments:
+        if d.begin <= when and (d.end is None or when < d.end):
+            return d.begin.isoformat()
+    return None
+
+
 def _file_rates(
-    client: ONCClient, files: pd.DataFrame, sample_rate: int | None
+    client: ONCClient,
+    files: pd.DataFrame,
+    sample_rate: int | None,
+    device_code: str = "",
+    deployments: Sequence[Any] = (),
 ) -> tuple[int, int | None, str, dict[int, int]]:
     """The window's sample rate, bit depth, where the rate came from, and exact frame counts
-    known from headers (row -> frames)."""
+    known from headers (row -> frames).
+
+    Per run of one file type: the facts remembered for that deployment (no request), else the
+    header of the run's first file (cached copy, or a 64 KiB probe), then remembered."""
     if sample_rate is not None:
         return sample_rate, None, "argument", {}
     ext = files["extension"].to_numpy()
@@ -163,7 +183,16 @@ def _file_rates(
     seen: list[tuple[int, Any, str]] = []
     for i in firsts.tolist():
         name = str(files["filename"].iat[i])
-        header, _where = probe_audio_header(client, name)
+        begin = _deployment_begin(deployments, files["start"].iat[i])
+        header = None
+        if device_code and begin is not None:
+            header = remembered_header(client, device_code, ext[i], begin)
+        if header is None:
+            header, _where = probe_audio_header(client, name)
+            if device_code and begin is not None:
+                remember_header(client, device_code, ext[i], begin, header, name)
+        else:
+            name = f"{name} (remembered for its deployment)"
         if header.channels != 1:
             raise ValueError(f"{name}: {header.channels} channels; only mono audio is read")
         seen.append((i, header, name))
@@ -220,7 +249,7 @@ def open_audio(
     Parameters
     ----------
     device_code
-        A hydrophone, e.g. ``"ICLISTENHF6019"``.
+        A hydrophone, e.g. ``"ICLISTENHF6093"``.
     start, end
         The window, ``end`` exclusive, exact to the sample: ISO strings, datetimes, or ONC
         durations (``start="-PT1H"`` before now, ``end="PT10M"`` after ``start``).
@@ -261,7 +290,7 @@ def open_audio(
     Examples
     --------
     >>> from intake_onc.datasets import open_audio
-    >>> audio = open_audio("ICLISTENHF6019", "2023-01-01T00:10Z", "2023-01-01T00:20Z",
+    >>> audio = open_audio("ICLISTENHF6093", "2023-01-01T00:10Z", "2023-01-01T00:20Z",
     ...                    client=client)  # doctest: +SKIP
     >>> audio.sizes["time"], audio.attrs["sample_rate"]  # doctest: +SKIP
     (4800000, 8000)
@@ -290,7 +319,7 @@ def open_audio(
             f"[{format_onc_date(s)}, {format_onc_date(e)}) (a missing file, or too recent); "
             "widen the window, or pass sample_rate= to get an all-NaN window"
         )
-    fs, bits, rate_from, exact = _file_rates(client, files, sample_rate)
+    fs, bits, rate_from, exact = _file_rates(client, files, sample_rate, device_code, hits)
     if files.empty:  # all NaN: one empty placeholder row gives the plan its rate
         table = pd.DataFrame({"name": [""], "start": [s], "sample_rate": [fs], "n_frames": [0]})
     else:
@@ -365,6 +394,12 @@ def _product_files(
     """Order, wait for and download the HSD MAT product; its files (``ref`` path, ``start``)."""
     from intake_onc.acoustics.files import parse_archive_filename
 
+    # Every option this reader depends on is sent, never left to ONC's defaults (which
+    # concatenate the files, and read channel H1 only): one MAT per audio file, channel H1
+    # unless asked otherwise.
+    options = {k: v for k, v in options.items() if k != "spectrogram_concatenation"}
+    options.setdefault("dpo_spectrogramConcatenation", "None")
+    options.setdefault("dpo_hydrophoneChannel", "H1")
     order = client.order(
         "HSD",
         "mat",
@@ -408,7 +443,7 @@ def open_spectrogram(
     Parameters
     ----------
     device_code
-        A hydrophone, e.g. ``"ICLISTENHF6019"``.
+        A hydrophone, e.g. ``"ICLISTENHF6093"``.
     start, end
         The range, ``end`` exclusive (a column is kept when its centre is inside).
     downsample
@@ -450,7 +485,7 @@ def open_spectrogram(
     Examples
     --------
     >>> from intake_onc.datasets import open_spectrogram
-    >>> psd = open_spectrogram("ICLISTENHF6019", "2023-01-01T00:00Z", "2023-01-01T01:00Z",
+    >>> psd = open_spectrogram("ICLISTENHF6093", "2023-01-01T00:00Z", "2023-01-01T01:00Z",
     ...                        client=client)  # doctest: +SKIP
     >>> psd.sizes  # doctest: +SKIP
     Frozen({'time': 60, 'frequency': 4001})

@@ -243,11 +243,23 @@ def _lazy_dataset(
     window_layer = {(wname, i): (fetch_window, client, spec) for i, spec in enumerate(specs)}
     chunks = (tuple(w.count for w in windows),)
 
+    # The windows as a dask array whose blocks are the window tasks' dicts; each variable is a
+    # blockwise view of it, so the steps after it (clean, the resample kernel) fuse with its
+    # view into one task per chunk, and a resample of every variable is 2 tasks per window.
+    windows_graph = HighLevelGraph({wname: window_layer}, {wname: set()})
+    blocks = da.Array(
+        windows_graph, wname, chunks=chunks, dtype=object, meta=np.empty(0, dtype=object)
+    )
+
     def lazy(var: str, dtype: Any) -> da.Array:
-        name = f"onc-scalar-{var}-{token}"
-        layer = {(name, i): (_getitem, (wname, i), var) for i in range(len(specs))}
-        graph = HighLevelGraph({wname: window_layer, name: layer}, {wname: set(), name: {wname}})
-        return da.Array(graph, name, chunks=chunks, dtype=dtype, meta=np.empty(0, dtype))
+        return da.map_blocks(
+            _getitem,
+            blocks,
+            var,
+            dtype=dtype,
+            meta=np.empty(0, dtype),
+            name=f"onc-scalar-{var}-{token}",
+        )
 
     data_vars: dict[str, xr.Variable] = {}
     for s, (code, var) in zip(meta, pairs, strict=True):

@@ -11,3 +11,21 @@ line on top (:mod:`intake_onc.downloads.cli`):
 
 It sits above :mod:`intake_onc.datasets` and the client (it uses both) and below the CLI.
 """
+
+from intake_onc.downloads.deployments import check_windows, sample_windows
+from intake_onc.downloads.events import open_events
+from intake_onc.downloads.fetch import FetchResult, fetch
+from intake_onc.downloads.requests import RequestError, parse_requests
+from intake_onc.downloads.window import Window, windows
+
+__all__ = [
+    "FetchResult",
+    "RequestError",
+    "Window",
+    "check_windows",
+    "fetch",
+    "open_events",
+    "parse_requests",
+    "sample_windows",
+    "windows",
+]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from intake_onc._core.flags import AVERAGED, FAILED_FLAGS, GOOD, INSUFFICIENT, MISSING, RANK_CODES
+from intake_onc._core.malloc import raise_malloc_thresholds
 
 from .gaps import _periods_at
 from .time_axis import NAT_NS, exact_times_ns
@@ -191,6 +192,9 @@ def _resample_chunk(
     ``offset`` (seconds, or None) turns the nominal times ``t`` into exact sample times for the
     min/max times (a Dataset on a nominal grid, semantics.md).
     """
+    # blocks of _BLOCK samples allocate and free a few MB each: keep them on the heap (on dask
+    # workers glibc would fault them back in at every block; see intake_onc._core.malloc)
+    raise_malloc_thresholds(8 * 8 * min(len(x), _BLOCK))
     i = block_info[None]["chunk-location"][-1] if block_info else 0
     k_first = firsts[i]
     nbins = (firsts[i + 1] if i + 1 < len(firsts) else end) - k_first

@@ -12,6 +12,7 @@ nothing on ``import xarray``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 import xarray as xr
@@ -79,6 +80,12 @@ class OncAccessor:
         from intake_onc.scalar.gaps import drop_gaps
 
         return drop_gaps(self._ds)
+
+    def plot_qc(self, variable: str | None = None, **kwargs: Any) -> Any:
+        """Values coloured by QAQC flag; see :func:`intake_onc.scalar.plot.plot_qc`."""
+        from intake_onc.scalar.plot import plot_qc
+
+        return plot_qc(self._ds, variable, **kwargs)
 
     def resample(
         self,

@@ -22,7 +22,7 @@ from intake_onc._core.flags import MISSING
 
 from .cf import refresh_metadata
 from .flags import flagged_variables
-from .time_axis import median_step_ns
+from .time_axis import TimeAxis, median_step_ns
 
 __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
 
@@ -34,14 +34,23 @@ _Rating = tuple[np.ndarray, np.ndarray]  # (starts in ns, int64; periods in s, f
 #: Gap filling refuses to build more rows than this (a 2 GB time index, ~8 years at 1 Hz):
 #: a sample period of "1ns" would otherwise try to allocate tebibytes.
 MAX_ROWS = 250_000_000
+#: The longest sample period accepted (10 years, in ns): 1.9·T stays far inside int64.
+_MAX_PERIOD_NS = 10 * 366 * 86_400 * 10**9
 
 
-def time_ns(ds: xr.Dataset) -> np.ndarray:
-    """The ``time`` coordinate of ``ds`` as int64 nanoseconds since 1970 (UTC), checked sorted."""
+def _sorted_time_index(ds: xr.Dataset):
+    """The ``time`` index of ``ds`` (a TimeGridIndex, or a checked ``pd.DatetimeIndex`` in ns)."""
+    from intake_onc._core.time_index import TimeGridIndex
+
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
-    if "time" not in ds.indexes:
+    if "time" not in ds.xindexes:
         raise ValueError("ds has no 'time' index coordinate; scalar Datasets are indexed by time")
+    grid = ds.xindexes["time"]
+    if isinstance(grid, TimeGridIndex):
+        if grid.transform.step < 0 and grid.size > 1:
+            raise ValueError("ds.time must be sorted; call ds.sortby('time') first")
+        return grid
     index = ds.indexes["time"]
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(f"ds.time must hold datetime64 values, got dtype {index.dtype}")
@@ -51,14 +60,34 @@ def time_ns(ds: xr.Dataset) -> np.ndarray:
         index = index.tz_convert("UTC").tz_localize(None)
     if index.unit != "ns":
         index = index.as_unit("ns")
+    return index
+
+
+def time_ns(ds: xr.Dataset) -> np.ndarray:
+    """The ``time`` coordinate of ``ds`` as int64 nanoseconds since 1970 (UTC), checked sorted."""
+    index = _sorted_time_index(ds)
+    if not isinstance(index, pd.DatetimeIndex):
+        index = index.to_pandas_index().as_unit("ns")
     return np.asarray(index.asi8)
+
+
+def time_axis(ds: xr.Dataset) -> TimeAxis:
+    """The ``time`` axis of ``ds``, checked sorted, regular ones kept O(1) (:class:`TimeAxis`)."""
+    return TimeAxis.from_index(_sorted_time_index(ds))
 
 
 def _rating(ds: xr.Dataset, sample_period: object, t: np.ndarray) -> _Rating:
     """Resolve the sample period(s): argument, rating attrs, ``sample_period`` attr, median step."""
     lowest = np.array([np.iinfo(np.int64).min], dtype=np.int64)
     if sample_period is not None:
-        return lowest, np.array([duration_ns(sample_period, argument="sample_period") / 1e9])
+        ns = duration_ns(sample_period, argument="sample_period")
+        if ns > _MAX_PERIOD_NS:
+            raise ValueError(
+                f"sample_period={sample_period!r}: {ns / 1e9:.3g} s is longer than the 10 years "
+                "a sample period can be (the gap rule 1.9·T must fit in int64 ns); give the "
+                "device's sampling interval, such as 1 or '1s'"
+            )
+        return lowest, np.array([ns / 1e9])
     attrs = ds.attrs
     if "sample_period_starts" in attrs and "sample_period_values" in attrs:
         starts = np.atleast_1d(np.asarray(attrs["sample_period_starts"], dtype=np.float64))

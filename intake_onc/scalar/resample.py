@@ -13,13 +13,10 @@ identical results.
 
 from __future__ import annotations
 
-import uuid
-
 import dask
 import dask.array as dsa
 import numpy as np
 import xarray as xr
-from dask.highlevelgraph import HighLevelGraph
 
 from intake_onc._core.durations import duration_ns
 from intake_onc._core.flags import (
@@ -28,9 +25,11 @@ from intake_onc._core.flags import (
 )
 from intake_onc._core.time import parse_date
 
+from ._resample_graph import resample_lazily
 from ._resample_kernel import _DTYPES, _FIELDS, _Packed, _resample_chunk
 from .flags import flagged_variables
-from .gaps import _rating, time_ns
+from .gaps import _rating, time_axis
+from .time_axis import SAMPLED_STEPS, TimeAxis
 
 __all__ = ["METHODS", "ONC_PERIODS", "parse_period", "resample"]
 
@@ -72,43 +71,19 @@ def _method(method: object) -> str:
     raise ValueError(f"method={method!r} is not a resample type; use one of {METHODS}")
 
 
-def _bin_range(t: np.ndarray, period: int, start: object, end: object) -> tuple[int, int]:
+def _bin_range(axis: TimeAxis, period: int, start: object, end: object) -> tuple[int, int]:
     """First bin and the bin after the last: the data's extent, or the widened query window."""
     if start is None and end is None:
-        return (int(t[0] // period), int(t[-1] // period) + 1) if len(t) else (0, 0)
+        if not len(axis):
+            return (0, 0)
+        first, last = axis.at(np.array([0, len(axis) - 1])).tolist()
+        return int(first // period), int(last // period) + 1
     if start is None or end is None:
         raise ValueError("start, end: give both (the query window) or neither")
     lo = parse_date(start, argument="start").as_unit("ns").value
     hi = parse_date(end, argument="end").as_unit("ns").value
     k0 = lo // period
     return k0, max(k0, -(-hi // period))
-
-
-def _aligned_bounds(t: np.ndarray, chunks: tuple[int, ...], period: int) -> np.ndarray:
-    """Chunk boundaries (positions) moved back to the start of the bin they fall in."""
-    inner = np.cumsum(chunks)[:-1]
-    inner = inner[(inner > 0) & (inner < len(t))]
-    snapped = np.searchsorted(t, (t[inner] // period) * period)
-    return np.unique(np.concatenate([[0], snapped, [len(t)]]))
-
-
-def _numpy_chunks(t: np.ndarray, sizes: tuple[int, ...]) -> dsa.Array:
-    """A dask array whose chunks are views of ``t`` (``from_array`` copies it twice)."""
-    name = f"onc-time-{uuid.uuid4().hex}"
-    ends = np.cumsum(sizes).tolist()
-    views = {(name, i): t[end - sizes[i] : end] for i, end in enumerate(ends)}
-    graph = HighLevelGraph.from_collections(name, views, dependencies=())
-    return dsa.Array(graph, name, chunks=(sizes,), dtype=t.dtype, meta=np.empty(0, t.dtype))
-
-
-def _unpack_lazily(packed: dsa.Array, row: int, dtype: np.dtype) -> dsa.Array:
-    """Row ``row`` of a packed dask result, as ``dtype``: one task per chunk in a plain layer
-    (a ``map_blocks`` layer per field costs more in graph optimisation than the work)."""
-    name = f"onc-{row}-{packed.name}"
-    blocks = range(packed.numblocks[1])
-    tasks = {(name, i): (_Packed.unpack, (packed.name, 0, i), row, dtype) for i in blocks}
-    graph = HighLevelGraph.from_collections(name, tasks, dependencies=[packed])
-    return dsa.Array(graph, name, chunks=(packed.chunks[1],), dtype=dtype, meta=np.empty(0, dtype))
 
 
 def _rating_if_known(ds: xr.Dataset, sample_period: object, t: np.ndarray, needed: bool):
@@ -257,7 +232,7 @@ def resample(
             "expected sample count a bin needs; ONC uses 0.7, 0 turns the rule off)"
         )
     min_completeness = float(min_completeness)
-    t = time_ns(ds)
+    axis = time_axis(ds)
     if ds.attrs.get("resample_type") in METHODS:
         raise ValueError(
             f"ds is already resampled (resample_type={ds.attrs['resample_type']!r}); "
@@ -268,21 +243,23 @@ def resample(
         raise ValueError("ds has no data variables with QAQC flags (X with a X_qc companion)")
     if sample_period is not None:
         duration_ns(sample_period, argument="sample_period")
-    k0, k_end = _bin_range(t, period_ns, start, end)
+    k0, k_end = _bin_range(axis, period_ns, start, end)
     if k_end - k0 > MAX_BINS:
         raise ValueError(
             f"period={period!r}: {k_end - k0:,} bins of {period_ns / 1e9:g} s would cover the "
             f"data (more than {MAX_BINS:,}); choose a longer period or a shorter time range"
         )
-    rows = slice(*np.searchsorted(t, [k0 * period_ns, k_end * period_ns]).tolist())
-    rating = _rating_if_known(ds, sample_period, t, needed=min_completeness > 0 and k_end > k0)
+    rows = slice(*axis.searchsorted(np.array([k0 * period_ns, k_end * period_ns])).tolist())
+    head = axis.head(SAMPLED_STEPS + 1)
+    rating = _rating_if_known(ds, sample_period, head, needed=min_completeness > 0 and k_end > k0)
     if rating is not None and period_ns < round(float(rating[1].min()) * 1e9):
         raise ValueError(
             f"period={period!r} ({period_ns / 1e9:g} s) is shorter than the data's sample period "
             f"({float(rating[1].min()):g} s): a bin could not hold one sample; choose a period "
             f"of at least {float(rating[1].min()):g} s (ONC's: {ONC_PERIODS} s)"
         )
-    t = t[rows]
+    whole = rows == slice(0, ds.sizes["time"])
+    axis = axis if whole else axis.slice(rows.start, rows.stop)
     kwargs = {
         "period": period_ns,
         "method": method,
@@ -290,52 +267,29 @@ def resample(
         "rating": rating,
         "end": k_end,
     }
-    results = {}
-    td = bounds = None
     offset = ds["time_offset"].data if _has_offsets(ds) else None
-    if offset is not None and rows != slice(0, ds.sizes["time"]):
+    if offset is not None and not whole:
         offset = offset[rows]
+    pairs = []
     for name, qc_name in mapping.items():
         var, qc = ds[name], ds[qc_name]
         if var.dims != ("time",) or qc.dims != ("time",):
             raise ValueError(f"resample: variable {name!r} must be 1-D along 'time'")
         x, q = var.data, _as_int8(qc.data)
-        if rows != slice(0, ds.sizes["time"]):
-            x, q = x[rows], q[rows]
-        if len(t) and (dask.is_dask_collection(x) or dask.is_dask_collection(q)):
-            if td is None:
-                chunks = x.chunks[0] if dask.is_dask_collection(x) else q.chunks[0]
-                bounds = _aligned_bounds(t, chunks, period_ns)
-                sizes = tuple(np.diff(bounds).tolist())
-                firsts = [k0, *(t[bounds[1:-1]] // period_ns).tolist()]
-                out_chunks = tuple(np.diff([*firsts, k_end]).tolist())
-                td = _numpy_chunks(t, sizes)
-            x, q = (dsa.asarray(a).rechunk((sizes,)) for a in (x, q))
-            extra = () if offset is None else (dsa.asarray(offset).rechunk((sizes,)),)
-            nfields = len(_FIELDS[method])
-            packed = dsa.map_blocks(
-                _resample_chunk,
-                x,
-                q,
-                td,
-                *extra,
-                new_axis=0,
-                chunks=((nfields,), out_chunks),
-                dtype=np.int64,
-                meta=np.empty((0, 0), np.int64),
-                firsts=tuple(firsts),
-                **kwargs,
-            )
-        else:
-            off = None if offset is None else np.asarray(offset)
+        pairs.append((x, q) if whole else (x[rows], q[rows]))
+    if len(axis) and any(dask.is_dask_collection(a) for pair in pairs for a in pair):
+        fields = resample_lazily(pairs, offset, axis, k0=k0, k_end=k_end, **kwargs)
+        results = dict(zip(mapping, fields, strict=True))
+    else:
+        t = axis.block(0, len(axis))
+        off = None if offset is None else np.asarray(offset)
+        results = {}
+        for name, (x, q) in zip(mapping, pairs, strict=True):
             packed = _resample_chunk(np.asarray(x), np.asarray(q), t, off, firsts=(k0,), **kwargs)
-        results[name] = {}
-        for row, field in enumerate(_FIELDS[method]):
-            dtype = np.dtype(_DTYPES[field])
-            if dask.is_dask_collection(packed):
-                results[name][field] = _unpack_lazily(packed, row, dtype)
-            else:
-                results[name][field] = _Packed.unpack(packed, row, dtype)
+            results[name] = {
+                field: _Packed.unpack(packed, row, np.dtype(_DTYPES[field]))
+                for row, field in enumerate(_FIELDS[method])
+            }
 
     period_s = period_ns / 1e9
     centres = (np.arange(k0, k_end, dtype=np.int64)) * period_ns + period_ns // 2

@@ -82,3 +82,86 @@ def exact_times_ns(nominal_ns: np.ndarray, offset_s: np.ndarray) -> np.ndarray:
     ns = (ns + _NS_PER_MS // 2) // _NS_PER_MS * _NS_PER_MS
     ns[missing] = NAT_NS
     return ns
+
+
+class TimeAxis:
+    """The sorted ``time`` axis of a scalar Dataset, without materialising a regular one.
+
+    A regular axis (an O(1) :class:`~intake_onc._core.time_index.TimeGridIndex`, or an in-memory
+    index with one integer step) is kept as ``(start, step, size)``: a dask task derives the
+    times of its own rows (:meth:`block`), and nothing larger than a few numbers enters a graph.
+    Other axes hold their int64 nanoseconds.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> axis = TimeAxis.from_index(pd.date_range("2024-01-01", periods=86_400, freq="1s"))
+    >>> axis.regular, len(axis), axis.block(3600, 3602).tolist()
+    (True, 86400, [1704070800000000000, 1704070801000000000])
+    """
+
+    def __init__(self, size: int, grid: object = None, values: np.ndarray | None = None) -> None:
+        self.size = int(size)
+        self.grid = grid  # a TimeGridTransform (ascending) or None
+        self.values = values
+
+    @classmethod
+    def from_index(cls, index: object) -> TimeAxis:
+        """From an xarray index (``ds.xindexes["time"]``) or a sorted ``pandas.DatetimeIndex``."""
+        import pandas as pd
+
+        from intake_onc._core.time_index import TimeGridIndex, TimeGridTransform
+
+        if isinstance(index, TimeGridIndex) and index.transform.step > 0:
+            return cls(index.size, grid=index.transform)
+        if not isinstance(index, pd.DatetimeIndex):
+            index = index.to_pandas_index()
+        t = np.asarray(index.as_unit("ns").asi8)
+        if len(t) >= 2:
+            step = int(t[1] - t[0])
+            # one pass over int64 (31.5 M steps for a year at 1 Hz: ~60 ms) instead of the same
+            # array shipped inside every graph that resamples it
+            if step > 0 and t[-1] - t[0] == step * (len(t) - 1) and np.all(np.diff(t) == step):
+                grid = TimeGridTransform(int(t[0]), step, len(t), "time", "time")
+                return cls(len(t), grid=grid)
+        return cls(len(t), values=t)
+
+    @property
+    def regular(self) -> bool:
+        """Whether the axis is kept as ``(start, step, size)``."""
+        return self.grid is not None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        """int64 nanoseconds at integer ``positions`` (each ``0 <= p < len``)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.grid is not None:
+            return self.grid.labels_ns(positions)
+        return self.values[positions]
+
+    def searchsorted(self, ns: np.ndarray) -> np.ndarray:
+        """Like ``np.searchsorted(times, ns)`` (side ``"left"``), clipped to ``[0, len]``."""
+        ns = np.asarray(ns, dtype=np.int64)
+        if self.grid is None:
+            return np.searchsorted(self.values, ns)
+        return np.clip(self.grid.first_at_or_after(ns), 0, self.size)
+
+    def block(self, begin: int, end: int) -> np.ndarray:
+        """int64 nanoseconds of rows ``begin`` to ``end`` (exclusive)."""
+        if self.grid is not None:
+            return self.grid.labels_ns(np.arange(begin, end, dtype=np.int64))
+        return self.values[begin:end]
+
+    def slice(self, begin: int, end: int) -> TimeAxis:
+        """The axis of rows ``begin`` to ``end`` (exclusive)."""
+        if self.grid is not None:
+            return TimeAxis(end - begin, grid=self.grid.slice(slice(begin, end)))
+        return TimeAxis(end - begin, values=self.values[begin:end])
+
+    def head(self, n: int) -> np.ndarray:
+        """The first ``n`` times (enough to infer a sample period without materialising)."""
+        if self.grid is None:
+            return self.values
+        return self.block(0, min(n, self.size))

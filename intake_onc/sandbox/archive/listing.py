@@ -13,9 +13,9 @@ About one slot in 100 is missing. All of it is drawn from :func:`~.audio_synth.h
 
 Examples
 --------
->>> df = list_archive_files("ICLISTENHF6019", "2023-01-01T00:00", "2023-01-01T00:10")
+>>> df = list_archive_files("ICLISTENHF6093", "2023-01-01T00:00", "2023-01-01T00:10")
 >>> list(df.filename)  # doctest: +SKIP
-['ICLISTENHF6019_20230101T000000.712Z-spect.mat', ...]
+['ICLISTENHF6093_20230101T000000.712Z-spect.mat', ...]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from intake_onc._core.time import parse_date
 from intake_onc.sandbox.encoders.audio import flac_target_size, wav_size
 from intake_onc.sandbox.encoders.spectrogram import archive_spect_mat_size, archive_spect_png_size
 from intake_onc.sandbox.observatory.records import Device
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, resolve_now
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, data_key, resolve_now
 from intake_onc.sandbox.synthetic.audio import (
     check_seed,
     file_samples,
@@ -144,7 +144,7 @@ def _slot_table(device_code: str, lo_ms: int, hi_ms: int, seed: int, now: pd.Tim
         k = np.arange(
             (a - _JITTER_MS) // _SLOT_MS, (z + _JITTER_MS) // _SLOT_MS + 1, dtype=np.int64
         )
-        h = hash_ints(seed, device_code + "|slot", k)
+        h = hash_ints(seed, data_key(device_code) + "|slot", k)
         start = k * _SLOT_MS + (h % np.uint64(2 * _JITTER_MS + 1)).astype(np.int64) - _JITTER_MS
         missing = ((h >> np.uint64(32)) % np.uint64(_MISSING_ONE_IN)) == 0
         keep = (
@@ -162,7 +162,7 @@ def _slot_table(device_code: str, lo_ms: int, hi_ms: int, seed: int, now: pd.Tim
         "start": start,
         "slot": slot,
         "dur_ms": dur_ms,
-        "hash": hash_ints(seed, device_code + "|size", slot),
+        "hash": hash_ints(seed, data_key(device_code) + "|size", slot),
     }
 
 
@@ -391,7 +391,7 @@ def parse_archive_filename(filename: str) -> tuple[str, pd.Timestamp, str]:
         raise ArchiveFileNotFound(
             f"filename: {filename!r} is not a sandbox archive file name; expected "
             "<DEVICECODE>_<YYYYMMDDThhmmss.fffZ>.flac|.wav|-spect.mat|-spect.png, "
-            "e.g. ICLISTENHF6019_20230101T001001.123Z.flac (see archivefile/device for names)"
+            "e.g. ICLISTENHF6093_20230101T001001.123Z.flac (see archivefile/device for names)"
         )
     stamp = match.group("stamp")
     try:
@@ -421,9 +421,7 @@ def archive_file_info(filename: str, *, seed: int = 0, now: object = None) -> di
     if device is None or device.audio is None:
         raise ArchiveFileNotFound(
             f"filename: {filename!r} names device {device_code!r}, which is not a sandbox "
-            "hydrophone ("
-            + ", ".join(sorted(c for c, d in OBSERVATORY.devices.items() if d.audio))
-            + ")"
+            "hydrophone (list them with deviceCategoryCode=HYDROPHONE)"
         )
     ms = start.value // 10**6
     df = list_archive_files(device_code, start, start + pd.Timedelta(1, "ms"), seed=seed, now=now)

@@ -91,6 +91,21 @@ class Device:
     ratings: tuple[DataRating, ...] = ()
     audio: AudioSpec | None = None
     restricted: bool = False
+    #: What the synthetic data are keyed on (noise streams, file jitter, signal phases): the
+    #: device's code and id unless given, so a device renamed to its real ONC code keeps the
+    #: very same synthetic data.
+    synthetic_key: str = ""
+    synthetic_id: int = 0
+
+    @property
+    def data_key(self) -> str:
+        """The string the synthetic data of this device are keyed on."""
+        return self.synthetic_key or self.code
+
+    @property
+    def data_id(self) -> int:
+        """The number the synthetic data of this device are keyed on."""
+        return self.synthetic_id or self.device_id
 
     @property
     def kind(self) -> str:

@@ -2,12 +2,12 @@
 
 Plain tables of facts (pinned in ``docs/architecture.md``) and a few look-ups. The sandbox's
 endpoints, the synthetic data generators and the tests all read them from here, so there is one
-place that says, for example, that ``ICLISTENHF6019`` is an 8 kHz hydrophone at ``SGHA.H3``.
+place that says, for example, that ``ICLISTENHF6093`` is an 8 kHz hydrophone at ``CBCH.H3``.
 
 Examples
 --------
 >>> from intake_onc.sandbox.observatory.tables import OBSERVATORY
->>> OBSERVATORY.device("ICLISTENHF6019").audio.sample_rate
+>>> OBSERVATORY.device("ICLISTENHF6093").audio.sample_rate
 8000
 >>> [d.location_code for d in OBSERVATORY.deployments_of("SBECTD19p6813")]
 ['BACAX', 'BACAX']
@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -37,6 +38,7 @@ from intake_onc.sandbox.observatory.records import (
 __all__ = [
     "OBSERVATORY",
     "Observatory",
+    "data_key",
     "resolve_now",
 ]
 
@@ -45,6 +47,13 @@ _ORG = "Ocean Networks Canada Society"
 
 def _ts(text: str | None) -> pd.Timestamp | None:
     return None if text is None else pd.Timestamp(text).as_unit("ns")
+
+
+def data_key(device_code: str) -> str:
+    """The key the synthetic data of ``device_code`` are drawn with (its code, or the code it
+    had before it was renamed to its real ONC code; unknown devices: the code itself)."""
+    device = OBSERVATORY.devices.get(device_code)
+    return device.data_key if device is not None else device_code
 
 
 def resolve_now(now: object = None) -> pd.Timestamp:
@@ -130,7 +139,7 @@ LOCATIONS: tuple[Location, ...] = (
         False,
     ),
     Location(
-        "SGHA",
+        "CBCH",
         "Strait of Georgia Hydrophone Array",
         "SAL",
         49.0400,
@@ -140,9 +149,9 @@ LOCATIONS: tuple[Location, ...] = (
         False,
     ),
     Location(
-        "SGHA.H1",
+        "CBCH.H1",
         "Strait of Georgia Hydrophone Array H1",
-        "SGHA",
+        "CBCH",
         49.0401,
         -123.4251,
         294.0,
@@ -150,9 +159,9 @@ LOCATIONS: tuple[Location, ...] = (
         True,
     ),
     Location(
-        "SGHA.H2",
+        "CBCH.H2",
         "Strait of Georgia Hydrophone Array H2",
-        "SGHA",
+        "CBCH",
         49.0402,
         -123.4248,
         295.0,
@@ -160,9 +169,9 @@ LOCATIONS: tuple[Location, ...] = (
         True,
     ),
     Location(
-        "SGHA.H3",
+        "CBCH.H3",
         "Strait of Georgia Hydrophone Array H3",
-        "SGHA",
+        "CBCH",
         49.0399,
         -123.4249,
         296.0,
@@ -197,20 +206,22 @@ DEVICES: tuple[Device, ...] = (
         ),
     ),
     Device(
-        "SBECTD16p6011",
+        "SBECTD16p6536",
         21702,
-        "Sea-Bird SeaCAT SBE16plus 6011",
+        "Sea-Bird SeaCAT SBE16plus 6536",
         "CTD",
         _CTD_SENSORS,
         (DataRating(_ts("2018-03-01"), None, 1.0),),
+        synthetic_key="SBECTD16p6011",
     ),
     Device(
-        "AANDOPTODE4831",
+        "AANDERAAO2224",
         23106,
-        "Aanderaa Optode 4831",
+        "Aanderaa Optode 2224",
         "OXYSENSOR",
         _OXY_SENSORS,
         (DataRating(_ts("2022-07-15"), None, 10.0),),
+        synthetic_key="AANDOPTODE4831",
     ),
     Device(
         "NORTEKADCP9917",
@@ -236,11 +247,12 @@ DEVICES: tuple[Device, ...] = (
         audio=AudioSpec(16_000, formats=((_ts("2000-01-01"), "wav"), (_ts("2020-08-10"), "flac"))),
     ),
     Device(
-        "ICLISTENHF6019",
+        "ICLISTENHF6093",
         23669,
-        "ICListen HF Hydrophone 6019",
+        "ICListen HF Hydrophone 6093",
         "HYDROPHONE",
         audio=AudioSpec(8_000, formats=((_ts("2000-01-01"), "flac"),)),
+        synthetic_key="ICLISTENHF6019",
     ),
 )
 
@@ -250,9 +262,9 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
     ),
     Deployment("SBECTD19p6813", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
     Deployment(
-        "SBECTD16p6011", "FGPD", _ts("2018-03-01"), _ts("2021-09-30"), 48.8138, -125.2807, 96.0
+        "SBECTD16p6536", "FGPD", _ts("2018-03-01"), _ts("2021-09-30"), 48.8138, -125.2807, 96.0
     ),
-    Deployment("AANDOPTODE4831", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
+    Deployment("AANDERAAO2224", "BACAX", _ts("2022-07-15"), None, 48.3166, -126.0508, 985.0),
     Deployment(
         "NORTEKADCP9917",
         "BACUS",
@@ -265,14 +277,14 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         pitch=0.4,
         roll=-1.1,
     ),
-    Deployment("ICLISTENHF6324", "SGHA.H1", _ts("2023-09-08"), None, 49.0401, -123.4251, 294.0),
+    Deployment("ICLISTENHF6324", "CBCH.H1", _ts("2023-09-08"), None, 49.0401, -123.4251, 294.0),
     Deployment(
-        "ICLISTENHF6020", "SGHA.H2", _ts("2019-06-01"), _ts("2021-05-01"), 49.0402, -123.4248, 295.0
+        "ICLISTENHF6020", "CBCH.H2", _ts("2019-06-01"), _ts("2021-05-01"), 49.0402, -123.4248, 295.0
     ),
     Deployment(
-        "ICLISTENHF6019", "SGHA.H3", _ts("2021-03-01"), _ts("2022-06-30"), 49.0399, -123.4249, 296.0
+        "ICLISTENHF6093", "CBCH.H3", _ts("2021-03-01"), _ts("2022-06-30"), 49.0399, -123.4249, 296.0
     ),
-    Deployment("ICLISTENHF6019", "SGHA.H3", _ts("2022-09-01"), None, 49.0399, -123.4249, 296.0),
+    Deployment("ICLISTENHF6093", "CBCH.H3", _ts("2022-09-01"), None, 49.0399, -123.4249, 296.0),
 )
 
 DEVICE_CATEGORIES: tuple[DeviceCategory, ...] = (
@@ -399,26 +411,106 @@ DATA_PRODUCTS: tuple[DataProduct, ...] = (
 
 
 class Observatory:
-    """The tables above, with the look-ups the sandbox needs.
+    """The observatory's tables, with the look-ups the sandbox needs.
 
+    ``Observatory()`` is ONC's real catalogue merged with the hand-written tables above
+    (:mod:`.catalogue`), built on first use, not at import; passing tables uses exactly those.
     Every method is a pure function of the tables (and, for "ongoing", of ``now``).
     """
 
     def __init__(
         self,
-        locations: Iterable[Location] = LOCATIONS,
-        devices: Iterable[Device] = DEVICES,
-        deployments: Iterable[Deployment] = DEPLOYMENTS,
-        device_categories: Iterable[DeviceCategory] = DEVICE_CATEGORIES,
-        properties: Iterable[Property] = PROPERTIES,
-        data_products: Iterable[DataProduct] = DATA_PRODUCTS,
+        locations: Iterable[Location] | None = None,
+        devices: Iterable[Device] | None = None,
+        deployments: Iterable[Deployment] | None = None,
+        device_categories: Iterable[DeviceCategory] | None = None,
+        properties: Iterable[Property] | None = None,
+        data_products: Iterable[DataProduct] | None = None,
+        *,
+        real_catalogue: bool = True,
     ) -> None:
-        self.locations = {loc.code: loc for loc in locations}
-        self.devices = {dev.code: dev for dev in devices}
-        self.deployments = tuple(deployments)
-        self.device_categories = {cat.code: cat for cat in device_categories}
-        self.properties = {prop.code: prop for prop in properties}
-        self.data_products = tuple(data_products)
+        self._given = {
+            "locations": LOCATIONS if locations is None else tuple(locations),
+            "devices": DEVICES if devices is None else tuple(devices),
+            "deployments": DEPLOYMENTS if deployments is None else tuple(deployments),
+            "device_categories": DEVICE_CATEGORIES
+            if device_categories is None
+            else tuple(device_categories),
+            "properties": PROPERTIES if properties is None else tuple(properties),
+            "data_products": DATA_PRODUCTS if data_products is None else tuple(data_products),
+        }
+        self._real = real_catalogue
+        self._tables: dict | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict:
+        tables = self._tables
+        if tables is not None:
+            return tables
+        with self._lock:
+            if self._tables is None:
+                given = self._given
+                if self._real:
+                    from .catalogue import merged_tables
+
+                    given = merged_tables(given)
+                deployments = tuple(given["deployments"])
+                by_device: dict[str, list[Deployment]] = {}
+                by_location: dict[str, list[Deployment]] = {}
+                for d in deployments:
+                    by_device.setdefault(d.device_code, []).append(d)
+                    by_location.setdefault(d.location_code, []).append(d)
+                locations = {loc.code: loc for loc in given["locations"]}
+                children: dict[str | None, list[Location]] = {}
+                for loc in locations.values():
+                    children.setdefault(loc.parent, []).append(loc)
+                products = tuple(given["data_products"])
+                self._tables = {
+                    "locations": locations,
+                    "devices": {dev.code: dev for dev in given["devices"]},
+                    "deployments": deployments,
+                    "device_categories": {c.code: c for c in given["device_categories"]},
+                    "properties": {p.code: p for p in given["properties"]},
+                    "data_products": products,
+                    "by_device": {
+                        k: sorted(v, key=lambda d: d.begin) for k, v in by_device.items()
+                    },
+                    "by_location": {
+                        k: sorted(v, key=lambda d: d.begin) for k, v in by_location.items()
+                    },
+                    "children": children,
+                    "products": {(p.code, p.extension): p for p in products},
+                }
+        return self._tables
+
+    def load(self) -> Observatory:
+        """Build the tables now (the sandbox does it in the background at start)."""
+        self._load()
+        return self
+
+    @property
+    def locations(self) -> dict[str, Location]:
+        return self._load()["locations"]
+
+    @property
+    def devices(self) -> dict[str, Device]:
+        return self._load()["devices"]
+
+    @property
+    def deployments(self) -> tuple[Deployment, ...]:
+        return self._load()["deployments"]
+
+    @property
+    def device_categories(self) -> dict[str, DeviceCategory]:
+        return self._load()["device_categories"]
+
+    @property
+    def properties(self) -> dict[str, Property]:
+        return self._load()["properties"]
+
+    @property
+    def data_products(self) -> tuple[DataProduct, ...]:
+        return self._load()["data_products"]
 
     # -- single items ------------------------------------------------------------------------
     def location(self, code: str) -> Location:
@@ -432,7 +524,7 @@ class Observatory:
     # -- relations ---------------------------------------------------------------------------
     def children(self, code: str | None) -> list[Location]:
         """Locations whose parent is ``code`` (``None``: the roots), in table order."""
-        return [loc for loc in self.locations.values() if loc.parent == code]
+        return list(self._load()["children"].get(code, ()))
 
     def descendants(self, code: str) -> list[str]:
         """``code`` and the codes of every location below it."""
@@ -443,16 +535,11 @@ class Observatory:
 
     def deployments_of(self, device_code: str) -> list[Deployment]:
         """The deployments of one device, oldest first."""
-        return sorted(
-            (d for d in self.deployments if d.device_code == device_code), key=lambda d: d.begin
-        )
+        return list(self._load()["by_device"].get(device_code, ()))
 
     def deployments_at(self, location_code: str) -> list[Deployment]:
         """The deployments at one location, oldest first."""
-        return sorted(
-            (d for d in self.deployments if d.location_code == location_code),
-            key=lambda d: d.begin,
-        )
+        return list(self._load()["by_location"].get(location_code, ()))
 
     def deployed_intervals(
         self, device_code: str, now: pd.Timestamp | None = None
@@ -471,15 +558,15 @@ class Observatory:
 
     def product(self, code: str, extension: str) -> DataProduct | None:
         """The data product with this code and extension, if it exists."""
-        for product in self.data_products:
-            if product.code == code and product.extension == extension:
-                return product
-        return None
+        return self._load()["products"].get((code, extension))
 
     def properties_of(self, device_code: str) -> list[Property]:
         """The properties a device measures."""
-        category = self.device(device_code).category_code
-        return [self.properties[c] for c in CATEGORY_PROPERTIES.get(category, ())]
+        device = self.device(device_code)
+        codes = CATEGORY_PROPERTIES.get(device.category_code)
+        if codes is None:
+            codes = tuple(dict.fromkeys(s.property_code for s in device.sensors))
+        return [self.properties[c] for c in codes if c in self.properties]
 
     # -- sample periods ----------------------------------------------------------------------
     def sample_period_at(self, device_code: str, times: np.ndarray) -> np.ndarray:

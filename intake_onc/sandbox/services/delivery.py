@@ -9,8 +9,9 @@ Life cycle
 the observatory's :class:`~.observatory.ProductOption` tables) and estimates the output size
 (the builders' own estimators); it answers ``dpRequestId``, ``estimatedFileSize`` and
 ``estimatedProcessingTime`` (``"<int> <unit>"`` strings; units ``B``/``kB``/``MB``/``GB`` and
-``s``/``min``/``hour``). The simulated processing time is
-``processing_scale * (2 s + 1 s per MB of estimate)``.
+``s``/``min``/``hour``). The simulated processing time is ``processing_scale`` times ONC's
+figures (:mod:`intake_onc.sandbox.products.timing`: HSD 25 s per 5-minute file, TSSD 20 s plus
+1 s per MB).
 
 ``run`` (first call) creates the run and starts building the files in a background thread
 (products are built once per run and kept until the run expires). The run is *complete* when the
@@ -53,6 +54,7 @@ from intake_onc.sandbox.observatory.records import DataProduct, Device
 from intake_onc.sandbox.observatory.tables import OBSERVATORY
 from intake_onc.sandbox.products import registry
 from intake_onc.sandbox.products.context import SandboxContext
+from intake_onc.sandbox.products.timing import processing_seconds
 from intake_onc.sandbox.services import lookups, wire
 from intake_onc.sandbox.services.delivery_runs import (
     MESSAGES,
@@ -78,8 +80,6 @@ DISCLAIMER = (
     "estimates will gradually improve."
 )
 
-BASE_SECONDS = 2.0
-SECONDS_PER_MB = 1.0
 
 _REQUEST_PARAMETERS = (
     "dataProductCode",
@@ -263,7 +263,8 @@ def request(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
                 match.group(1) if match else "dataProductCode", f"Invalid parameter value: {exc}"
             ) from None
     scale = float(getattr(sandbox, "processing_scale", 1.0))
-    seconds = scale * (BASE_SECONDS + SECONDS_PER_MB * total / 1e6)
+    span = (end - start).total_seconds() * max(1, len(devices))
+    seconds = scale * processing_seconds(product.code, span, total)
     citations = [OBSERVATORY.citation(d.code) for d in devices]
     req = manager_of(sandbox).add_request(
         product=product,

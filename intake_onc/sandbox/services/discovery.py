@@ -265,6 +265,23 @@ def devices(q: Query, sandbox: SandboxContext | None = None) -> list[dict[str, A
     """``GET /api/devices``."""
     q.allow(*_DEPLOYMENT_FILTERS)
     filters = Filters(q, _DEPLOYMENT_FILTERS)
+    if not any(
+        q.get(k)
+        for k in _DEPLOYMENT_FILTERS
+        if k not in ("deviceCode", "deviceCategoryCode", "deviceName")
+    ):
+        # devices by code, category or name: every device ONC lists, deployed or not
+        found = [
+            dev
+            for dev in OBSERVATORY.devices.values()
+            if (filters.device is None or dev.code == filters.device)
+            and (filters.category is None or dev.category_code == filters.category)
+        ]
+        if found and q.get("deviceName"):
+            found = [d for d in found if _contains(d.name, q.get("deviceName"))]
+        if not found:
+            raise _none_left()
+        return [_device_item(d) for d in found]
     codes = {d.device_code for d in filters.deployments()}
     found = [dev for code, dev in OBSERVATORY.devices.items() if code in codes]
     if not found:

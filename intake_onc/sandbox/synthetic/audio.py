@@ -38,10 +38,12 @@ from scipy import fft as _fft
 
 from intake_onc._core.time import parse_date
 from intake_onc.sandbox.observatory.records import Device
-from intake_onc.sandbox.observatory.tables import OBSERVATORY
+from intake_onc.sandbox.observatory.tables import OBSERVATORY, data_key
 
 __all__ = [
     "AMBIENT_DBFS",
+    "FIN_DBFS",
+    "RAIN_DBFS",
     "FULL_SCALE",
     "FULL_SCALE_DB_RE_UPA",
     "SHIP_DBFS",
@@ -53,6 +55,7 @@ __all__ = [
     "WHALE_DBFS",
     "check_seed",
     "file_samples",
+    "fin_pulse_times",
     "hash_ints",
     "hydrophone",
     "known_events",
@@ -76,6 +79,11 @@ SHIP_DBFS = -32.0
 SHIP_TONAL_DBFS = -36.0
 #: Whale-call peak amplitude (dBFS).
 WHALE_DBFS = -26.0
+#: Fin-whale 20 Hz pulse peak amplitude (dBFS), and rain noise at the peak of a shower (rms).
+FIN_DBFS = -30.0
+RAIN_DBFS = -44.0
+#: Propeller harmonics of a ship's blade-rate tonal: (multiple, level relative to it in dB).
+SHIP_HARMONICS = ((2, -4.0), (3, -8.0), (4, -12.0))
 #: Known tone: every hour at HH:00:00 + TONE_OFFSET_SECONDS (HH:12:30, in the middle of the
 #: file that starts near HH:10:00) for TONE_SECONDS s, TONE_DBFS peak.
 TONE_OFFSET_SECONDS = 750
@@ -136,9 +144,10 @@ def hydrophone(device_code: str) -> Device:
     try:
         device = OBSERVATORY.device(device_code)
     except KeyError:
+        count = sum(1 for d in OBSERVATORY.devices.values() if d.audio)
         raise KeyError(
-            f"deviceCode: unknown device {device_code!r}; hydrophones are "
-            + ", ".join(sorted(c for c, d in OBSERVATORY.devices.items() if d.audio))
+            f"deviceCode: unknown device {device_code!r}; the observatory has {count} "
+            "hydrophones (for example ICLISTENHF6324); list them with deviceCategoryCode=HYDROPHONE"
         ) from None
     if device.audio is None:
         raise ValueError(
@@ -163,9 +172,10 @@ def tone_frequency(device_code: str) -> float:
 # Synthetic signal
 # ----------------------------------------------------------------------------------------------
 
-_NOISE_STREAM, _SHIP_STREAM = 1, 2
-#: Corner frequency (Hz) of each noise stream's spectrum ``1/sqrt(1 + f/corner)``.
-_CORNER_HZ = {_NOISE_STREAM: 1000.0, _SHIP_STREAM: 300.0}
+_NOISE_STREAM, _SHIP_STREAM, _RAIN_STREAM = 1, 2, 3
+#: Corner frequency (Hz) of each noise stream's spectrum ``1/sqrt(1 + f/corner)`` (rain: nearly
+#: flat, the broadband hiss above 1 kHz of the Wenz curves).
+_CORNER_HZ = {_NOISE_STREAM: 1000.0, _SHIP_STREAM: 300.0, _RAIN_STREAM: 20000.0}
 _GAIN_CACHE: dict[tuple[int, int], np.ndarray] = {}
 
 
@@ -183,13 +193,10 @@ def _gain(fs: int, stream: int) -> np.ndarray:
     return _GAIN_CACHE[key]
 
 
-def _noise_block(seed: int, device_code: str, stream: int, block: int, fs: int) -> np.ndarray:
-    """Unit-variance coloured Gaussian noise for one 1-second block of absolute time.
-
-    Drawn in the frequency domain (random complex bins × the stream's gain, inverse real FFT), the
-    same computation for a block whichever window asks for it: windows agree bit for bit.
-    """
-    entropy = [seed, zlib.crc32(device_code.encode()), stream, int(block) + 2**40]
+def _block_bins(seed: int, device_code: str, stream: int, block: int, fs: int) -> np.ndarray:
+    """The spectrum (complex64 bins × the stream's gain) of one 1-second block of a noise
+    stream: unit variance once inverse-transformed, the same for a block whichever window asks."""
+    entropy = [seed, zlib.crc32(data_key(device_code).encode()), stream, int(block) + 2**40]
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
     bins = fs // 2 + 1
     # Unit-variance uniform real and imaginary parts (3× cheaper than normal ones); each time
@@ -199,6 +206,12 @@ def _noise_block(seed: int, device_code: str, stream: int, block: int, fs: int) 
     u *= np.float32(math.sqrt(12.0))
     z = u.view(np.complex64)
     z *= _gain(fs, stream)
+    return z
+
+
+def _noise_block(seed: int, device_code: str, stream: int, block: int, fs: int) -> np.ndarray:
+    """Unit-variance coloured Gaussian noise for one 1-second block of absolute time."""
+    z = _block_bins(seed, device_code, stream, block, fs)
     return _fft.irfft(z, n=fs, norm="ortho").astype(np.float32, copy=False)
 
 
@@ -211,17 +224,118 @@ def _coloured_noise(
     return np.concatenate(blocks)[n0 - b0 * fs : n1 - b0 * fs]
 
 
+def _mixed_noise(
+    seed: int, device_code: str, fs: int, n0: int, n1: int, layers: list[tuple[int, float, object]]
+) -> np.ndarray:
+    """Every noise stream of samples ``[n0, n1)`` mixed in the frequency domain: one inverse FFT
+    per 1-second block, whatever the number of streams (ambient, ships, rain).
+
+    ``layers``: ``(stream, amplitude, weight)`` with ``weight(block) -> float`` (the event's
+    envelope at the block's centre; 0 outside it) or None (always on). A ship's or shower's
+    envelope thus steps once a second (it rises and falls over tens of minutes).
+    """
+    b0, b1 = n0 // fs, (n1 - 1) // fs
+    out = np.empty((b1 - b0 + 1) * fs, dtype=np.float32)
+    for i, block in enumerate(range(b0, b1 + 1)):
+        z = None
+        for stream, amplitude, weight in layers:
+            w = amplitude if weight is None else amplitude * weight(block)
+            if w == 0:
+                continue
+            part = _block_bins(seed, device_code, stream, block, fs)
+            part *= np.float32(w)
+            z = part if z is None else z + part
+        out[i * fs : (i + 1) * fs] = _fft.irfft(z, n=fs, norm="ortho")
+    return out[n0 - b0 * fs : n1 - b0 * fs]
+
+
+def _block_envelope(fs: int, e0: int, e1: int):
+    """``weight(block)``: the sin² envelope of an event ``[e0, e1)`` (samples) at the centre of a
+    1-second block, 0 outside the event."""
+
+    def weight(block: int) -> float:
+        centre = (block + 0.5) * fs
+        if centre < e0 or centre >= e1:
+            return 0.0
+        return float(np.sin(np.pi * (centre - e0) / (e1 - e0)) ** 2)
+
+    return weight
+
+
 _SIN_CACHE: dict[int, np.ndarray] = {}
 
 
 def _sine(fs: int, freq_hz: float, rel: np.ndarray) -> np.ndarray:
     """``sin(2π f rel/fs)`` for integer sample offsets ``rel`` (exact table look-up when f is a
-    whole number of Hz: every window computes the same values)."""
+    whole number of Hz: every window computes the same values).
+
+    ``rel`` is consecutive here (a stretch of samples): with a whole frequency the sequence
+    repeats every ``fs / gcd(f, fs)`` samples, so one period is looked up and tiled (about 20 ms
+    for 5 minutes at 64 kHz, against 370 ms for the look-up of every sample).
+    """
     if float(freq_hz).is_integer():
         if fs not in _SIN_CACHE:
             _SIN_CACHE[fs] = np.sin(2 * np.pi * np.arange(fs) / fs).astype(np.float32)
-        return _SIN_CACHE[fs][(rel * int(freq_hz)) % fs]
+        f = int(freq_hz)
+        n = len(rel)
+        if n > 1 and rel[-1] - rel[0] == n - 1:
+            period = fs // math.gcd(f, fs)
+            phase = (np.arange(period, dtype=np.int64) + int(rel[0])) * f % fs
+            return _tile(_SIN_CACHE[fs][phase], n)
+        return _SIN_CACHE[fs][(rel * f) % fs]
     return np.sin(2 * np.pi * ((rel * (freq_hz / fs)) % 1.0)).astype(np.float32)
+
+
+def _tile(period: np.ndarray, n: int) -> np.ndarray:
+    """``period`` repeated to ``n`` samples (doubling copies: a few ms for 5 minutes)."""
+    out = np.empty(n, dtype=period.dtype)
+    m = min(len(period), n)
+    out[:m] = period[:m]
+    while m < n:
+        k = min(m, n - m)
+        out[m : m + k] = out[:k]
+        m += k
+    return out
+
+
+def _apply_envelope(comp: np.ndarray, fs: int, a: int, b: int, e0: int, e1: int) -> None:
+    """Multiply ``comp`` (samples ``[a, b)``) in place by the sin² envelope of ``[e0, e1)``,
+    evaluated per 10-ms tick of absolute time, as :func:`_envelope` (without building it)."""
+    tick = fs // 100
+    t0, t1 = a // tick, (b - 1) // tick
+    centres = (np.arange(t0, t1 + 1, dtype=np.float64) + 0.5) * tick
+    u = np.clip((centres - e0) / (e1 - e0), 0.0, 1.0)
+    env = (np.sin(np.pi * u) ** 2).astype(np.float32)
+    head = min(b, (t0 + 1) * tick) - a  # samples in the first (partial) tick
+    comp[:head] *= env[0]
+    full = (b - (a + head)) // tick
+    if full:
+        body = comp[head : head + full * tick].reshape(full, tick)
+        body *= env[1 : 1 + full, None]
+    rest = head + full * tick
+    if rest < len(comp):
+        comp[rest:] *= env[-1]
+
+
+def _propeller(fs: int, tonal_hz: float, rel: np.ndarray) -> np.ndarray:
+    """A ship's blade-rate tonal and its harmonics (:data:`SHIP_HARMONICS`), float32.
+
+    With a whole-Hz tonal every harmonic repeats with the tonal's period, so one period of the
+    sum is built and tiled once."""
+    lines = [(1, 0.0), *((m, db) for m, db in SHIP_HARMONICS if m * tonal_hz < 0.45 * fs)]
+    n = len(rel)
+    if float(tonal_hz).is_integer() and n > 1 and rel[-1] - rel[0] == n - 1:
+        f = int(tonal_hz)
+        period = fs // math.gcd(f, fs)
+        k = np.arange(period, dtype=np.int64) + int(rel[0])
+        one = np.zeros(period, dtype=np.float32)
+        for m, db in lines:
+            one += _sine(fs, m * f, k) * np.float32(10 ** ((SHIP_TONAL_DBFS + db) / 20))
+        return _tile(one, n)
+    out = np.zeros(n, dtype=np.float32)
+    for m, db in lines:
+        out += _sine(fs, m * tonal_hz, rel) * np.float32(10 ** ((SHIP_TONAL_DBFS + db) / 20))
+    return out
 
 
 def _envelope(fs: int, a: int, b: int, e0: int, e1: int) -> np.ndarray:
@@ -233,6 +347,34 @@ def _envelope(fs: int, a: int, b: int, e0: int, e1: int) -> np.ndarray:
     u = np.clip((centres - e0) / (e1 - e0), 0.0, 1.0)
     env = (np.sin(np.pi * u) ** 2).astype(np.float32)
     return np.repeat(env, tick)[a - t0 * tick : b - t0 * tick]
+
+
+def _fin_pulses(fs: int, a: int, b: int, e0: int, interval_s: int) -> np.ndarray:
+    """Fin-whale pulses of a bout starting at sample ``e0``, over samples ``[a, b)``: 1-s
+    downsweeps 25 -> 17 Hz (sin² envelope) every ``interval_s`` seconds (float32)."""
+    out = np.zeros(b - a, dtype=np.float32)
+    period = interval_s * fs
+    first = max(0, (a - e0) // period - 1)
+    amp = 10 ** (FIN_DBFS / 20)
+    k = first
+    while e0 + k * period < b:
+        p0 = e0 + k * period
+        lo, hi = max(a, p0), min(b, p0 + fs)
+        if lo < hi:
+            t = np.arange(lo - p0, hi - p0, dtype=np.float64) / fs
+            phase = 2 * np.pi * (25.0 * t - 4.0 * t**2)  # 25 Hz falling 8 Hz over the second
+            out[lo - a : hi - a] = (amp * np.sin(np.pi * t) ** 2 * np.sin(phase)).astype(np.float32)
+        k += 1
+    return out
+
+
+def fin_pulse_times(event: dict) -> list[pd.Timestamp]:
+    """Start times of the pulses of a ``fin_whale`` bout from :func:`known_events`."""
+    step = pd.Timedelta(seconds=int(event["interval_s"]))
+    n = int((event["end"] - event["start"]) / step)
+    return [
+        event["start"] + i * step for i in range(n + 1) if event["start"] + i * step < event["end"]
+    ]
 
 
 def _events_raw(seed: int, device_code: str, start_ns: int, end_ns: int) -> list[dict]:
@@ -265,6 +407,7 @@ def _events_raw(seed: int, device_code: str, start_ns: int, end_ns: int) -> list
                     f_high=nyq,
                     tonal_hz=tonal,
                     level_dbfs=SHIP_DBFS,
+                    cpa_ns=(s + e) // 2,
                 )
             )
 
@@ -292,6 +435,50 @@ def _events_raw(seed: int, device_code: str, start_ns: int, end_ns: int) -> list
                 dict(kind="whale", start_ns=s, end_ns=e, f_low=f0, f_high=f1, level_dbfs=WHALE_DBFS)
             )
 
+    # Fin whales: on half of the 3-hour blocks, a bout of 20-50 minutes of 1-s pulses sweeping
+    # down from 25 to 17 Hz, one every 12-20 s (the same interval through a bout).
+    block = 3 * 3600
+    ks = np.arange(start_ns // (block * sec) - 1, end_ns // (block * sec) + 1, dtype=np.int64)
+    h = hash_ints(seed, "fin", ks)
+    for k, hv in zip(ks.tolist(), h.tolist(), strict=True):
+        if hv % 2:
+            continue
+        dur_s = 1200 + (hv >> 8) % 1801
+        off_s = (hv >> 20) % (block - dur_s)
+        s = (k * block + off_s) * sec
+        e = s + dur_s * sec
+        if s < end_ns and e > start_ns:
+            events.append(
+                dict(
+                    kind="fin_whale",
+                    start_ns=s,
+                    end_ns=e,
+                    f_low=17.0,
+                    f_high=25.0,
+                    level_dbfs=FIN_DBFS,
+                    interval_s=12 + (hv >> 40) % 9,
+                )
+            )
+
+    # Rain: on a third of the 6-hour blocks, a shower of 30-90 minutes (broadband, rising and
+    # falling).
+    block = 6 * 3600
+    ks = np.arange(start_ns // (block * sec) - 1, end_ns // (block * sec) + 1, dtype=np.int64)
+    h = hash_ints(seed, "rain", ks)
+    for k, hv in zip(ks.tolist(), h.tolist(), strict=True):
+        if hv % 3:
+            continue
+        dur_s = 1800 + (hv >> 8) % 3601
+        off_s = (hv >> 20) % (block - dur_s)
+        s = (k * block + off_s) * sec
+        e = s + dur_s * sec
+        if s < end_ns and e > start_ns:
+            events.append(
+                dict(
+                    kind="rain", start_ns=s, end_ns=e, f_low=500.0, f_high=nyq, level_dbfs=RAIN_DBFS
+                )
+            )
+
     # Known tone: every hour at HH:12:30 for 5 s.
     tone = tone_frequency(device_code)
     for hour in range(start_ns // (3600 * sec) - 1, end_ns // (3600 * sec) + 1):
@@ -304,7 +491,7 @@ def _events_raw(seed: int, device_code: str, start_ns: int, end_ns: int) -> list
                 )
             )
 
-    order = {"ship": 0, "whale": 1, "tone": 2}
+    order = {"ship": 0, "rain": 1, "fin_whale": 2, "whale": 3, "tone": 4}
     events.sort(key=lambda ev: (order[ev["kind"]], ev["start_ns"]))
     return events
 
@@ -326,7 +513,11 @@ def known_events(device_code: str, start: object, end: object, *, seed: int = 0)
             "start": pd.Timestamp(ev["start_ns"], unit="ns"),
             "end": pd.Timestamp(ev["end_ns"], unit="ns"),
         }
-        item.update((k, v) for k, v in ev.items() if k not in ("kind", "start_ns", "end_ns"))
+        item.update(
+            (k, v) for k, v in ev.items() if k not in ("kind", "start_ns", "end_ns", "cpa_ns")
+        )
+        if "cpa_ns" in ev:
+            item["cpa"] = pd.Timestamp(ev["cpa_ns"], unit="ns")
         out.append(item)
     return out
 
@@ -335,24 +526,30 @@ def _synth_int(device_code: str, n0: int, count: int, seed: int) -> np.ndarray:
     """24-bit integer samples for absolute sample indices ``[n0, n0 + count)``."""
     fs = hydrophone(device_code).audio.sample_rate
     n1 = n0 + count
-    out = _coloured_noise(seed, device_code, _NOISE_STREAM, fs, n0, n1)
-    out *= np.float32(10 ** (AMBIENT_DBFS / 20))
     sec = 10**9
     start_ns = n0 * sec // fs
     end_ns = -(-n1 * sec // fs)
-    for ev in _events_raw(seed, device_code, start_ns, end_ns):
+    events = _events_raw(seed, device_code, start_ns, end_ns)
+    layers: list[tuple[int, float, object]] = [(_NOISE_STREAM, 10 ** (AMBIENT_DBFS / 20), None)]
+    for ev in events:  # broadband parts join the ambient noise in one inverse FFT per second
+        e0, e1 = ev["start_ns"] * fs // sec, ev["end_ns"] * fs // sec
+        if ev["kind"] == "ship":
+            layers.append((_SHIP_STREAM, 10 ** (SHIP_DBFS / 20), _block_envelope(fs, e0, e1)))
+        elif ev["kind"] == "rain":
+            layers.append((_RAIN_STREAM, 10 ** (RAIN_DBFS / 20), _block_envelope(fs, e0, e1)))
+    out = _mixed_noise(seed, device_code, fs, n0, n1, layers)
+    for ev in events:
         e0 = ev["start_ns"] * fs // sec  # event start/end on the sample grid (exact)
         e1 = ev["end_ns"] * fs // sec
         a, b = max(n0, e0), min(n1, e1)
-        if a >= b:
+        if a >= b or ev["kind"] == "rain":
             continue
         rel = np.arange(a - e0, b - e0, dtype=np.int64)  # samples since onset
-        if ev["kind"] == "ship":
-            env = _envelope(fs, a, b, e0, e1)
-            comp = _coloured_noise(seed, device_code, _SHIP_STREAM, fs, a, b)
-            comp *= np.float32(10 ** (SHIP_DBFS / 20))
-            comp += _sine(fs, ev["tonal_hz"], rel) * np.float32(10 ** (SHIP_TONAL_DBFS / 20))
-            comp *= env
+        if ev["kind"] == "ship":  # the propeller lines (the broadband part is mixed above)
+            comp = _propeller(fs, ev["tonal_hz"], rel)
+            _apply_envelope(comp, fs, a, b, e0, e1)
+        elif ev["kind"] == "fin_whale":
+            comp = _fin_pulses(fs, a, b, e0, ev["interval_s"])
         elif ev["kind"] == "whale":
             t = rel / fs
             d = (e1 - e0) / fs

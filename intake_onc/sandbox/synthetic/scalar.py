@@ -289,8 +289,8 @@ def known_device(device_code: str) -> Device:
         return OBSERVATORY.device(device_code)
     except KeyError:
         raise ValueError(
-            f"device_code: unknown device {device_code!r}; expected one of "
-            f"{', '.join(OBSERVATORY.devices)}"
+            f"device_code: unknown device {device_code!r}; expected a deviceCode ONC lists "
+            f"({len(OBSERVATORY.devices):,} devices, for example SBECTD19p6813)"
         ) from None
 
 
@@ -442,7 +442,7 @@ def _generate_day(
     device: Device, day: int, seed: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """One whole UTC day of every sensor of ``device`` (times int64 ns, before deployment cuts)."""
-    dev_id = device.device_id
+    dev_id = device.data_id
 
     def rng(*purpose: int) -> np.random.Generator:
         return np.random.default_rng([seed, dev_id, day, *purpose])

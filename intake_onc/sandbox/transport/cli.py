@@ -98,7 +98,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--processing-scale",
         type=_NON_NEGATIVE,
         default=1.0,
-        help="data product processing time factor: scale * (2 s + 1 s per MB); "
+        help="data product processing time factor, times ONC's figures (HSD 25 s per 5-minute file, TSSD 20 s + 1 s per MB); "
         "0 = instant (default: 1)",
     )
     parser.add_argument(
@@ -156,6 +156,11 @@ def run_sandbox(args: argparse.Namespace) -> int:
         return 1
 
     print(f"sandbox: serving Oceans 3.0 API at {server.url}", flush=True)
+    # The two lines to paste into another shell (catalogs/sandbox.yaml, ONCClient() and the
+    # official onc client read them); a --token of the user's own is not echoed.
+    token = SANDBOX_TOKEN if args.token == SANDBOX_TOKEN else "<the --token value>"
+    print(f"export ONC_BASE_URL={server.url}", flush=True)
+    print(f"export ONC_TOKEN={token}", flush=True)
     token_note = "the default demo token" if args.token == SANDBOX_TOKEN else "the --token value"
     print(
         f"sandbox: requests need token= ({token_note}); stop with Ctrl-C or SIGTERM",

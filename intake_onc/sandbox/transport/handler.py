@@ -284,6 +284,16 @@ class Handler(BaseHTTPRequestHandler):
                 "product_expiry_s": sandbox.product_expiry_s,
             }
             self._send(Reply(body), head, count=False)
+        elif name == "events" and self.command in ("GET", "HEAD"):
+            from intake_onc.sandbox.services.events import EventQueryError, events
+
+            try:
+                body = events(params, seed=sandbox.seed)
+            except EventQueryError as exc:
+                error = {"errorCode": 127, "errorMessage": str(exc), "parameter": exc.parameter}
+                self._send(Reply({"errors": [error]}, 400), head, count=False)
+                return
+            self._send(Reply(body), head, count=False)
         elif name == "reset" and self.command == "POST":
             sandbox.stats.reset()
             self._send(Reply({"message": "counters reset"}), head, count=False)

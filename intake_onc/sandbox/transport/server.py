@@ -69,8 +69,9 @@ class SandboxServer:
         Fault injection (:mod:`intake_onc.sandbox.transport.faults`): the share of requests that
         misbehave, which kinds, the extra delay of a "slow" answer, ``Retry-After`` of a 429.
     processing_scale
-        Simulated data-product processing time: ``processing_scale * (2 s + 1 s per MB of
-        estimated output)``; 0 = ready as soon as built.
+        Simulated data-product processing time: ``processing_scale`` times ONC's figures
+        (HSD 25 s per 5-minute file, TSSD 20 s + 1 s per MB: ``products.timing``); 1 is
+        ONC-like, 0 = ready as soon as built.
     product_expiry_s
         Seconds after a run completes until its files are gone (download → 410).
     ready_wait_s
@@ -186,6 +187,11 @@ class SandboxServer:
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` (from another thread) or
         :meth:`shutdown_from_signal` (from a signal handler of this thread)."""
+        from intake_onc.sandbox.observatory.tables import OBSERVATORY
+
+        # ONC's catalogue (0.1-0.3 s to build) loads beside the first requests, not before
+        # the server answers; a request that needs it waits for it
+        threading.Thread(target=OBSERVATORY.load, name="sandbox-catalogue", daemon=True).start()
         self._serving_thread = threading.current_thread()
         self._serving.set()
         try:

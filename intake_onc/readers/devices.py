@@ -1,4 +1,4 @@
-"""Intake 2 data types and readers for ONC devices.
+"""Intake 2 data types and readers for ONC devices (``intake_onc.readers``).
 
 This module is imported by ``import intake`` (entry point ``intake.imports``), so it imports
 nothing heavy: each reader imports :mod:`intake_onc.datasets` only when it reads.
@@ -38,7 +38,9 @@ from intake.readers import datatypes
 from intake.readers.readers import BaseReader
 
 __all__ = [
+    "PRODUCT_READERS",
     "ONCAudioReader",
+    "ONCCustomSpectrogramReader",
     "ONCHydrophone",
     "ONCLocation",
     "ONCLocationReader",
@@ -96,7 +98,7 @@ class ONCLocation(datatypes.BaseData):
 
 
 #: Client settings a reader may keep (and a catalog save): none of them is secret.
-CLIENT_OPTIONS = ("base_url", "timeout", "workers", "deadline", "cache_dir")
+CLIENT_OPTIONS = ("base_url", "timeout", "workers", "deadline", "cache_dir", "cache_key")
 
 
 def client_options(client: Any) -> dict[str, Any]:
@@ -116,6 +118,8 @@ def client_options(client: Any) -> dict[str, Any]:
     root = str(client.cache.root)
     if root != str(default_cache_dir()):
         options["cache_dir"] = root
+    if getattr(client, "cache_key", None):
+        options["cache_key"] = client.cache_key
     return options
 
 
@@ -158,6 +162,12 @@ class _ClientMixin:
             return client
         if self._client is not None:
             return self._client
+        if "base_url" in options and not options["base_url"]:
+            raise ValueError(
+                "client_options['base_url'] is empty: this catalog entry reads from the address "
+                "in ONC_BASE_URL, which is not set; start a sandbox with `intake-onc sandbox` "
+                "and run the two export lines it prints (or use the 'onc' catalog)"
+            )
         from intake_onc.client import ONCClient
 
         return ONCClient(**options)
@@ -221,6 +231,66 @@ class ONCSpectrogramReader(_ONCReader):
 
         client = self._get_client(kwargs)
         return open_spectrogram(data.device_code, start, end, client=client, **kwargs)
+
+
+class ONCCustomSpectrogramReader(_ONCReader):
+    """A spectrogram computed here from the audio (see :func:`intake_onc.spectrogram`).
+
+    Keyword arguments: ``start``, ``end`` and those of ``open_audio`` (``chunk``,
+    ``sample_rate``), plus those of ``spectrogram`` (``win_dur``, ``overlap``, ``freq_lims``,
+    ``window``, ``average``, ...).
+    """
+
+    implements = {ONCHydrophone}
+    output_instance = "xarray:DataArray"
+    func = "intake_onc.acoustics.spectrogram:spectrogram"
+
+    _AUDIO_OPTIONS = ("chunk", "sample_rate", "format", "extension")
+
+    def _read(self, data: ONCHydrophone, start: Any, end: Any, **kwargs: Any) -> Any:
+        from intake_onc.acoustics.spectrogram import spectrogram
+        from intake_onc.datasets import open_audio
+
+        client = self._get_client(kwargs)
+        audio_options = {k: kwargs.pop(k) for k in self._AUDIO_OPTIONS if k in kwargs}
+        audio = open_audio(data.device_code, start, end, client=client, **audio_options)
+        return spectrogram(audio, **kwargs)
+
+
+#: The reader of each product a catalog entry can read: the names of ``intake.open_onc`` and
+#: of the v1 driver (``product=``), and ONC's data product codes the ONC tree lists.
+PRODUCT_READERS: dict[str, type[_ONCReader]] = {
+    "scalar": ONCScalarReader,
+    "audio": ONCAudioReader,
+    "spectrogram": ONCSpectrogramReader,
+    "custom_spectrogram": ONCCustomSpectrogramReader,
+    "TSSD": ONCScalarReader,
+    "AD": ONCAudioReader,
+    "HSD": ONCSpectrogramReader,
+}
+
+
+def reader_for(device_code: str, product: str, **kwargs: Any) -> _ONCReader:
+    """The Intake reader of one device's product (``"scalar"``, ``"audio"``, ``"spectrogram"``,
+    ``"custom_spectrogram"``, or ONC's ``TSSD``/``AD``/``HSD``).
+
+    Examples
+    --------
+    >>> reader_for("ICLISTENHF6324", "HSD", start="2024-04-01T00:00", end="2024-04-01T00:10")
+    ONCSpectrogramReader reader producing xarray:DataArray
+    """
+    try:
+        cls = PRODUCT_READERS[product]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"product={product!r}: expected one of {', '.join(PRODUCT_READERS)}"
+        ) from None
+    if not isinstance(device_code, str) or not device_code:
+        raise ValueError(
+            f"device_code={device_code!r}: expected an ONC deviceCode such as 'ICLISTENHF6324'"
+        )
+    data = ONCScalarDevice(device_code) if cls is ONCScalarReader else ONCHydrophone(device_code)
+    return cls(data, **kwargs)
 
 
 class ONCLocationReader(_ClientMixin, BaseReader):

@@ -1,0 +1,189 @@
+"""Scale: lean dask graphs, and the same answers on a cluster as on one thread.
+
+A year of 1 Hz data resampled hourly is one kernel task per chunk for the whole Dataset, plus a
+gather and one small unpacking task per output variable; no time array travels in the graph.
+On a 2-process ``LocalCluster`` a month-long resample and a day-long spectrogram give exactly
+what the local scheduler gives.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import xarray as xr
+
+import intake_onc  # noqa: F401  (registers .onc)
+from intake_onc._core.time_index import TimeGridIndex, time_grid_coords
+from intake_onc.scalar import _resample_graph
+from intake_onc.scalar._resample_kernel import _FIELDS
+from intake_onc.scalar.resample import resample
+
+DAY = 86_400
+FLAG_VALUES = np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], np.int8)
+
+
+def seeded_block(kind: str, k: int, block_info=None) -> np.ndarray:
+    """One chunk of random values or flags, seeded by sensor and chunk (the same every time)."""
+    info = block_info[None]
+    rng = np.random.default_rng([k, info["chunk-location"][0]])
+    if kind == "values":
+        return rng.normal(size=info["chunk-shape"])
+    return rng.choice(FLAG_VALUES, size=info["chunk-shape"]).astype(np.int8)
+
+
+def sensors(coords, n: int, chunk: int, sensors: int = 4, *, generated: bool = False) -> xr.Dataset:
+    """``sensors`` lazy 1 Hz variables with flags (random values, some bad flags), in chunks.
+
+    Each chunk is made inside its task from its own seed, so the graph stays small and every
+    compute sees the same numbers. ``generated``: dask's own random generators instead (for
+    graph-only tests: their values differ between computes of different graphs).
+    """
+    chunks = ((chunk,) * (n // chunk) + ((n % chunk,) if n % chunk else ()),)
+    ds = xr.Dataset(coords=coords)
+    for k in range(sensors):
+        if generated:
+            values = da.random.default_rng(k).normal(size=n, chunks=chunk)
+            flags = da.random.default_rng(100 + k).choice(FLAG_VALUES, size=n, chunks=chunk)
+        else:
+            values = da.map_blocks(seeded_block, "values", k, chunks=chunks, dtype=np.float64)
+            flags = da.map_blocks(seeded_block, "flags", k, chunks=chunks, dtype=np.int8)
+        ds[f"s{k}"] = ("time", values, {"ancillary_variables": f"s{k}_qc"})
+        ds[f"s{k}_qc"] = ("time", flags.astype(np.int8), {"flag_values": FLAG_VALUES})
+    return ds
+
+
+def largest_array_in(graph) -> int:
+    """Bytes of the largest numpy array anywhere inside the graph's tasks."""
+    largest = 0
+
+    def walk(obj, depth=0):
+        nonlocal largest
+        if isinstance(obj, np.ndarray):
+            largest = max(largest, obj.nbytes)
+        elif isinstance(obj, (tuple, list)) and depth < 6:
+            for item in obj:
+                walk(item, depth + 1)
+        elif isinstance(obj, dict) and depth < 6:
+            for item in obj.values():
+                walk(item, depth + 1)
+        elif hasattr(obj, "args") and depth < 6:  # dask's Task spec objects
+            walk(getattr(obj, "args", ()), depth + 1)
+            walk(getattr(obj, "kwargs", {}), depth + 1)
+
+    for task in dict(graph).values():
+        walk(task)
+    return largest
+
+
+def graph_of(obj) -> dict:
+    return dict(obj.__dask_graph__())
+
+
+# --- the graph ---------------------------------------------------------------------------------
+
+
+def test_a_year_on_an_o1_grid_opens_without_a_time_array():
+    ds = sensors(time_grid_coords("2023-01-01", "1s", 365 * DAY), 365 * DAY, DAY, generated=True)
+    assert isinstance(ds.xindexes["time"], TimeGridIndex)
+    assert ds["time"].variable._data.__class__.__name__ != "ndarray"
+
+
+@pytest.mark.parametrize("index", ["grid", "pandas"])
+def test_an_hourly_resample_of_a_year_is_one_task_per_chunk_and_a_small_graph(index):
+    n = 365 * DAY
+    coords = (
+        time_grid_coords("2023-01-01", "1s", n)
+        if index == "grid"
+        else {"time": pd.date_range("2023-01-01", periods=n, freq="1s")}
+    )
+    ds = sensors(coords, n, DAY, generated=True)
+    before = graph_of(ds)
+    out = resample(ds, "1h", "minMaxAvg")
+    added = set(graph_of(out)) - set(before)
+    fields = len(_FIELDS["minMaxAvg"])
+    # 365 kernel tasks (every variable of a day at once), one gather, 4 × 10 views
+    assert len(added) == 365 + 1 + 4 * fields
+    resample_only = {k: v for k, v in graph_of(out).items() if k in added}
+    assert len(pickle.dumps(resample_only)) < 2 * 2**20
+    assert largest_array_in(resample_only) <= 8 * 1024  # no time index inside the graph
+    assert out.sizes["time"] == 365 * 24
+    assert out["s0"].chunks == ((365 * 24,),)
+
+
+def test_output_chunks_gather_whole_input_chunks_and_match_numpy(monkeypatch):
+    n = 3 * DAY
+    ds = sensors(time_grid_coords("2024-02-28", "1s", n), n, 7_200, sensors=2)
+    monkeypatch.setattr(_resample_graph, "OUTPUT_CHUNK_BINS", 5)  # gather 2-hour blocks
+    lazy = resample(ds, "1h", "minMaxAvg")
+    assert lazy["s1_max_time"].chunks == ((6,) * 12,)
+    eager = resample(ds.compute(), "1h", "minMaxAvg")
+    xr.testing.assert_identical(lazy.compute(), eager)
+
+
+def test_an_irregular_axis_still_resamples_lazily_and_exactly():
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.choice(np.arange(2 * DAY), size=50_000, replace=False))
+    coords = {"time": pd.Timestamp("2024-01-01") + pd.to_timedelta(t, unit="s")}
+    ds = sensors(coords, t.size, 6_000, sensors=2)
+    lazy = resample(ds, "10min", "minMaxAvg", min_completeness=0)
+    eager = resample(ds.compute(), "10min", "minMaxAvg", min_completeness=0)
+    xr.testing.assert_identical(lazy.compute(), eager)
+
+
+def test_clean_then_resample_fuses_into_the_kernel_tasks():
+    n = 10 * DAY
+    ds = sensors(time_grid_coords("2024-01-01", "1s", n), n, DAY, generated=True)
+    out = ds.onc.clean().onc.resample("1h", method="minMaxAvg")
+    (optimized,) = dask.optimize(out)
+    counts = len(graph_of(optimized))
+    # inputs (random values and flags per sensor and day) + 10 kernels + 1 gather + 40 views:
+    # clean's elementwise steps add no task of their own
+    assert counts <= len(graph_of(ds)) + 10 + 1 + 4 * len(_FIELDS["minMaxAvg"])
+
+
+# --- the same answers on a cluster -------------------------------------------------------------
+
+
+def day_of_audio(folder, rate: int = 250) -> list:
+    """24 hourly FLAC files (ONC names) of a low-rate tone and noise: a day of audio, 86 MB."""
+    paths = []
+    rng = np.random.default_rng(1)
+    for hour in range(24):
+        t0 = pd.Timestamp("2024-04-01") + pd.Timedelta(hours=hour)
+        n = 3600 * rate
+        tone = 0.3 * np.sin(2 * np.pi * (20 + hour) * np.arange(n) / rate)
+        samples = (tone + 0.05 * rng.standard_normal(n)).astype(np.float32)
+        path = folder / f"ICLISTENHF6324_{t0:%Y%m%dT%H%M%S}.000Z.flac"
+        sf.write(path, samples, rate, subtype="PCM_24")
+        paths.append(path)
+    return paths
+
+
+def test_a_day_long_spectrogram_and_a_month_resample_on_a_2_process_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    audio = intake_onc.open_audio_files(day_of_audio(tmp_path))
+    spec = intake_onc.spectrogram(audio, win_dur=4.0, overlap=0.5, average="10min")
+    n = 30 * DAY
+    month = sensors(time_grid_coords("2024-04-01", "1s", n), n, DAY)
+    hourly = month.onc.clean().onc.resample("1h", method="minMaxAvg")
+    expected = spec.compute(scheduler="sync"), hourly.compute(scheduler="sync")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        got = dask.compute(spec, hourly)
+    assert spec.sizes["time"] == 24 * 6
+    xr.testing.assert_identical(got[0], expected[0])
+    xr.testing.assert_identical(got[1], expected[1])
