@@ -551,8 +551,8 @@ def test_data_products_filters_and_errors(sandbox_url):
         ("TSSD", "csv"),
         ("TSSD", "json"),
         ("TSSD", "mat"),
-        ("TSSP", "png"),
         ("TSSP", "pdf"),
+        ("TSSP", "png"),
     ]
     pairs = [
         p["extension"]
@@ -560,7 +560,7 @@ def test_data_products_filters_and_errors(sandbox_url):
             sandbox_url, "dataProducts", locationCode="BACAX", deviceCategoryCode="CTD"
         ).json()
     ]
-    assert pairs == ["csv", "json", "mat", "png", "pdf"]
+    assert pairs == ["csv", "json", "mat", "pdf", "png"]
     assert (
         get(sandbox_url, "dataProducts", dataProductCode="HSD", extension="txt").status_code == 404
     )

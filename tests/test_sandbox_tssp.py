@@ -48,7 +48,7 @@ def test_the_tutorial_tssp_png_order_downloads_a_plot_and_its_metadata(onc, tmp_
     files = [r["file"] for r in result["downloadResults"]]
     assert [r["status"] for r in result["downloadResults"]] == ["complete", "complete"]
     plot, meta = files
-    assert plot.startswith("BarkleyCanyon_BarkleyCanyonAxis_ConductivityTemperatureDepth_20240101T")
+    assert "_ConductivityTemperatureDepth_20240101T000000Z_" in plot  # named like TSSD
     assert plot.endswith("clean.png") and meta.endswith("clean_PNG_META.xml")
     body = (tmp_path / plot).read_bytes()
     assert body[:8] == b"\x89PNG\r\n\x1a\n"
