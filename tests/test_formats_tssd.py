@@ -580,3 +580,25 @@ def test_a_data_rating_change_inside_the_files_is_recorded_in_attrs(tmp_path, ex
     np.testing.assert_array_equal(ds.attrs["sample_period_values"], [0.25, 1.0])
     assert ds.attrs["sample_period_starts"][1] == change
     assert ds.attrs["sample_period_starts"][0] <= ds.time.values[0].astype("int64") / 1e9
+
+
+# -- the reconstructed real fragments (onc-api-samples/tssd-fragments) ---------------------------
+
+_FRAGMENTS = Path("/work/shared/reference/onc-api-samples/tssd-fragments")
+
+
+@pytest.mark.skipif(not _FRAGMENTS.is_dir(), reason="the shared reference folder is not here")
+@pytest.mark.parametrize(
+    ("name", "variables"),
+    [
+        ("R1_ctd_raw_trailing_space_qc.csv", {"practical_salinity", "temperature_qc"}),
+        ("R2_salinity_hourly_avg_count.csv", {"practical_salinity_count"}),
+        ("R3_oxygen_avg1minute_52line_header.csv", {"oxygen_concentration_corrected_count"}),
+        ("R4_minmax_min_value_naming.csv", {"temperature_min_qc", "temperature_max"}),
+        ("R5_ctd_8sensors_alpha_qc_trailing_space.csv", {"conductivity_qc", "density"}),
+    ],
+)
+def test_read_tssd_reads_the_reconstructed_real_fragments(name, variables):
+    ds = read_tssd(_FRAGMENTS / name)
+    assert variables <= set(ds.data_vars)
+    assert ds.sizes["time"] >= 3

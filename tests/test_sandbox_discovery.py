@@ -547,14 +547,20 @@ def test_data_products_filters_and_errors(sandbox_url):
         (p["dataProductCode"], p["extension"])
         for p in get(sandbox_url, "dataProducts", deviceCode="NORTEKADCP9917").json()
     ]
-    assert pairs == [("TSSD", "csv"), ("TSSD", "json"), ("TSSD", "mat")]
+    assert pairs == [
+        ("TSSD", "csv"),
+        ("TSSD", "json"),
+        ("TSSD", "mat"),
+        ("TSSP", "pdf"),
+        ("TSSP", "png"),
+    ]
     pairs = [
         p["extension"]
         for p in get(
             sandbox_url, "dataProducts", locationCode="BACAX", deviceCategoryCode="CTD"
         ).json()
     ]
-    assert pairs == ["csv", "json", "mat"]
+    assert pairs == ["csv", "json", "mat", "pdf", "png"]
     assert (
         get(sandbox_url, "dataProducts", dataProductCode="HSD", extension="txt").status_code == 404
     )

@@ -23,6 +23,7 @@ from intake_onc.client.batch import OrdersMixin
 from intake_onc.client.cache import Cache
 from intake_onc.client.discovery import DiscoveryMixin
 from intake_onc.client.errors import TOKEN_HELP, TokenMissingError
+from intake_onc.client.rawdata import RawDataMixin
 from intake_onc.client.scalar import ScalarMixin
 
 __all__ = [
@@ -208,7 +209,7 @@ def _check_timeout(timeout: Any) -> float | tuple[float, float] | None:
     return duration_seconds(timeout, argument="timeout")
 
 
-class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
+class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, RawDataMixin, OrdersMixin):
     """A client for Ocean Networks Canada's Oceans 3.0 API (or the local sandbox).
 
     Parameters
@@ -284,6 +285,7 @@ class ONCClient(DiscoveryMixin, ArchiveMixin, ScalarMixin, OrdersMixin):
     * archive files: :meth:`archive_files`, :meth:`download`, :meth:`download_files`,
       :meth:`download_archive`;
     * scalar data: :meth:`scalar_data` (every page);
+    * raw data: :meth:`raw_data` (every page, a DataFrame);
     * data products: :meth:`order` (a :class:`DataProductOrder`) and :meth:`order_many`.
 
     Errors are :class:`~intake_onc.client.errors.ONCError` subclasses; the token never appears

@@ -239,6 +239,9 @@ def _classify(name: str) -> _Column:
     base, unit = (match.group(1), match.group(2).strip()) if match else (name, "")
     low = base.lower()
     suffixes = (
+        # "Temperature Min Value QC Flag" (a third-party parser's naming, tssd-fragments R4)
+        (" min value qc flag", "min_qc"),
+        (" max value qc flag", "max_qc"),
         (" min qc flag", "min_qc"),
         (" max qc flag", "max_qc"),
         (" qc flag", "qc"),

@@ -78,6 +78,7 @@ PRODUCT_CATEGORIES = {
     "TSSD": ("CTD", "OXYSENSOR", "BPR", "ADCP2MHZ"),
     "HSD": ("HYDROPHONE",),
     "AD": ("HYDROPHONE",),
+    "TSSP": ("CTD", "OXYSENSOR", "BPR", "ADCP2MHZ"),  # rawdata branch: plots of the TSSD series
 }
 #: Deployments known from ONC's own answers (onc-api-samples: the official client's tutorial)
 #: and one guess that gives the Barkley Canyon axis its CTD record since 2009.

@@ -393,6 +393,15 @@ DATA_PRODUCTS: tuple[DataProduct, ...] = (
     ),
     DataProduct("AD", "Audio Data", "flac", ("HYDROPHONE",), _AD_OPTIONS, _WIKI + "AD"),
     DataProduct("AD", "Audio Data", "wav", ("HYDROPHONE",), _AD_OPTIONS, _WIKI + "AD"),
+    # --- rawdata branch: TSSP png/pdf (dataProducts.json: "Time Series Scalar Plot", help
+    # page DP/2); options as TSSD's here (the catalogue rewrite brings ONC's own defaults) ---
+    *(
+        DataProduct(
+            "TSSP", "Time Series Scalar Plot", ext, _SCALAR_CATEGORIES, _TSSD_OPTIONS, _WIKI + "2"
+        )
+        for ext in ("png", "pdf")
+    ),
+    # --- end rawdata branch block ---
 )
 
 

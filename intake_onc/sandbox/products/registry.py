@@ -1,4 +1,4 @@
-"""Data products by code: :data:`PRODUCTS` maps a code (``TSSD``, ``HSD``, ``AD``) to its entry
+"""Data products by code: :data:`PRODUCTS` maps a code (``TSSD``, ``TSSP``, ``HSD``, ``AD``) to its entry
 point (like xarray's ``BACKEND_ENTRYPOINTS``), an object with ``estimate``, ``build`` and
 ``meta``.
 
@@ -176,11 +176,30 @@ class AudioData(_GenericMeta):
         )
 
 
+class TimeSeriesScalarPlot(_GenericMeta):
+    """``TSSP``: scalar time series plots as PNG/PDF (:mod:`~.tssp`; needs matplotlib)."""
+
+    def estimate(self, device_code, start, end, extension, options, *, seed, now) -> int:
+        from intake_onc.sandbox.products import tssp
+
+        tssp.check_plotting()  # no matplotlib: the request is refused, naming the cause
+        # a plot's size hardly depends on the range: ONC estimated 151 kB for a CTD's 30 min
+        return 150_000 if extension == "png" else 60_000
+
+    def build(self, device_code, start, end, extension, options, *, seed, now) -> Files:
+        from intake_onc.sandbox.products import tssp
+
+        return list(
+            tssp.build_tssp_files(device_code, start, end, extension, options, seed=seed, now=now)
+        )
+
+
 #: The data products the sandbox builds, by ``dataProductCode``.
 PRODUCTS: dict[str, ProductEntrypoint] = {
     "TSSD": TimeSeriesScalarData(),
     "HSD": HydrophoneSpectralData(),
     "AD": AudioData(),
+    "TSSP": TimeSeriesScalarPlot(),
 }
 
 

@@ -17,6 +17,7 @@ from intake_onc.sandbox.services import (
     availability,
     delivery,
     discovery,
+    rawdata,
     scalardata,
     wire,
 )
@@ -44,6 +45,8 @@ ROUTES: dict[str, Endpoint] = {
     "archivefile/download": archivefile.download,
     "scalardata/device": scalardata.by_device,
     "scalardata/location": scalardata.by_location,
+    "rawdata/device": rawdata.by_device,
+    "rawdata/location": rawdata.by_location,
     "dataProductDelivery/request": delivery.request,
     "dataProductDelivery/run": delivery.run,
     "dataProductDelivery/status": delivery.status,
@@ -73,6 +76,7 @@ LEGACY: dict[str, dict[str, str | None]] = {
         "getbylocation": "scalardata/location",
         "getbydevice": "scalardata/device",
     },
+    "rawdata": {"getbylocation": "rawdata/location", "getbydevice": "rawdata/device"},
     "dataproductdelivery": {
         name.lower(): f"dataProductDelivery/{name}"
         for name in ("request", "run", "status", "download", "cancel", "restart")

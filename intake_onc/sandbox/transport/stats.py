@@ -21,6 +21,7 @@ class Stats:
         "archive_files_read",
         "archive_listings_generated",
         "scalar_pages",
+        "raw_pages",
         "delayed",
     )
 
@@ -75,7 +76,7 @@ class Stats:
         ``faults_by_kind``, the events of :attr:`EVENTS` (``products_built``: data product runs
         whose files were generated; ``archive_files_read``: archive file bodies obtained from
         :mod:`~intake_onc.sandbox.archive.files`, i.e. not served from the server's memory cache;
-        ``archive_listings_generated``; ``scalar_pages``; ``delayed``: requests held for
+        ``archive_listings_generated``; ``scalar_pages``; ``raw_pages``; ``delayed``: requests held for
         ``latency_ms``), ``active``/``max_active`` (requests in flight now / at most).
         """
         with self._lock:
