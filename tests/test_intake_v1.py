@@ -134,3 +134,12 @@ def test_unknown_products_and_codes_are_named(env):
         intake.open_onc(device_code="SBECTD19p6813", product="TSSP")
     with pytest.raises(ValueError, match="location_code"):
         intake.open_onc_cat(location_code="")
+
+
+def test_a_v1_source_given_a_client_never_shows_its_token(sandbox_url):
+    token = "a1b2c3d4-0000-4000-8000-123456789abc"
+    client = intake_onc.ONCClient(token=token, base_url=sandbox_url)
+    source = ONCSource("SBECTD19p6813", start="2024-04-01", end="2024-04-02", client=client)
+    for text in (repr(source), source.yaml(), str(source.describe())):
+        assert token not in text
+    assert "client_options" in source.yaml() and sandbox_url in source.yaml()

@@ -85,6 +85,14 @@ class ONCSource(DataSource):
         self._reader = reader_for(device_code, product, **self._times(), **options)
         self._result: Any = None
         super().__init__(metadata=metadata)
+        # A client given here is kept by the reader only: Intake would otherwise write the client
+        # object (and its token) into this source's repr and YAML. Its settings stay.
+        client = self._captured_init_kwargs.pop("client", None)
+        self.options.pop("client", None)
+        if client is not None:
+            from intake_onc.readers.devices import client_options
+
+            self._captured_init_kwargs["client_options"] = client_options(client)
 
     def _times(self) -> dict[str, Any]:
         return {k: v for k, v in (("start", self.start), ("end", self.end)) if v is not None}
