@@ -473,7 +473,7 @@ def test_frames_across_files_and_gaps(tone_dir):
 
 def test_generator_writes_mat_png_netcdf(tone_dir, tmp_path):
     gen = SpectrogramGenerator(win_dur=0.5, overlap=0.5, freq_lims=(0, 4000), clim=(-140, -20))
-    written = gen.process_directory(tone_dir, tmp_path / "out", save_netcdf=True)
+    written = gen.process_directory(tone_dir, tmp_path / "out", save_mat=True)
     names = sorted(p.name for p in written)
     assert len(names) == 9 and all(n.count("-spect.") == 1 for n in names)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names  # no temporaries
@@ -482,21 +482,33 @@ def test_generator_writes_mat_png_netcdf(tone_dir, tmp_path):
     direct = gen.process_file(tone_dir / mat_path.name.replace("-spect.mat", ".flac"))
     assert raw["PSD"][0, 0].shape == (direct.sizes["frequency"], direct.sizes["time"])
     back = read_hsd_mat(mat_path)
-    np.testing.assert_allclose(back.values, direct.values, atol=1e-4)
+    np.testing.assert_allclose(back.values, direct.values, atol=1e-4)  # float32 values
+    assert raw["PSD"][0, 0].dtype == np.float32
     np.testing.assert_array_equal(back["time"].values, direct["time"].values)
     assert "hann window, win_dur 0.5 s" in back.attrs["processing_comment"]
     png = next(p for p in written if p.suffix == ".png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     nc = next(p for p in written if p.suffix == ".nc")
     with xr.open_dataarray(nc) as loaded:
-        np.testing.assert_array_equal(loaded.values, direct.values)
+        np.testing.assert_array_equal(loaded.values, direct.values.astype(np.float32))
+        assert loaded.encoding["zlib"] and loaded.encoding["dtype"] == np.float32
+
+
+def test_generator_defaults_fit_a_laptop(tone_dir, tmp_path):
+    """By default: compressed float32 netCDF and a PNG; the ONC-layout MAT only when asked."""
+    written = SpectrogramGenerator(win_dur=0.5, freq_lims=(0, 2000)).process_directory(
+        tone_dir, tmp_path / "out"
+    )
+    assert sorted({p.suffix for p in written}) == [".nc", ".png"]
+    with xr.open_dataarray(next(p for p in written if p.suffix == ".nc")) as spec:
+        assert float(spec.frequency.max()) <= 2000 and spec.dtype == np.float32
 
 
 def test_plot_needs_matplotlib(monkeypatch, tmp_path):
     spec = spectrogram(as_audio(NOISE))
     for name in ("matplotlib", "matplotlib.dates", "matplotlib.figure"):
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ImportError, match=r"pip install intake-onc\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install .intake-onc\[plot\]"):
         plot_spectrogram(spec, tmp_path / "x.png")
 
 
