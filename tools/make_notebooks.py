@@ -141,7 +141,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "code",
-            'import matplotlib.pyplot as plt\nfrom intake_onc.acoustics.plot import plot_spectrogram\n\nfig, axes = plt.subplots(2, 1, figsize=(12, 7), constrained_layout=True, sharex=True)\nplot_spectrogram(onc, ax=axes[0], title="ONC\'s HSD (one-minute averages, calibrated)")\nplot_spectrogram(custom, ax=axes[1], title="computed here: 1-s frames, 10-s means (full scale)")\nplt.show()',
+            'import matplotlib.pyplot as plt\n\nfrom intake_onc.acoustics.plot import plot_spectrogram\n\nfig, axes = plt.subplots(2, 1, figsize=(12, 7), constrained_layout=True, sharex=True)\nplot_spectrogram(onc, ax=axes[0], title="ONC\'s HSD (one-minute averages, calibrated)")\nplot_spectrogram(custom, ax=axes[1], title="computed here: 1-s frames, 10-s means (full scale)")\nplt.show()',
         ),
     ],
     "04-events-and-downloads": [
@@ -173,7 +173,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ("code", 'events = intake_onc.open_events(windows, product="audio")\nevents'),
         (
             "code",
-            "import matplotlib.pyplot as plt\nfrom intake_onc.acoustics.plot import plot_spectrogram\n\nfig, axes = plt.subplots(1, len(windows), figsize=(14, 3.5), constrained_layout=True)\nfor ax, w in zip(axes, windows):\n    spec = intake_onc.spectrogram(intake_onc.open_audio(w.device_code, w.start, w.end), win_dur=0.25, overlap=0.75, freq_lims=(10, 2500))\n    plot_spectrogram(spec.compute(), ax=ax, title=w.label)\nplt.show()",
+            "import matplotlib.pyplot as plt\n\nfrom intake_onc.acoustics.plot import plot_spectrogram\n\nfig, axes = plt.subplots(1, len(windows), figsize=(14, 3.5), constrained_layout=True)\nfor ax, w in zip(axes, windows, strict=True):\n    spec = intake_onc.spectrogram(intake_onc.open_audio(w.device_code, w.start, w.end), win_dur=0.25, overlap=0.75, freq_lims=(10, 2500))\n    plot_spectrogram(spec.compute(), ax=ax, title=w.label)\nplt.show()",
         ),
     ],
     "05-intake-catalogs": [
@@ -190,7 +190,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ("md", "Old-style (v1) YAML with jinja parameters, and `intake.open_onc`:"),
         (
             "code",
-            'import tempfile\n\nv1 = """\nsources:\n  ctd:\n    driver: onc\n    parameters:\n      day: {description: day, type: str, default: "2024-04-01"}\n    args: {device_code: SBECTD19p6813, product: scalar, start: "{{ day }}T00:00", end: "{{ day }}T06:00"}\n"""\npath = os.path.join(tempfile.mkdtemp(), "v1.yaml")\nopen(path, "w").write(v1)\nold = intake.open_catalog(path)\nold.ctd(day="2024-04-02").to_dask()',
+            'import tempfile\n\nv1 = """\nsources:\n  ctd:\n    driver: onc\n    parameters:\n      day: {description: day, type: str, default: "2024-04-01"}\n    args: {device_code: SBECTD19p6813, product: scalar, start: "{{ day }}T00:00", end: "{{ day }}T06:00"}\n"""\npath = os.path.join(tempfile.mkdtemp(), "v1.yaml")\nwith open(path, "w") as fh:\n    fh.write(v1)\nold = intake.open_catalog(path)\nold.ctd(day="2024-04-02").to_dask()',
         ),
         (
             "code",
