@@ -3,7 +3,7 @@
 The notebooks are executed by ``tests/test_notebooks.py`` (nbclient) on every CI run; keeping
 their source here makes them easy to review and edit. Run from the repository root::
 
-    python tools/make_notebooks.py
+    python tools/make_notebooks.py && ruff check notebooks --fix && ruff format notebooks
 """
 
 from __future__ import annotations
