@@ -16,7 +16,12 @@ setup(
     # intake_onc._catalogs (intake_onc.catalog("onc") finds it there, installed or editable).
     packages=[*find_packages(include=["intake_onc", "intake_onc.*"]), "intake_onc._catalogs"],
     package_dir={"intake_onc._catalogs": "catalogs"},
-    package_data={"intake_onc._catalogs": ["*.yaml"], "intake_onc": ["py.typed"]},
+    package_data={
+        "intake_onc._catalogs": ["*.yaml"],
+        "intake_onc": ["py.typed"],
+        # ONC's real catalogue, served by the sandbox (tools/build_sandbox_catalogue.py)
+        "intake_onc.sandbox.observatory": ["catalogue.json.xz"],
+    },
     ext_modules=[
         Extension(
             "intake_onc.acoustics._speedups",
