@@ -45,6 +45,8 @@ DAY = ("2024-04-01", "2024-04-02")
 #: The hour shown with ``--real`` (no event list there).
 REAL_HOUR = ("2024-04-01T01:30:00", "2024-04-01T02:30:00")
 MAX_EVENTS = 6
+#: Whether matplotlib is there to draw the figures (set by :func:`run_demo`).
+_FIGURES = True
 
 
 def add_demo_command(subparsers: Any) -> None:
@@ -111,9 +113,15 @@ def run_demo(
             "Services API tab), in the environment or a .env file"
         )
     out.mkdir(parents=True, exist_ok=True)
-    import matplotlib
+    global _FIGURES
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg")
+        matplotlib.use("Agg")
+        _FIGURES = True
+    except ImportError:  # the [plot] extra is missing: data files only
+        _FIGURES = False
+        print("matplotlib is not installed: no figures (pip install 'intake-onc[plot]')")
     server = nullcontext(None) if real else sandbox.serve(port=0, seed=seed, processing_scale=0.02)
     written: dict[str, Path] = {}
     with server as url:
@@ -184,6 +192,8 @@ def _ctd_week(out: Path, catalog_name: str) -> dict[str, Path]:
     with atomic_path(path) as tmp:
         hourly.to_netcdf(tmp)
     print(f"   -> {path} ({hourly.sizes['time']} hours, CF-1.8)")
+    if not _FIGURES:
+        return {"ctd_dataset": path}
     figure = out / "ctd_qc.png"
     ax = raw.onc.plot_qc("temperature", resampled=hourly)
     _save(ax.figure, figure)
@@ -231,11 +241,9 @@ def _events(client: ONCClient, url: str | None) -> tuple[tuple[str, str], list[d
 def _hydrophone_hour(
     client: ONCClient, out: Path, hour: tuple[str, str], events: list[dict]
 ) -> dict[str, Path]:
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     import intake_onc
-    from intake_onc.acoustics.plot import plot_spectrogram
 
     audio = intake_onc.open_audio(HYDROPHONE, *hour, client=client)
     print(f"   audio: {audio.sizes['time']:,} samples at {audio.attrs['sample_rate']} Hz, lazy")
@@ -247,6 +255,12 @@ def _hydrophone_hour(
     path = out / "hydrophone_spectrogram.nc"
     with atomic_path(path) as tmp:
         custom.to_netcdf(tmp)
+    if not _FIGURES:
+        return {"spectrogram_dataset": path}
+    import matplotlib.pyplot as plt
+
+    from intake_onc.acoustics.plot import plot_spectrogram
+
     fig, axes = plt.subplots(2, 1, figsize=(12, 7.5), constrained_layout=True, sharex=True)
     plot_spectrogram(
         onc, ax=axes[0], title=f"ONC's spectrogram (HSD, one-minute averages), {HYDROPHONE}"
@@ -284,10 +298,7 @@ def _hydrophone_hour(
 
 
 def _event_clips(client: ONCClient, out: Path, events: list[dict]) -> dict[str, Path]:
-    import matplotlib.pyplot as plt
-
     import intake_onc
-    from intake_onc.acoustics.plot import plot_spectrogram
 
     chosen: list[dict] = []
     for kind in ("fin_whale", "whale", "humpback", "tone", "ship"):
@@ -313,6 +324,12 @@ def _event_clips(client: ONCClient, out: Path, events: list[dict]) -> dict[str, 
     with atomic_path(path) as tmp:
         clips.load().to_netcdf(tmp)
     print(f"   event dataset {dict(clips.sizes)} -> {path}")
+    if not _FIGURES:
+        return {"event_clips": Path(folder), "event_dataset": path}
+    import matplotlib.pyplot as plt
+
+    from intake_onc.acoustics.plot import plot_spectrogram
+
     fs = int(clips.attrs["sample_rate"])
     windows = intake_onc.parse_requests(requests_)
     cols = 3
