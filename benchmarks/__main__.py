@@ -86,14 +86,21 @@ def machine() -> str:
 
 
 def run(names: list[str], quick: bool) -> list[dict]:
-    RECORDS.unlink(missing_ok=True)
+    """Run ``names``; the records of benchmarks not run this time are kept from the last run."""
+    kept = []
+    if RECORDS.exists():
+        for line in RECORDS.read_text().splitlines():
+            item = json.loads(line) if line.strip() else {}
+            if item and item.get("bench") not in names:
+                kept.append(line)
+    RECORDS.write_text("".join(f"{line}\n" for line in kept))
     for name in names:
         full, small = BENCHMARKS[name]
         args = small if quick else full
         command = [sys.executable, str(HERE / f"bench_{name}.py"), *args]
         print(f"\n### {' '.join(['python', f'benchmarks/bench_{name}.py', *args])}", flush=True)
         started = time.perf_counter()
-        env = {**os.environ, "BENCH_RECORD": str(RECORDS), "BENCH_COMMAND": " ".join(args)}
+        env = {**os.environ, "BENCH_RECORD": str(RECORDS), "BENCH_NAME": name}
         done = subprocess.run(command, env=env, cwd=HERE.parent, check=False)
         seconds = time.perf_counter() - started
         with open(RECORDS, "a", encoding="utf-8") as fh:
@@ -103,6 +110,7 @@ def run(names: list[str], quick: bool) -> list[dict]:
                         "_command": f"python benchmarks/bench_{name}.py {' '.join(args)}",
                         "_seconds": round(seconds, 1),
                         "_status": done.returncode,
+                        "bench": name,
                     }
                 )
                 + "\n"

@@ -35,6 +35,7 @@ def record(
         "higher_is_better": higher_is_better,
         "met": bool(met),
         "note": note,
+        "bench": os.environ.get("BENCH_NAME", ""),
     }
     print("BENCH-RESULT " + json.dumps(line), flush=True)
     path = os.environ.get("BENCH_RECORD")
