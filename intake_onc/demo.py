@@ -137,7 +137,7 @@ def run_demo(
         os.environ.update(env)
         from intake_onc.client import ONCClient
 
-        client = ONCClient(progress=False)
+        client = ONCClient()  # progress bars on a terminal (downloads, fetch), none in logs
         written.update(
             _step("1. A week of CTD data: lazy, cleaned, hourly min/max/average")(
                 lambda: _ctd_week(out, "onc" if real else "sandbox")
