@@ -209,21 +209,6 @@ def _block_bins(seed: int, device_code: str, stream: int, block: int, fs: int) -
     return z
 
 
-def _noise_block(seed: int, device_code: str, stream: int, block: int, fs: int) -> np.ndarray:
-    """Unit-variance coloured Gaussian noise for one 1-second block of absolute time."""
-    z = _block_bins(seed, device_code, stream, block, fs)
-    return _fft.irfft(z, n=fs, norm="ortho").astype(np.float32, copy=False)
-
-
-def _coloured_noise(
-    seed: int, device_code: str, stream: int, fs: int, n0: int, n1: int
-) -> np.ndarray:
-    """Coloured noise for absolute samples ``[n0, n1)``; identical for any window."""
-    b0, b1 = n0 // fs, (n1 - 1) // fs
-    blocks = [_noise_block(seed, device_code, stream, b, fs) for b in range(b0, b1 + 1)]
-    return np.concatenate(blocks)[n0 - b0 * fs : n1 - b0 * fs]
-
-
 def _mixed_noise(
     seed: int, device_code: str, fs: int, n0: int, n1: int, layers: list[tuple[int, float, object]]
 ) -> np.ndarray:
@@ -300,7 +285,7 @@ def _tile(period: np.ndarray, n: int) -> np.ndarray:
 
 def _apply_envelope(comp: np.ndarray, fs: int, a: int, b: int, e0: int, e1: int) -> None:
     """Multiply ``comp`` (samples ``[a, b)``) in place by the sin² envelope of ``[e0, e1)``,
-    evaluated per 10-ms tick of absolute time, as :func:`_envelope` (without building it)."""
+    evaluated per 10-ms tick of absolute time (so identical for any window)."""
     tick = fs // 100
     t0, t1 = a // tick, (b - 1) // tick
     centres = (np.arange(t0, t1 + 1, dtype=np.float64) + 0.5) * tick
@@ -338,17 +323,6 @@ def _propeller(fs: int, tonal_hz: float, rel: np.ndarray) -> np.ndarray:
     return out
 
 
-def _envelope(fs: int, a: int, b: int, e0: int, e1: int) -> np.ndarray:
-    """sin² envelope of an event ``[e0, e1)`` over samples ``[a, b)`` (float32), evaluated per
-    10-ms tick of absolute time (cheap for 40-minute ships, identical for any window)."""
-    tick = fs // 100
-    t0, t1 = a // tick, (b - 1) // tick
-    centres = (np.arange(t0, t1 + 1, dtype=np.float64) + 0.5) * tick
-    u = np.clip((centres - e0) / (e1 - e0), 0.0, 1.0)
-    env = (np.sin(np.pi * u) ** 2).astype(np.float32)
-    return np.repeat(env, tick)[a - t0 * tick : b - t0 * tick]
-
-
 def _fin_pulses(fs: int, a: int, b: int, e0: int, interval_s: int) -> np.ndarray:
     """Fin-whale pulses of a bout starting at sample ``e0``, over samples ``[a, b)``: 1-s
     downsweeps 25 -> 17 Hz (sin² envelope) every ``interval_s`` seconds (float32)."""
@@ -377,6 +351,35 @@ def fin_pulse_times(event: dict) -> list[pd.Timestamp]:
     ]
 
 
+def _scheduled(
+    seed: int,
+    label: str,
+    block: int,
+    every: int,
+    durations: tuple[int, int],
+    start_ns: int,
+    end_ns: int,
+):
+    """``(start_ns, end_ns, hash)`` of the events of one kind overlapping ``[start_ns, end_ns)``.
+
+    Time is cut into ``block``-second blocks; a keyed hash per block decides whether it holds an
+    event (one block in ``every``), how long it lasts (``durations[0]`` plus up to
+    ``durations[1]`` s) and where it starts inside the block. The remaining hash bits are the
+    caller's (tonal frequency, call interval).
+    """
+    sec = 10**9
+    ks = np.arange(start_ns // (block * sec) - 1, end_ns // (block * sec) + 1, dtype=np.int64)
+    for k, hv in zip(ks.tolist(), hash_ints(seed, label, ks).tolist(), strict=True):
+        if hv % every:
+            continue
+        dur_s = durations[0] + (hv >> 8) % (durations[1] + 1)
+        off_s = (hv >> 20) % (block - dur_s)
+        s = (k * block + off_s) * sec
+        e = s + dur_s * sec
+        if s < end_ns and e > start_ns:
+            yield s, e, hv
+
+
 def _events_raw(seed: int, device_code: str, start_ns: int, end_ns: int) -> list[dict]:
     """Events of the signal overlapping ``[start_ns, end_ns)`` (times in integer ns)."""
     spec = hydrophone(device_code).audio
@@ -385,31 +388,20 @@ def _events_raw(seed: int, device_code: str, start_ns: int, end_ns: int) -> list
     sec = 10**9
     events: list[dict] = []
 
-    # Ships: on some 6-hour blocks, 20-40 min with a sin^2 envelope.
-    block = 6 * 3600
-    ks = np.arange(start_ns // (block * sec) - 1, end_ns // (block * sec) + 1, dtype=np.int64)
-    h = hash_ints(seed, "ship", ks)
-    for k, hv in zip(ks.tolist(), h.tolist(), strict=True):
-        if hv % 2:
-            continue
-        dur_s = 1200 + (hv >> 8) % 1201
-        off_s = (hv >> 20) % (block - dur_s)
-        tonal = 50.0 + float((hv >> 40) % 301)
-        s = (k * block + off_s) * sec
-        e = s + dur_s * sec
-        if s < end_ns and e > start_ns:
-            events.append(
-                dict(
-                    kind="ship",
-                    start_ns=s,
-                    end_ns=e,
-                    f_low=0.0,
-                    f_high=nyq,
-                    tonal_hz=tonal,
-                    level_dbfs=SHIP_DBFS,
-                    cpa_ns=(s + e) // 2,
-                )
+    # Ships: on half of the 6-hour blocks, 20-40 min with a sin^2 envelope.
+    for s, e, hv in _scheduled(seed, "ship", 6 * 3600, 2, (1200, 1200), start_ns, end_ns):
+        events.append(
+            dict(
+                kind="ship",
+                start_ns=s,
+                end_ns=e,
+                f_low=0.0,
+                f_high=nyq,
+                tonal_hz=50.0 + float((hv >> 40) % 301),
+                level_dbfs=SHIP_DBFS,
+                cpa_ns=(s + e) // 2,
             )
+        )
 
     # Whale calls: per 10-minute cell, one call on a third of the cells, never within 30 s of
     # the known tone (HH:12:30-35: moved 90 s later).
@@ -437,47 +429,25 @@ def _events_raw(seed: int, device_code: str, start_ns: int, end_ns: int) -> list
 
     # Fin whales: on half of the 3-hour blocks, a bout of 20-50 minutes of 1-s pulses sweeping
     # down from 25 to 17 Hz, one every 12-20 s (the same interval through a bout).
-    block = 3 * 3600
-    ks = np.arange(start_ns // (block * sec) - 1, end_ns // (block * sec) + 1, dtype=np.int64)
-    h = hash_ints(seed, "fin", ks)
-    for k, hv in zip(ks.tolist(), h.tolist(), strict=True):
-        if hv % 2:
-            continue
-        dur_s = 1200 + (hv >> 8) % 1801
-        off_s = (hv >> 20) % (block - dur_s)
-        s = (k * block + off_s) * sec
-        e = s + dur_s * sec
-        if s < end_ns and e > start_ns:
-            events.append(
-                dict(
-                    kind="fin_whale",
-                    start_ns=s,
-                    end_ns=e,
-                    f_low=17.0,
-                    f_high=25.0,
-                    level_dbfs=FIN_DBFS,
-                    interval_s=12 + (hv >> 40) % 9,
-                )
+    for s, e, hv in _scheduled(seed, "fin", 3 * 3600, 2, (1200, 1800), start_ns, end_ns):
+        events.append(
+            dict(
+                kind="fin_whale",
+                start_ns=s,
+                end_ns=e,
+                f_low=17.0,
+                f_high=25.0,
+                level_dbfs=FIN_DBFS,
+                interval_s=12 + (hv >> 40) % 9,
             )
+        )
 
     # Rain: on a third of the 6-hour blocks, a shower of 30-90 minutes (broadband, rising and
     # falling).
-    block = 6 * 3600
-    ks = np.arange(start_ns // (block * sec) - 1, end_ns // (block * sec) + 1, dtype=np.int64)
-    h = hash_ints(seed, "rain", ks)
-    for k, hv in zip(ks.tolist(), h.tolist(), strict=True):
-        if hv % 3:
-            continue
-        dur_s = 1800 + (hv >> 8) % 3601
-        off_s = (hv >> 20) % (block - dur_s)
-        s = (k * block + off_s) * sec
-        e = s + dur_s * sec
-        if s < end_ns and e > start_ns:
-            events.append(
-                dict(
-                    kind="rain", start_ns=s, end_ns=e, f_low=500.0, f_high=nyq, level_dbfs=RAIN_DBFS
-                )
-            )
+    for s, e, _ in _scheduled(seed, "rain", 6 * 3600, 3, (1800, 3600), start_ns, end_ns):
+        events.append(
+            dict(kind="rain", start_ns=s, end_ns=e, f_low=500.0, f_high=nyq, level_dbfs=RAIN_DBFS)
+        )
 
     # Known tone: every hour at HH:12:30 for 5 s.
     tone = tone_frequency(device_code)
