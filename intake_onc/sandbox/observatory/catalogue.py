@@ -47,30 +47,21 @@ from .records import (
     Sensor,
 )
 
+# The sensor templates of the hand-written devices (tables.py imports this module only when it
+# builds the observatory, so importing it here is no cycle at import time).
+from .tables import _ADCP_SENSORS, _CTD_SENSORS, _OXY_SENSORS  # noqa: E402
+
 __all__ = ["SERVED_CATEGORIES", "load_catalogue", "merged_tables"]
 
-_CTD = (
-    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
-    Sensor("conductivity", "Conductivity", "S/m", "conductivity", "conductivity"),
-    Sensor("pressure", "Pressure", "decibar", "pressure", "pressure"),
-    Sensor("salinity", "Practical Salinity", "psu", "salinity", "salinity"),
-)
-_OXY = (
-    Sensor("oxygen", "Oxygen Concentration Corrected", "ml/l", "oxygen", "oxygen_corrected"),
-    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
-)
-_BPR = (
-    Sensor("pressure", "Pressure", "decibar", "pressure", "pressure"),
-    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
-)
-_ADCP = (Sensor("speed", "Current Speed", "m/s", "seawaterspeed", "speed"),)
+# A bottom pressure recorder reports the CTD's pressure and temperature sensors.
+_PRESSURE, _TEMPERATURE = _CTD_SENSORS[2], _CTD_SENSORS[0]
 
 #: The categories whose devices get synthetic data, and the sensors a device of each reports.
 SERVED_CATEGORIES: dict[str, tuple[Sensor, ...]] = {
-    "CTD": _CTD,
-    "OXYSENSOR": _OXY,
-    "BPR": _BPR,
-    "ADCP2MHZ": _ADCP,
+    "CTD": _CTD_SENSORS,
+    "OXYSENSOR": _OXY_SENSORS,
+    "BPR": (_PRESSURE, _TEMPERATURE),
+    "ADCP2MHZ": _ADCP_SENSORS,
     "HYDROPHONE": (),
 }
 #: Device categories of each data product the sandbox builds (others list no category).
