@@ -45,8 +45,6 @@ DAY = ("2024-04-01", "2024-04-02")
 #: The hour shown with ``--real`` (no event list there).
 REAL_HOUR = ("2024-04-01T01:30:00", "2024-04-01T02:30:00")
 MAX_EVENTS = 6
-#: Whether matplotlib is there to draw the figures (set by :func:`run_demo`).
-_FIGURES = True
 
 
 def add_demo_command(subparsers: Any) -> None:
@@ -113,14 +111,13 @@ def run_demo(
             "Services API tab), in the environment or a .env file"
         )
     out.mkdir(parents=True, exist_ok=True)
-    global _FIGURES
     try:
         import matplotlib
 
         matplotlib.use("Agg")
-        _FIGURES = True
+        figures = True
     except ImportError:  # the [plot] extra is missing: data files only
-        _FIGURES = False
+        figures = False
         print("matplotlib is not installed: no figures (pip install 'intake-onc[plot]')")
     server = nullcontext(None) if real else sandbox.serve(port=0, seed=seed, processing_scale=0.02)
     written: dict[str, Path] = {}
@@ -140,7 +137,7 @@ def run_demo(
         client = ONCClient()  # progress bars on a terminal (downloads, fetch), none in logs
         written.update(
             _step("1. A week of CTD data: lazy, cleaned, hourly min/max/average")(
-                lambda: _ctd_week(out, "onc" if real else "sandbox")
+                lambda: _ctd_week(out, "onc" if real else "sandbox", figures)
             )
         )
         hour, events = _step("2. Where the sandbox's audio holds ships and whales")(
@@ -148,13 +145,13 @@ def run_demo(
         )
         written.update(
             _step(f"3. An hour of {HYDROPHONE}: ONC's spectrogram and one computed here")(
-                lambda: _hydrophone_hour(client, out, hour, events)
+                lambda: _hydrophone_hour(client, out, hour, events, figures)
             )
         )
         if events:
             written.update(
                 _step("4. The known events as clips, and as one event dataset")(
-                    lambda: _event_clips(client, out, events)
+                    lambda: _event_clips(client, out, events, figures)
                 )
             )
         downloaded = client._core.counters.get("bytes", 0)
@@ -171,7 +168,7 @@ def run_demo(
 # --------------------------------------------------------------------------------------------
 
 
-def _ctd_week(out: Path, catalog_name: str) -> dict[str, Path]:
+def _ctd_week(out: Path, catalog_name: str, figures: bool) -> dict[str, Path]:
     import intake
 
     from intake_onc.catalogs import catalog
@@ -192,7 +189,7 @@ def _ctd_week(out: Path, catalog_name: str) -> dict[str, Path]:
     with atomic_path(path) as tmp:
         hourly.to_netcdf(tmp)
     print(f"   -> {path} ({hourly.sizes['time']} hours, CF-1.8)")
-    if not _FIGURES:
+    if not figures:
         return {"ctd_dataset": path}
     figure = out / "ctd_qc.png"
     ax = raw.onc.plot_qc("temperature", resampled=hourly)
@@ -239,7 +236,7 @@ def _events(client: ONCClient, url: str | None) -> tuple[tuple[str, str], list[d
 
 
 def _hydrophone_hour(
-    client: ONCClient, out: Path, hour: tuple[str, str], events: list[dict]
+    client: ONCClient, out: Path, hour: tuple[str, str], events: list[dict], figures: bool
 ) -> dict[str, Path]:
     import pandas as pd
 
@@ -255,7 +252,7 @@ def _hydrophone_hour(
     path = out / "hydrophone_spectrogram.nc"
     with atomic_path(path) as tmp:
         custom.to_netcdf(tmp)
-    if not _FIGURES:
+    if not figures:
         return {"spectrogram_dataset": path}
     import matplotlib.pyplot as plt
 
@@ -297,7 +294,9 @@ def _hydrophone_hour(
 # --------------------------------------------------------------------------------------------
 
 
-def _event_clips(client: ONCClient, out: Path, events: list[dict]) -> dict[str, Path]:
+def _event_clips(
+    client: ONCClient, out: Path, events: list[dict], figures: bool
+) -> dict[str, Path]:
     import intake_onc
 
     chosen: list[dict] = []
@@ -324,7 +323,7 @@ def _event_clips(client: ONCClient, out: Path, events: list[dict]) -> dict[str, 
     with atomic_path(path) as tmp:
         clips.load().to_netcdf(tmp)
     print(f"   event dataset {dict(clips.sizes)} -> {path}")
-    if not _FIGURES:
+    if not figures:
         return {"event_clips": Path(folder), "event_dataset": path}
     import matplotlib.pyplot as plt
 
