@@ -56,7 +56,13 @@ from intake_onc.sandbox.reference.rules import QAQC_FLAG_INFO, ResampledRecords
 from intake_onc.sandbox.reference.scalar_series import scalar_series
 from intake_onc.sandbox.synthetic.scalar import ScalarRecords
 
-__all__ = ["MAX_CSV_ROWS", "build_tssd_files", "metadata_xml", "write_tssd_files"]
+__all__ = [
+    "MAX_CSV_ROWS",
+    "build_tssd_files",
+    "metadata_xml",
+    "request_rows",
+    "write_tssd_files",
+]
 
 MAX_CSV_ROWS = 1_000_000
 
@@ -127,6 +133,35 @@ def _ratings_in(
     return out
 
 
+def request_rows(
+    device_code: str,
+    start: object,
+    end: object,
+    extension: str,
+    options: Mapping[str, object],
+    *,
+    seed: int = 0,
+    now: object = None,
+):
+    """What a scalar product request (TSSD, TSSP) covers: ``(start, end, options, created,
+    rows)``, the rows of the device's series with the request's QC, gap and resampling options."""
+    start_ts, end_ts = parse_date(start, argument="dateFrom"), parse_date(end, argument="dateTo")
+    opts = parse_tssd_options(options, extension, start_ts, end_ts)
+    created = resolve_now(now)
+    rows, _ = scalar_series(
+        device_code,
+        start_ts,
+        end_ts,
+        quality=opts.quality,
+        data_gaps=opts.data_gaps,
+        resample_type=opts.resample,
+        resample_period=opts.period,
+        seed=seed,
+        now=created,
+    )
+    return start_ts, end_ts, opts, created, rows
+
+
 def build_tssd_files(
     device_code: str,
     start: object,
@@ -144,19 +179,8 @@ def build_tssd_files(
     the files and the end of ongoing deployments (default: the current time); CSV files are split
     every ``max_rows`` rows.
     """
-    start_ts, end_ts = parse_date(start, argument="dateFrom"), parse_date(end, argument="dateTo")
-    opts = parse_tssd_options(options, extension, start_ts, end_ts)
-    created = resolve_now(now)
-    rows, _ = scalar_series(
-        device_code,
-        start_ts,
-        end_ts,
-        quality=opts.quality,
-        data_gaps=opts.data_gaps,
-        resample_type=opts.resample,
-        resample_period=opts.period,
-        seed=seed,
-        now=created,
+    start_ts, end_ts, opts, created, rows = request_rows(
+        device_code, start, end, extension, options, seed=seed, now=now
     )
     if len(rows) == 0:
         return []
@@ -404,19 +428,8 @@ def write_tssd_files(
     """:func:`build_tssd_files` written to files under ``directory`` instead of memory: the same
     names and bytes, ``[(name, FileBody)]``. CSV and JSON text is encoded ``step`` rows at a
     time, so memory holds the numeric rows, never the whole text (MAT is built whole)."""
-    start_ts, end_ts = parse_date(start, argument="dateFrom"), parse_date(end, argument="dateTo")
-    opts = parse_tssd_options(options, extension, start_ts, end_ts)
-    created = resolve_now(now)
-    rows, _ = scalar_series(
-        device_code,
-        start_ts,
-        end_ts,
-        quality=opts.quality,
-        data_gaps=opts.data_gaps,
-        resample_type=opts.resample,
-        resample_period=opts.period,
-        seed=seed,
-        now=created,
+    start_ts, end_ts, opts, created, rows = request_rows(
+        device_code, start, end, extension, options, seed=seed, now=now
     )
     if len(rows) == 0:
         return []

@@ -19,14 +19,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from intake_onc._core.time import format_onc_date, parse_date
-from intake_onc.sandbox.observatory.tables import OBSERVATORY, resolve_now
+from intake_onc._core.time import format_onc_date
+from intake_onc.sandbox.observatory.tables import OBSERVATORY
+from intake_onc.sandbox.products.tssd_files import request_rows
 from intake_onc.sandbox.products.tssd_options import (
     deployment_at,
-    parse_tssd_options,
     tssd_filename,
 )
-from intake_onc.sandbox.reference.scalar_series import scalar_series
 from intake_onc.sandbox.synthetic.scalar import sensor_items
 
 __all__ = [
@@ -115,19 +114,8 @@ def build_tssp_files(
     """The plot of a TSSP request: ``[(file name, bytes)]`` (``[]`` when there are no rows)."""
     if extension not in EXTENSIONS:
         raise ValueError(f"extension: TSSP plots are png or pdf, got {extension!r}")
-    start_ts, end_ts = parse_date(start, argument="dateFrom"), parse_date(end, argument="dateTo")
-    opts = parse_tssd_options(options, "csv", start_ts, end_ts)
-    created = resolve_now(now)
-    rows, _ = scalar_series(
-        device_code,
-        start_ts,
-        end_ts,
-        quality=opts.quality,
-        data_gaps=opts.data_gaps,
-        resample_type=opts.resample,
-        resample_period=opts.period,
-        seed=seed,
-        now=created,
+    start_ts, end_ts, opts, created, rows = request_rows(
+        device_code, start, end, "csv", options, seed=seed, now=now
     )
     if len(rows) == 0:
         return []
