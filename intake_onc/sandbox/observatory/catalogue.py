@@ -47,21 +47,30 @@ from .records import (
     Sensor,
 )
 
-# The sensor templates of the hand-written devices (tables.py imports this module only when it
-# builds the observatory, so importing it here is no cycle at import time).
-from .tables import _ADCP_SENSORS, _CTD_SENSORS, _OXY_SENSORS  # noqa: E402
-
 __all__ = ["SERVED_CATEGORIES", "load_catalogue", "merged_tables"]
 
+#: The sensors a device of each scalar category reports (the hand-written devices of tables.py
+#: use the same ones).
+CTD_SENSORS = (
+    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
+    Sensor("conductivity", "Conductivity", "S/m", "conductivity", "conductivity"),
+    Sensor("pressure", "Pressure", "decibar", "pressure", "pressure"),
+    Sensor("salinity", "Practical Salinity", "psu", "salinity", "salinity"),
+)
+OXY_SENSORS = (
+    Sensor("oxygen", "Oxygen Concentration Corrected", "ml/l", "oxygen", "oxygen_corrected"),
+    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
+)
+ADCP_SENSORS = (Sensor("speed", "Current Speed", "m/s", "seawaterspeed", "speed"),)
 # A bottom pressure recorder reports the CTD's pressure and temperature sensors.
-_PRESSURE, _TEMPERATURE = _CTD_SENSORS[2], _CTD_SENSORS[0]
+_PRESSURE, _TEMPERATURE = CTD_SENSORS[2], CTD_SENSORS[0]
 
 #: The categories whose devices get synthetic data, and the sensors a device of each reports.
 SERVED_CATEGORIES: dict[str, tuple[Sensor, ...]] = {
-    "CTD": _CTD_SENSORS,
-    "OXYSENSOR": _OXY_SENSORS,
+    "CTD": CTD_SENSORS,
+    "OXYSENSOR": OXY_SENSORS,
     "BPR": (_PRESSURE, _TEMPERATURE),
-    "ADCP2MHZ": _ADCP_SENSORS,
+    "ADCP2MHZ": ADCP_SENSORS,
     "HYDROPHONE": (),
 }
 #: Device categories of each data product the sandbox builds (others list no category).

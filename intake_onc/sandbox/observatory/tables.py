@@ -22,6 +22,9 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import parse_date
+from intake_onc.sandbox.observatory.catalogue import ADCP_SENSORS as _ADCP_SENSORS
+from intake_onc.sandbox.observatory.catalogue import CTD_SENSORS as _CTD_SENSORS
+from intake_onc.sandbox.observatory.catalogue import OXY_SENSORS as _OXY_SENSORS
 from intake_onc.sandbox.observatory.records import (
     AudioSpec,
     DataProduct,
@@ -32,7 +35,6 @@ from intake_onc.sandbox.observatory.records import (
     Location,
     ProductOption,
     Property,
-    Sensor,
 )
 
 __all__ = [
@@ -180,18 +182,6 @@ LOCATIONS: tuple[Location, ...] = (
     ),
 )
 
-
-_CTD_SENSORS = (
-    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
-    Sensor("conductivity", "Conductivity", "S/m", "conductivity", "conductivity"),
-    Sensor("pressure", "Pressure", "decibar", "pressure", "pressure"),
-    Sensor("salinity", "Practical Salinity", "psu", "salinity", "salinity"),
-)
-_OXY_SENSORS = (
-    Sensor("oxygen", "Oxygen Concentration Corrected", "ml/l", "oxygen", "oxygen_corrected"),
-    Sensor("temperature", "Temperature", "C", "seawatertemperature", "temperature"),
-)
-_ADCP_SENSORS = (Sensor("speed", "Current Speed", "m/s", "seawaterspeed", "speed"),)
 
 DEVICES: tuple[Device, ...] = (
     Device(
@@ -451,7 +441,7 @@ class Observatory:
             if self._tables is None:
                 given = self._given
                 if self._real:
-                    from .catalogue import merged_tables
+                    from intake_onc.sandbox.observatory.catalogue import merged_tables
 
                     given = merged_tables(given)
                 deployments = tuple(given["deployments"])
