@@ -118,6 +118,46 @@ def test_download_from_a_request_file(run, tmp_path):
     ).is_file()
 
 
+def test_download_spectrograms_through_batched_hsd_orders(run, tmp_path):
+    window = ("--device", H, "--start", "2024-04-01T02:00", "--end", "2024-04-01T02:10")
+    plan = run(
+        "download",
+        *window,
+        "--products",
+        "spectrogram",
+        "--hsd-downsample",
+        "2",
+        "--spectrograms-per-order",
+        "1",
+        "--dry-run",
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert "1 HSD order(s) that ONC estimates at" in plan.stdout
+    done = run(
+        "download",
+        *window,
+        "--products",
+        "spectrogram",
+        "--hsd-downsample",
+        "2",
+        "--stagger",
+        "0",
+        "--max-attempts",
+        "2",
+        "--poll",
+        "0.05",
+        "--out",
+        "out",
+    )
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "out" / H / "onc_2024-04-01_to_2024-04-01"
+    assert [p.name for p in (folder / "onc_spectrograms").iterdir()] == [
+        f"{H}_20240401T020000.000Z-spect.mat"
+    ]
+    (order,) = json.loads((folder / "summary.json").read_text())["device"]["orders"]
+    assert order["status"] == "complete" and order["request_id"] and order["run_ids"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -142,6 +182,8 @@ def test_download_from_a_request_file(run, tmp_path):
             ),
             "--sample",
         ),
+        (("download", "--requests", "x.json", "--stagger", "-1"), "--stagger"),
+        (("download", "--requests", "x.json", "--max-attempts", "0"), "--max-attempts"),
         (("deployments", "NOSUCHDEVICE"), "NOSUCHDEVICE"),
         (("search", "--start", "2024-04-01"), "--start and --end"),
     ],

@@ -57,6 +57,18 @@ def test_spectrogram_and_scalar_events(client):
     assert scalar.dims == ("event", "time") and scalar.sizes["time"] == 600
 
 
+def test_events_carry_the_citation_of_every_deployment_they_come_from(client):
+    events = open_events(
+        windows(H, "2022-01-10T00:00", "2022-01-10T00:02")  # first deployment
+        + windows(H, "2024-04-01T00:00", "2024-04-01T00:02"),  # second deployment
+        product="spectrogram",
+        client=client,
+    )
+    dois = events.attrs["doi"].split(", ")
+    assert len(dois) == 2 and len(events.attrs["citation"].splitlines()) == 2
+    assert events.attrs["references"] == ", ".join(f"https://doi.org/{d}" for d in dois)
+
+
 def test_bad_products_and_ambiguous_sensors_are_named(client):
     with pytest.raises(ValueError, match="product='video'"):
         open_events(windows(H, "2024-04-01", "2024-04-01T00:01"), product="video", client=client)

@@ -310,12 +310,17 @@ def clip(
 
 
 def write_audio(
-    audio: xr.DataArray, path: str | os.PathLike, *, format: str, subtype: str = "PCM_24"
+    audio: xr.DataArray,
+    path: str | os.PathLike,
+    *,
+    format: str,
+    subtype: str = "PCM_24",
+    warn_gaps: bool = True,
 ) -> Path:
     """Write an audio window to WAV or FLAC, chunk by chunk, via a temporary name.
 
-    NaN samples (gaps) are written as silence, with a warning; values are clipped to
-    ``[-1, 1]`` (full scale).
+    NaN samples (gaps) are written as silence, with a warning unless ``warn_gaps=False`` (for
+    callers that report gaps themselves); values are clipped to ``[-1, 1]`` (full scale).
 
     Examples
     --------
@@ -352,7 +357,7 @@ def write_audio(
                 gaps += int(bad.sum())
                 x = np.where(bad, np.float32(0), x)
             f.write(np.clip(x, -1.0, 1.0))
-    if gaps:
+    if gaps and warn_gaps:
         warnings.warn(
             f"{target.name}: {gaps} samples ({gaps / fs:.3f} s) with no data were written as silence",
             stacklevel=3,

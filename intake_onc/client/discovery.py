@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from intake_onc._core.citation import Citation
 from intake_onc._core.time import format_onc_date, is_duration, parse_date, parse_iso_duration
 from intake_onc.client.errors import NotDeployedError, NotFoundError
 
@@ -146,6 +147,8 @@ class DeploymentRange(NamedTuple):
     begin: pd.Timestamp
     end: pd.Timestamp | None
     location_code: str | None = None
+    #: ONC's data citation of this deployment (``None`` when ONC gives none).
+    citation: Citation | None = None
 
     def overlaps(self, start: Any, end: Any) -> bool:
         """True when ``[start, end)`` and this deployment share any time."""
@@ -347,6 +350,7 @@ def _ranges(frame: pd.DataFrame) -> list[DeploymentRange]:
                 begin=row.begin,
                 end=None if pd.isna(end) else end,
                 location_code=getattr(row, "locationCode", None),
+                citation=Citation.from_onc(getattr(row, "citation", None)),
             )
         )
     return out

@@ -185,26 +185,60 @@ class DataProductOrder:
         the cache (``.claim.json``); the others join that request instead of sending their own,
         and :meth:`download` (under the same kind of lock) fetches the files once.
         """
-        if self.status != "created":
+        if self.status not in ("created", "requested"):
             return self
         with self._client.cache.locked(self.cache_dir / ".submit", timeout=None):
-            manifest = self._cached_manifest()
-            if manifest is not None:
-                self.from_cache = True
-                self.status = "complete"
-                if manifest.get("request_id") is not None:  # the request the files came from
-                    self.request_id = int(manifest["request_id"])
-                self._log(f"found complete in the cache ({self.cache_dir})")
+            if self._use_cache():
                 return self
             claim = self._read_claim()
             if claim is not None:
+                # Another thread or process runs the same order: join it (a request this order
+                # sent for its estimate() is left unrun, as ONC allows).
                 self._join(claim)
             else:
-                self._submit()
+                if self.status == "created":
+                    self._submit()
                 self.update_status()  # starts the run at ONC, before anyone joins
                 self._write_claim()
                 return self
         self.update_status()
+        return self
+
+    def _use_cache(self) -> bool:
+        """Complete from the cache when it holds this order's files (``True`` then)."""
+        manifest = self._cached_manifest()
+        if manifest is None:
+            return False
+        self.from_cache = True
+        self.status = "complete"
+        if manifest.get("request_id") is not None:  # the request the files came from
+            self.request_id = int(manifest["request_id"])
+        self._log(f"found complete in the cache ({self.cache_dir})")
+        return True
+
+    def estimate(self) -> DataProductOrder:
+        """Ask ONC what this order would cost, without running it.
+
+        Sends the request (``dataProductDelivery/request``), which is where ONC answers with
+        its estimates, and stops there: no run is started and nothing is downloaded. Afterwards
+        :attr:`estimated_size` (bytes) and :attr:`estimated_time` (seconds) hold ONC's figures
+        (``request_info`` its own strings) and the status is ``"requested"``; :meth:`execute`
+        runs that same request later. An order whose files are in the cache is ``"complete"``
+        at once, and sends nothing.
+
+        Examples
+        --------
+        >>> order = client.order("HSD", "mat", device_code="ICLISTENHF6324",
+        ...                      start="2024-04-01", end="2024-04-01T00:30")  # doctest: +SKIP
+        >>> order.estimate().estimated_time  # doctest: +SKIP
+        150.0
+        """
+        if self.status != "created":
+            return self
+        with self._client.cache.locked(self.cache_dir / ".submit", timeout=None):
+            if not self._use_cache():
+                self._submit()
+                self.status = "requested"
         return self
 
     def _submit(self) -> None:

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from intake_onc._core.citation import citation_attrs
 from intake_onc._core.durations import duration_seconds
 from intake_onc._core.tables import column_array
 from intake_onc._core.time import DateParseError, format_onc_date, resolve_date_range
@@ -349,6 +350,7 @@ def open_audio(
         source="archive",
         sample_rate_from=rate_from,
         files_listed=len(files),
+        **citation_attrs(h.citation for h in hits),
     )
     return audio
 
@@ -552,6 +554,7 @@ def open_spectrogram(
         start_time=format_onc_date(s),
         end_time=format_onc_date(e),
         files=n_files,
+        **citation_attrs(h.citation for h in hits),
     )
     return xr.DataArray(
         data,

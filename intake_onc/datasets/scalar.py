@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from intake_onc._core.citation import Citation, citation_attrs
 from intake_onc._core.time import format_onc_date, parse_date, resolve_date_range
 from intake_onc._core.time_index import time_grid_coords
 from intake_onc.datasets._grid import (
@@ -185,14 +186,6 @@ def _attrs(deployments: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
         f"{r.deviceCode} {r.locationCode} {when(r.begin)} {when(r.end)}"
         for r in deployments.itertuples(index=False)
     ]
-    citations, dois = [], []
-    for c in deployments.get("citation", pd.Series(dtype=object)):
-        text = c.get("citation") if isinstance(c, dict) else c
-        if isinstance(text, str) and text not in citations:
-            citations.append(text)
-        doi = c.get("doi") if isinstance(c, dict) else None
-        if isinstance(doi, str) and doi and doi not in dois:
-            dois.append(doi)
     first = deployments.iloc[0]
     attrs: dict[str, object] = {
         "Conventions": "CF-1.8",
@@ -208,9 +201,11 @@ def _attrs(deployments: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
     for key, col in (("latitude", "lat"), ("longitude", "lon"), ("depth", "depth")):
         if col in deployments and pd.notna(first[col]):
             attrs[key] = float(first[col])
-    attrs["citation"] = "\n".join(citations)
-    if dois:
-        attrs["references"] = ", ".join(f"https://doi.org/{d}" for d in dois)
+    attrs.update(
+        citation_attrs(
+            Citation.from_onc(c) for c in deployments.get("citation", pd.Series(dtype=object))
+        )
+    )
     for key, col in (("lat", "lat"), ("lon", "lon"), ("vertical", "depth")):
         if col in deployments and deployments[col].notna().any():
             attrs[f"geospatial_{key}_min"] = float(deployments[col].min())

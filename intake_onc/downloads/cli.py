@@ -41,6 +41,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text}")
+    return value
+
+
 def _table(frame: Any) -> str:
     return frame.to_string(index=False) if len(frame) else "(none)"
 
@@ -153,7 +163,11 @@ def _download(args: argparse.Namespace) -> int:
         spectrogram_source="order" if hsd else "archive",
         hsd_options=hsd,
         clip=not args.no_clip,
+        spectrograms_per_order=args.spectrograms_per_order,
         workers=args.workers,
+        stagger_seconds=args.stagger,
+        max_attempts=args.max_attempts,
+        poll_seconds=args.poll,
         errors="skip" if args.skip_bad else "raise",
         dry_run=args.dry_run,
         progress=False if args.quiet else None,
@@ -166,8 +180,14 @@ def _download(args: argparse.Namespace) -> int:
         written = sum(len(w.files) for w in report.windows)
         there = sum(len(w.skipped_existing) for w in report.windows)
         if result.dry_run:
+            orders = (
+                f", {len(report.orders)} HSD order(s) that ONC estimates at "
+                f"{report.estimated_seconds:g} s of processing"
+                if report.orders
+                else ""
+            )
             print(
-                f"{device}: {len(report.windows)} window(s), {planned} file(s) planned, "
+                f"{device}: {len(report.windows)} window(s), {planned} file(s) planned{orders}, "
                 f"about {report.estimated_bytes:,} bytes to download (dry run: nothing written)"
             )
             for w in report.windows:
@@ -231,6 +251,26 @@ def add_download_commands(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         choices=(0, 1, 2),
         help="order ONC HSD spectrograms at this resolution instead of the archive's",
+    )
+    p.add_argument(
+        "--spectrograms-per-order",
+        type=_positive,
+        default=12,
+        help="five-minute spectrograms one HSD order may cover (default 12)",
+    )
+    p.add_argument(
+        "--stagger",
+        type=_seconds,
+        default=0.5,
+        help="seconds between two order submissions (default 0.5)",
+    )
+    p.add_argument(
+        "--max-attempts", type=_positive, default=3, help="submissions per order (default 3)"
+    )
+    p.add_argument(
+        "--poll",
+        type=_seconds,
+        help="seconds between status polls (default: 2%% of ONC's processing-time estimate)",
     )
     p.add_argument(
         "--no-clip",

@@ -48,13 +48,14 @@ def deployed_spans(
 ) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
     """``(begin, end, location)`` of each deployment (``end`` is now when ongoing), oldest first.
 
-    Raises :class:`~.requests.RequestError` for a device ONC does not know.
+    Raises :class:`~.requests.RequestError` for a device ONC does not know; other failures
+    (ONC down, no network) are raised as the client's own errors, which say so.
     """
-    from intake_onc.client import ONCError
+    from intake_onc.client import BadRequestError, NotFoundError
 
     try:
         ranges = client.deployment_ranges(device_code)
-    except ONCError as exc:
+    except (BadRequestError, NotFoundError) as exc:
         raise RequestError(
             f"deviceCode {device_code!r}: ONC does not know this device ({' '.join(str(exc).split())[:200]}); "
             "check the code with `intake-onc search` or client.devices()"

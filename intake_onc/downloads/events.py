@@ -151,6 +151,12 @@ def open_events(
     drop += ("coverage_seconds", "sample_rate_from", "location_code")
     for key in drop:
         attrs.pop(key, None)
+    # every window's data citation, once each (windows may come from several deployments)
+    for key, sep in (("citation", "\n"), ("doi", ", "), ("references", ", ")):
+        parts = [p for a in opened for p in str(a.attrs.get(key) or "").split(sep) if p]
+        attrs.pop(key, None)
+        if parts:
+            attrs[key] = sep.join(dict.fromkeys(parts))
     attrs["product"] = product
     attrs["comment"] = (
         "one window per event, NaN-padded to the longest; 'length' is each window's own size, "

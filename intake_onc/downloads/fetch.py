@@ -25,22 +25,30 @@ Examples
 
 from __future__ import annotations
 
-import json
+import contextlib
 import re
+import threading
 import time
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import pandas as pd
 
 from intake_onc._core.files import atomic_write
 from intake_onc._core.time import format_onc_date
 
 from .deployments import check_windows
+from .orders import SpectrogramOrders, group_windows, order_options
+from .report import (
+    DeviceReport,
+    FetchResult,
+    WindowReport,
+    add_order_plans,
+    citation_dict,
+    deployment_citation,
+    write_citation,
+    write_reports,
+)
 from .requests import RequestList, parse_requests
 from .window import Window
 
@@ -78,112 +86,6 @@ def run_folder(out_dir: str | Path, device: str, windows: Sequence[Window], tag:
     return Path(out_dir) / device / f"{tag}_{first}_to_{last}"
 
 
-@dataclass
-class WindowReport:
-    """What happened to one window."""
-
-    window: str
-    label: str
-    files: list[str] = field(default_factory=list)
-    skipped_existing: list[str] = field(default_factory=list)
-    bytes: int = 0
-    gap_seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
-    planned: list[str] = field(default_factory=list)
-
-
-@dataclass
-class DeviceReport:
-    """One device's run folder and windows."""
-
-    device_code: str
-    folder: str
-    windows: list[WindowReport] = field(default_factory=list)
-    not_deployed: list[str] = field(default_factory=list)
-    citation: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    estimated_bytes: int = 0
-
-
-@dataclass
-class FetchResult:
-    """The outcome of :func:`fetch` (also written as ``summary.json`` in each run folder)."""
-
-    devices: dict[str, DeviceReport]
-    dry_run: bool = False
-    seconds: float = 0.0
-
-    @property
-    def files(self) -> list[str]:
-        """Every file written (or, for a dry run, planned), in window order."""
-        out = []
-        for d in self.devices.values():
-            for w in d.windows:
-                out.extend(w.planned if self.dry_run else w.files + w.skipped_existing)
-        return out
-
-    @property
-    def errors(self) -> list[str]:
-        """Every error of every window."""
-        return [e for d in self.devices.values() for w in d.windows for e in w.errors]
-
-    @property
-    def downloaded_bytes(self) -> int:
-        return sum(w.bytes for d in self.devices.values() for w in d.windows)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "seconds": round(self.seconds, 3),
-            "devices": {k: asdict(v) for k, v in self.devices.items()},
-        }
-
-
-def _citation(client: ONCClient, device: str, windows: Sequence[Window]) -> dict[str, Any]:
-    """ONC's citation of the deployment of the device's first window (best effort)."""
-    try:
-        rows = client.deployments(device_code=device)
-    except Exception:  # noqa: BLE001 - a citation must not fail a download
-        return {}
-    t = windows[0].start
-    for _, row in rows.iterrows():
-        end = row.get("end")
-        if row["begin"] <= t and (pd.isna(end) or t < end):
-            citation = row.get("citation")
-            return dict(citation) if isinstance(citation, dict) else {}
-    return {}
-
-
-def _write_citation(folder: Path, device: str, citation: dict[str, Any]) -> None:
-    text = citation.get("citation") or ""
-    doi = citation.get("doi") or ""
-    with atomic_write(folder / "CITATION.txt", "w") as fh:
-        fh.write((text or f"Ocean Networks Canada Society: data of {device}.") + "\n")
-        if doi:
-            fh.write(f"DOI: {doi}\n")
-        if citation.get("landingPageUrl"):
-            fh.write(f"Landing page: {citation['landingPageUrl']}\n")
-        if citation.get("queryPid"):
-            fh.write(f"Query PID: {citation['queryPid']}\n")
-    year = re.search(r"\b(19|20)\d{2}\b", text)
-    key = _slug(f"onc-{device}-{year.group(0) if year else ''}").replace("-", "_")
-    bib = [
-        f"@misc{{{key},",
-        "  author = {{Ocean Networks Canada Society}},",
-        f"  title = {{{text.split('. ', 2)[2].split('. ')[0] if text.count('. ') >= 2 else device}}},",
-        f"  year = {{{year.group(0) if year else ''}}},",
-        "  publisher = {Ocean Networks Canada Society},",
-    ]
-    if doi:
-        bib.append(f"  doi = {{{doi}}},")
-    if citation.get("landingPageUrl"):
-        bib.append(f"  url = {{{citation['landingPageUrl']}}},")
-    bib.append(f"  note = {{{text}}}")
-    bib.append("}")
-    with atomic_write(folder / "CITATION.bib", "w") as fh:
-        fh.write("\n".join(bib) + "\n")
-
-
 def _save(path: Path, write: Any, report: WindowReport) -> None:
     """Write one output file unless it is already there (whole: files are renamed into place)."""
     if path.exists():
@@ -215,9 +117,11 @@ def _audio(w: Window, folder: Path, client: ONCClient, clip: bool, report: Windo
     gaps = coverage(audio, by="gap")
     report.gap_seconds = float(gaps["seconds"].sum()) if len(gaps) else 0.0
     if not target.exists():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # gaps are reported in anomaly_report.txt
-            _save(target, lambda p: write_audio(audio, p, format="FLAC", subtype="PCM_24"), report)
+        _save(  # gaps are reported in anomaly_report.txt (a warnings filter is not thread-safe)
+            target,
+            lambda p: write_audio(audio, p, format="FLAC", subtype="PCM_24", warn_gaps=False),
+            report,
+        )
     else:
         report.skipped_existing.append(str(target))
     return audio
@@ -230,7 +134,7 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copyfileobj(src, fh, 1 << 20)
 
 
-def _spectrogram(w, folder, client, source, hsd_options, report) -> None:
+def _spectrogram(w, folder, client, orders: SpectrogramOrders | None, report) -> None:
     from intake_onc.acoustics.hsd import write_hsd_mat
     from intake_onc.datasets import open_spectrogram
 
@@ -238,13 +142,10 @@ def _spectrogram(w, folder, client, source, hsd_options, report) -> None:
     if target.exists():
         report.skipped_existing.append(str(target))
         return
-    if source == "archive":
+    if orders is None:
         spec = open_spectrogram(w.device_code, w.start, w.end, client=client, downsample=1)
     else:
-        options = {"dpo_spectrogramConcatenation": "None", **hsd_options}
-        spec = open_spectrogram(
-            w.device_code, w.start, w.end, client=client, source="product", **options
-        )
+        spec = orders.spectrogram(w)
     if spec.sizes["time"] == 0:
         report.errors.append(f"{w}: no ONC spectrogram column falls inside this window")
         return
@@ -285,7 +186,7 @@ def _custom(w, folder, audio, options, report) -> None:
 
 
 def _plan(w: Window, client: ONCClient, products, report: WindowReport) -> int:
-    """Dry run: the files this window would produce and the archive bytes behind them."""
+    """Dry run: the files this window would produce from the archive, and their bytes."""
     total = 0
     names = {"audio": ["flac", "wav"], "spectrogram": ["mat"]}
     for product in products:
@@ -309,7 +210,11 @@ def fetch(
     hsd_options: dict[str, Any] | None = None,
     clip: bool = True,
     custom_spectrogram: dict[str, Any] | None = None,
+    spectrograms_per_order: int = 12,
     workers: int | None = None,
+    stagger_seconds: float = 0.5,
+    max_attempts: int = 3,
+    poll_seconds: float | None = None,
     check_deployments: bool = True,
     errors: str = "raise",
     dry_run: bool = False,
@@ -340,14 +245,30 @@ def fetch(
         stores them.
     custom_spectrogram
         ``dict(win_dur=..., overlap=..., freq_lims=...)``: also compute a spectrogram here.
+    spectrograms_per_order
+        With ``spectrogram_source="order"``: how many five-minute spectrograms one HSD order
+        may cover (default 12, an hour). Consecutive windows of a device share an order while
+        its range stays within that span (:func:`~.orders.group_windows`).
     workers
-        Windows fetched at once (default: the client's ``workers``).
+        Windows fetched at once, and HSD orders in flight at once (default: the client's
+        ``workers``).
+    stagger_seconds
+        Seconds between two order submissions (be kind to ONC's queue).
+    max_attempts
+        Submissions per HSD order: an order that fails at ONC, or meets a server or network
+        failure, is submitted again; bad parameters, auth, restricted data and no data are
+        final.
+    poll_seconds
+        Seconds between two status polls of an order (default: 2 % of ONC's processing-time
+        estimate, within the client's ``poll_range``).
     check_deployments
         Compare windows with deployments first (:func:`~.deployments.check_windows`).
     errors
         ``"raise"`` or ``"skip"``: what a bad request or a window outside every deployment does.
     dry_run
-        Only plan: list windows, files and estimated bytes; nothing is written.
+        Only plan: list windows, archive files, orders, and estimated bytes and seconds;
+        nothing is run, downloaded or written. HSD orders are requested (not run) to get
+        ONC's own estimates of their size and processing time.
     progress
         A progress bar (default: on a terminal).
     client
@@ -369,6 +290,9 @@ def fetch(
         raise ValueError("custom_spectrogram: expected a dict such as {'win_dur': 1.0}")
     if not isinstance(tag, str) or not _slug(tag):
         raise ValueError(f"tag={tag!r}: expected a short name such as 'onc'")
+    _check_run_options(workers, stagger_seconds, max_attempts, poll_seconds)
+    if spectrogram_source == "order":
+        order_options(hsd_options)  # a bad option is refused before anything is sent
     if client is None:
         from intake_onc.client import ONCClient
 
@@ -399,26 +323,70 @@ def fetch(
             if custom_spectrogram is not None:
                 for sub in ("mat", "png"):
                     (folder / "custom_spectrograms" / sub).mkdir(parents=True, exist_ok=True)
-            report.citation = _citation(client, device, ws)
-            _write_citation(folder, device, report.citation)
+            citation = deployment_citation(client, device, ws)
+            report.citation = citation_dict(citation)
+            write_citation(folder, device, citation)
         for w in ws:
             wr = WindowReport(str(w), w.label)
             report.windows.append(wr)
             jobs.append((report, folder, w, wr))
+
+    n = workers or int(getattr(client, "workers", 4))
+    orders = runner = None
+    if "spectrogram" in products and spectrogram_source == "order":
+        wanted = {
+            device: [
+                w
+                for w in ws
+                if dry_run
+                or not (
+                    Path(result.devices[device].folder)
+                    / "onc_spectrograms"
+                    / f"{window_name(w)}-spect.mat"
+                ).exists()
+            ]
+            for device, ws in by_device.items()
+        }
+        group_windows([], spectrograms_per_order)  # the argument is checked even with no window
+        orders = SpectrogramOrders(
+            client,
+            {d: ws for d, ws in wanted.items() if ws},
+            hsd_options=hsd_options,
+            spectrograms_per_order=spectrograms_per_order,
+            poll_seconds=poll_seconds,
+        )
+        for device, reports in orders.reports.items():
+            result.devices[device].orders = reports
+        if dry_run:
+            orders.estimate()
+        else:  # the orders run while the windows' audio downloads
+            runner = threading.Thread(
+                target=_quietly(orders.run),
+                kwargs=dict(
+                    workers=max(1, n),
+                    stagger_seconds=stagger_seconds,
+                    max_attempts=max_attempts,
+                    progress=progress,
+                ),
+                name="onc-fetch-orders",
+                daemon=True,
+            )
+            runner.start()
 
     def run(job) -> None:
         report, folder, w, wr = job
         started = time.perf_counter()
         try:
             if dry_run:
-                report.estimated_bytes += _plan(w, client, products, wr)
+                archive = [p for p in products if not (p == "spectrogram" and orders)]
+                report.estimated_bytes += _plan(w, client, archive, wr)
                 return
             wants_audio = "audio" in products or custom_spectrogram is not None
             audio = None
             if wants_audio:
                 audio = _audio(w, folder, client, clip, wr, keep=custom_spectrogram is not None)
             if "spectrogram" in products:
-                _spectrogram(w, folder, client, spectrogram_source, hsd_options or {}, wr)
+                _spectrogram(w, folder, client, orders, wr)
             if custom_spectrogram is not None and audio is not None:
                 _custom(w, folder, audio, custom_spectrogram, wr)
         except Exception as exc:  # noqa: BLE001 - one window's failure is reported, not fatal
@@ -426,17 +394,46 @@ def fetch(
         finally:
             report.seconds += time.perf_counter() - started
 
-    n = workers or int(getattr(client, "workers", 4))
     bar = _progress(len(jobs), progress)
     with ThreadPoolExecutor(max(1, n), thread_name_prefix="onc-fetch") as pool:
         for _ in pool.map(run, jobs):
             bar.update(1)
     bar.close()
+    if runner is not None:
+        runner.join()
+    if dry_run:
+        for report in result.devices.values():
+            add_order_plans(report)
     result.seconds = time.perf_counter() - began
     if not dry_run:
         for report in result.devices.values():
-            _write_reports(Path(report.folder), report, result)
+            write_reports(Path(report.folder), report, result)
     return result
+
+
+def _quietly(run):
+    """``run`` for a thread: its failure reaches the windows (each reports it), not stderr."""
+
+    def call(**kwargs):
+        with contextlib.suppress(Exception):
+            run(**kwargs)
+
+    return call
+
+
+def _check_run_options(workers, stagger_seconds, max_attempts, poll_seconds) -> None:
+    def number(value, name, example, *, whole=False, minimum=0.0):
+        ok = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
+        if not ok or value < minimum or value != value:
+            kind = "a whole number" if whole else "a number of seconds"
+            raise ValueError(f"{name}={value!r}: expected {kind} ≥ {minimum:g}, such as {example}")
+
+    if workers is not None:
+        number(workers, "workers", 4, whole=True, minimum=1)
+    number(stagger_seconds, "stagger_seconds", 0.5)
+    number(max_attempts, "max_attempts", 3, whole=True, minimum=1)
+    if poll_seconds is not None:
+        number(poll_seconds, "poll_seconds", 5, minimum=0.01)
 
 
 def _progress(total: int, progress: bool | None):
@@ -448,32 +445,3 @@ def _progress(total: int, progress: bool | None):
     tqdm = tqdm_class()
 
     return tqdm(total=total, desc="windows", unit="window", disable=not show)
-
-
-def _write_reports(folder: Path, report: DeviceReport, result: FetchResult) -> None:
-    summary = {
-        "dry_run": result.dry_run,
-        "device": asdict(report),
-        "totals": {
-            "windows": len(report.windows),
-            "files_written": sum(len(w.files) for w in report.windows),
-            "files_already_there": sum(len(w.skipped_existing) for w in report.windows),
-            "bytes": sum(w.bytes for w in report.windows),
-            "errors": sum(len(w.errors) for w in report.windows),
-        },
-    }
-    with atomic_write(folder / "summary.json", "w") as fh:
-        json.dump(summary, fh, indent=1, default=str)
-    lines = []
-    for w in report.windows:
-        if w.gap_seconds:
-            lines.append(
-                f"GAP      {w.window} {w.label}: {w.gap_seconds:.3f} s with no data (written as silence)"
-            )
-        for e in w.errors:
-            lines.append(f"ERROR    {e}")
-    for message in report.not_deployed:
-        lines.append(f"SKIPPED  {message}")
-    with atomic_write(folder / "anomaly_report.txt", "w") as fh:
-        fh.write(f"anomaly report: {report.device_code}, {len(report.windows)} window(s)\n")
-        fh.write("\n".join(lines) + "\n" if lines else "no anomalies\n")

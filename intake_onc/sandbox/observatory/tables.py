@@ -577,16 +577,26 @@ class Observatory:
         )
         return periods[np.clip(idx, 0, len(periods) - 1)]
 
-    def citation(self, device_code: str, year: int | None = None) -> dict[str, str]:
-        """The ``citation`` object ONC attaches to a device's data."""
+    def citation(
+        self, device_code: str, deployment: Deployment | None = None, *, at: object = None
+    ) -> dict[str, str]:
+        """The ``citation`` object ONC attaches to a deployment's data: ``deployment``'s, else
+        the one in effect at time ``at`` (or the first after it), else the device's latest.
+        Like ONC's, each deployment has its own DOI and title."""
         device = self.device(device_code)
-        deployment = self.deployments_of(device_code)[-1]
+        if deployment is None:
+            deployments = self.deployments_of(device_code)
+            deployment = deployments[-1]
+            if at is not None:
+                t = pd.Timestamp(at)
+                later = [d for d in deployments if d.end is None or d.end > t]
+                deployment = later[0] if later else deployment
         location = self.location(deployment.location_code)
-        year = year if year is not None else int(deployment.begin.year)
-        doi = f"10.80242/sandbox.{device.device_id}"
+        doi = f"10.80242/sandbox.{device.device_id}.{deployment.begin:%Y%m%d}"
         return {
             "citation": (
-                f"{_ORG}. {year}. {location.name} {self.device_categories[device.category_code].name} "
+                f"{_ORG}. {deployment.begin.year}. {location.name} "
+                f"{self.device_categories[device.category_code].name} "
                 f"Deployed {deployment.begin:%Y-%m-%d}. {_ORG}. https://doi.org/{doi}. "
                 "Synthetic data served by the intake-onc sandbox."
             ),

@@ -444,7 +444,7 @@ def _listing(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict[st
             page=page + 1,
             rowLimit=row_limit,
         )
-    citations = [OBSERVATORY.citation(device.code) for device, _ in sources]
+    citations = [OBSERVATORY.citation(device.code, at=lo) for device, _ in sources]
     body = {
         "citations": citations,
         "files": [],

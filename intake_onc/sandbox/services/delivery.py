@@ -265,7 +265,7 @@ def request(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
     scale = float(getattr(sandbox, "processing_scale", 1.0))
     span = (end - start).total_seconds() * max(1, len(devices))
     seconds = scale * processing_seconds(product.code, span, total)
-    citations = [OBSERVATORY.citation(d.code) for d in devices]
+    citations = [OBSERVATORY.citation(d.code, at=start) for d in devices]
     req = manager_of(sandbox).add_request(
         product=product,
         extension=product.extension,

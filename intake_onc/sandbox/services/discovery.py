@@ -204,7 +204,7 @@ def _deployment_item(dep: Deployment) -> dict[str, Any]:
     device = OBSERVATORY.device(dep.device_code)
     return {
         "begin": format_onc_date(dep.begin),
-        "citation": OBSERVATORY.citation(dep.device_code, int(dep.begin.year)),
+        "citation": OBSERVATORY.citation(dep.device_code, dep),
         "depth": dep.depth,
         "deviceCategoryCode": device.category_code,
         "deviceCode": dep.device_code,

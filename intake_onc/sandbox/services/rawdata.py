@@ -135,7 +135,7 @@ def _rawdata(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict[st
             for t, r, s in zip(line_types, readings, times, strict=True)
         ]
     body: dict[str, Any] = {
-        "citations": [OBSERVATORY.citation(device.code, int(deployment.begin.year))],
+        "citations": [OBSERVATORY.citation(device.code, deployment)],
         "data": data,
         "messages": [],
         "metadata": {"locationName": location.name},

@@ -176,7 +176,7 @@ def _scalardata(q: Query, sandbox: SandboxContext, *, by_location: bool) -> dict
     deployment = deployments[0] if deployments else OBSERVATORY.deployments_of(device.code)[-1]
 
     body: dict[str, Any] = {
-        "citations": [OBSERVATORY.citation(device.code, int(deployment.begin.year))],
+        "citations": [OBSERVATORY.citation(device.code, deployment)],
         "messages": [],
     }
     if metadata == "Full":
