@@ -91,37 +91,49 @@ def pool_run(paths: list[str], n: int) -> float:
     return time.perf_counter() - t
 
 
-def _sensor_block(kind: str, k: int, block_info=None) -> np.ndarray:
-    """One day of one sensor, made inside its task (as a reader reads its chunk)."""
-    info = block_info[None]
-    if kind == "flags":
-        return np.ones(info["chunk-shape"], dtype=np.int8)
-    rng = np.random.default_rng([k, info["chunk-location"][0]])
-    return rng.normal(size=info["chunk-shape"])
+class SyntheticDays:
+    """``days`` windows of 4 sensors + flags at 1 Hz, made when dask asks for a day, as
+    ``open_scalar``'s :class:`~intake_onc.datasets._tasks.WindowSource` downloads and snaps
+    one (the same protocol: ``shape``, ``chunks`` and ``source[slots]`` → a dict)."""
+
+    ndim, dtype = 1, np.dtype(object)
+
+    def __init__(self, days: int) -> None:
+        self.days = days
+        self.shape, self.chunks = (days * 86400,), ((86400,) * days,)
+
+    def __getitem__(self, key) -> dict:
+        (slots,) = key
+        day = slots.start // 86400
+        out = {}
+        for k in range(4):
+            out[f"s{k}"] = np.random.default_rng([k, day]).normal(size=86400)
+            out[f"s{k}_qc"] = np.ones(86400, dtype=np.int8)
+        return out
 
 
 def scalar_dataset(days: int):
     """``days`` of 1 Hz data, 4 sensors + flags, daily chunks, on an O(1) regular time index.
 
-    Each chunk is generated inside a blockwise task (``map_blocks`` without inputs), as a reader
-    produces its chunk, so the steps after it fuse into the same task.
+    The graph is ``open_scalar``'s (:func:`intake_onc.datasets._tasks.window_views`): the days
+    are one data node, every variable a blockwise view, so the resample fuses into one task
+    per day; only the window's contents are synthetic (no network).
     """
-    import dask.array as da
     import xarray as xr
+    from dask.base import tokenize
 
     from intake_onc._core.time_index import time_grid_coords
+    from intake_onc.datasets._tasks import window_views
 
-    nt = days * 86400
-    chunks = ((86400,) * days,)
-    ds = xr.Dataset(coords=time_grid_coords("2023-01-01", "1s", nt))
+    token = tokenize("bench-scalar", days)
+    dtypes = {**{f"s{k}": np.dtype(np.float64) for k in range(4)}}
+    dtypes.update({f"s{k}_qc": np.dtype(np.int8) for k in range(4)})
+    views = window_views(SyntheticDays(days), f"bench-scalar-window-{token}", dtypes, token=token)
+    ds = xr.Dataset(coords=time_grid_coords("2023-01-01", "1s", days * 86400))
+    flag_values = np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], np.int8)
     for k in range(4):
-        v = da.map_blocks(_sensor_block, "values", k, chunks=chunks, dtype=np.float64)
-        ds[f"s{k}"] = ("time", v, {"ancillary_variables": f"s{k}_qc"})
-        ds[f"s{k}_qc"] = (
-            "time",
-            da.map_blocks(_sensor_block, "flags", k, chunks=chunks, dtype=np.int8),
-            {"flag_values": np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], np.int8)},
-        )
+        ds[f"s{k}"] = ("time", views[f"s{k}"], {"ancillary_variables": f"s{k}_qc"})
+        ds[f"s{k}_qc"] = ("time", views[f"s{k}_qc"], {"flag_values": flag_values})
     return ds
 
 

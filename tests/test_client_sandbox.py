@@ -108,6 +108,13 @@ def test_data_availability_is_a_frame_with_dates(client):
     assert len(frame) and str(frame["dateFrom"].dtype) == "datetime64[ns]"
 
 
+def test_a_device_with_no_archived_product_has_onc_availability_columns_and_no_row(client):
+    files = client.data_availability(device_code=HYDROPHONE, start="2024-04-01", end="2024-04-02")
+    none = client.data_availability(device_code="SBECTD19p6813")  # a CTD: scalardata only
+    assert none.empty and list(none.columns) == list(files.columns)
+    assert dict(none.dtypes.astype(str)) == dict(files.dtypes.astype(str))
+
+
 def test_a_filter_that_matches_nothing_gives_an_empty_frame(client):
     assert client.locations(location_code="BACAX", end="1900-01-01").empty  # ONC answers 404
 

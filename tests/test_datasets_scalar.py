@@ -526,7 +526,7 @@ def test_page_sized_parts_cover_the_fetch_range_once_on_whole_milliseconds():
     assert max(slots_per_part) <= 100_000 + 1
 
 
-def test_a_clean_hourly_resample_is_two_tasks_per_window_for_every_sensor(client):
+def test_a_clean_hourly_resample_is_one_task_per_window_for_every_sensor(client):
     import dask
 
     ds = ctd(client)  # three windows of one hour
@@ -534,6 +534,8 @@ def test_a_clean_hourly_resample_is_two_tasks_per_window_for_every_sensor(client
     (optimized,) = dask.optimize(out)
     tasks = dict(optimized.__dask_graph__())
     lazy_outputs = [v for v in out.data_vars.values() if v.chunks]
-    # per window: its download, then one fused task (views of every sensor, clean, the kernel);
-    # then one gather and one view per output variable
-    assert len(tasks) == 3 + 3 + 1 + len(lazy_outputs)
+    # one data node (the windows' source), then per window one fused task (its download, the
+    # views of every sensor, clean, the kernel), then one gather and one view per output
+    assert len(tasks) == 1 + 3 + 1 + len(lazy_outputs)
+    fused = [k for k in tasks if isinstance(k, tuple) and "_kernel_block" in k[0]]
+    assert len(fused) == 3 and not any("Alias" in type(t).__name__ for t in tasks.values())

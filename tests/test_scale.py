@@ -187,3 +187,81 @@ def test_a_day_long_spectrogram_and_a_month_resample_on_a_2_process_cluster(tmp_
     assert spec.sizes["time"] == 24 * 6
     xr.testing.assert_identical(got[0], expected[0])
     xr.testing.assert_identical(got[1], expected[1])
+
+
+# -- network concurrency of open_scalar ----------------------------------------------------------
+
+
+class InFlight:
+    """Wraps ``client.scalar_data``: counts requests and the most ever in flight at once."""
+
+    def __init__(self, client, delay: float) -> None:
+        import threading
+        import time
+
+        self.calls = self.now = self.most = 0
+        self._lock = threading.Lock()
+        real = client.scalar_data
+
+        def scalar_data(*args, **kwargs):
+            with self._lock:
+                self.calls += 1
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                time.sleep(delay)  # a network round trip
+                return real(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.now -= 1
+
+        client.scalar_data = scalar_data
+
+
+@pytest.fixture
+def scalar_client(sandbox_url, sandbox_token, tmp_path):
+    from intake_onc.client import ONCClient
+
+    def make(workers: int):
+        return ONCClient(
+            token=sandbox_token, base_url=sandbox_url, cache_dir=tmp_path / "c", workers=workers
+        )
+
+    return make
+
+
+def test_a_sequential_compute_downloads_client_workers_windows_at_once(scalar_client):
+    """One dask thread, ``workers=4``: windows download four at a time, each once."""
+    from intake_onc.datasets import open_scalar
+
+    window = dict(device_code="SBECTD19p6813", start="2024-04-01", end="2024-04-01T12:00")
+    client = scalar_client(workers=4)
+    meter = InFlight(client, delay=0.2)
+    ds = open_scalar(**window, chunk="1h", client=client)
+    meter.calls = meter.most = 0  # opening asked for the sensors' metadata
+    with dask.config.set(scheduler="threads", num_workers=1):
+        got = ds.compute()
+    assert meter.calls == 12  # every window downloaded once: nothing twice, nothing extra
+    assert meter.most >= 3  # more than the one dask thread: the client's workers
+    assert meter.most <= 4 + 1
+    plain = open_scalar(**window, chunk="1h", client=scalar_client(workers=1))
+    with dask.config.set(scheduler="sync"):
+        xr.testing.assert_identical(got, plain.compute())
+
+
+def test_computing_one_window_downloads_only_that_window(scalar_client):
+    from intake_onc.datasets import open_scalar
+
+    client = scalar_client(workers=4)
+    meter = InFlight(client, delay=0.0)
+    ds = open_scalar(
+        device_code="SBECTD19p6813",
+        start="2024-04-01",
+        end="2024-04-01T12:00",
+        chunk="1h",
+        client=client,
+    )
+    meter.calls = 0  # opening asked for the sensors' metadata
+    first = ds.temperature.isel(time=slice(0, 10)).values
+    last = ds.temperature.isel(time=-1).values
+    assert meter.calls == 2 and first.shape == (10,) and last.shape == ()

@@ -132,6 +132,24 @@ def to_frame(records: list[dict[str, Any]] | None, columns: tuple[str, ...] = ()
     return frame
 
 
+#: ``dataAvailability/dataproducts`` columns (onc-api.md §2) and their dtypes.
+AVAILABILITY_COLUMNS: dict[str, str] = {
+    "averageFileCoverage": "float64",
+    "dataProductCode": "str",
+    "dateFrom": "datetime64[ns]",
+    "dateTo": "datetime64[ns]",
+    "deviceCode": "str",
+    "extension": "str",
+    "fileCount": "int64",
+    "maxFileCoverage": "float64",
+    "maxFileCoverageDate": "datetime64[ns]",
+    "minFileCoverage": "float64",
+    "minFileCoverageDate": "datetime64[ns]",
+    "totalFileSize": "int64",
+    "totalUncompressedFileSize": "int64",
+}
+
+
 class DeploymentRange(NamedTuple):
     """When and where a device was deployed; ``end`` is ``None`` while it is ongoing.
 
@@ -260,6 +278,10 @@ class DiscoveryMixin:
     def data_availability(self, **filters: Any) -> pd.DataFrame:
         """Which products have files, when, and how much (``dataAvailability/dataproducts``).
 
+        One row per device, product and extension (per day with ``group_by="day"``) with ONC's
+        columns (:data:`AVAILABILITY_COLUMNS`); a device with no archived product (most scalar
+        devices: their data come from ``scalardata`` or orders) gives those columns and no row.
+
         Examples
         --------
         >>> client.data_availability(device_code="ICLISTENHF6093")  # doctest: +SKIP
@@ -272,7 +294,10 @@ class DiscoveryMixin:
         except NotFoundError:
             data = {}
         records = data.get("availableDataProducts") if isinstance(data, dict) else data
-        return to_frame(records if isinstance(records, list) else [])
+        frame = to_frame(records if isinstance(records, list) else [])
+        if frame.empty:  # no product has files: ONC's columns all the same, typed, no rows
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in AVAILABILITY_COLUMNS.items()})
+        return frame
 
     # -- deployment questions ---------------------------------------------------------------
     def deployment_ranges(self, device_code: str) -> list[DeploymentRange]:

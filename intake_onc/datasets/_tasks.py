@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,14 @@ from intake_onc.datasets._grid import NS_PER_S, Records, Window, snap
 if TYPE_CHECKING:  # pragma: no cover
     from intake_onc.client import ONCClient
 
-__all__ = ["PAGE_ROWS", "PRODUCT_OPTIONS", "WindowSpec", "fetch_window"]
+__all__ = [
+    "PAGE_ROWS",
+    "PRODUCT_OPTIONS",
+    "WindowSource",
+    "WindowSpec",
+    "fetch_window",
+    "window_views",
+]
 
 #: ONC's ``scalardata`` page: at most this many rows per sensor per request.
 PAGE_ROWS = 100_000
@@ -158,8 +165,21 @@ def _product_records(client: ONCClient, spec: WindowSpec) -> Records:
     return out
 
 
-def fetch_window(client: ONCClient, spec: WindowSpec) -> dict[str, np.ndarray]:
+def _records(client: ONCClient, spec: WindowSpec) -> Records:
+    return _api_records(client, spec) if spec.source == "api" else _product_records(client, spec)
+
+
+def fetch_window(
+    client: ONCClient,
+    spec: WindowSpec,
+    before: tuple[WindowSpec, ...] = (),
+    after: tuple[WindowSpec, ...] = (),
+) -> dict[str, np.ndarray]:
     """Download one window (API or TSSD product) and snap it to its grid (the dask task).
+
+    ``before`` and ``after`` are the neighbouring windows of the same dataset, nearest first:
+    in a sequential compute the next ones download ahead, ``client.workers`` at a time
+    (:mod:`intake_onc.datasets._readahead`).
 
     Examples
     --------
@@ -167,5 +187,109 @@ def fetch_window(client: ONCClient, spec: WindowSpec) -> dict[str, np.ndarray]:
     >>> sorted(out)  # doctest: +SKIP
     ['temperature', 'temperature_qc', 'time_offset']
     """
-    records = _api_records(client, spec) if spec.source == "api" else _product_records(client, spec)
+    from intake_onc.datasets._readahead import read_ahead_of
+
+    workers = int(getattr(client, "workers", 1))
+    ahead = read_ahead_of(client, workers)
+    records = ahead.get(spec, lambda s: _records(client, s), before=before, after=after)
     return snap(records, spec.window, spec.sensors)
+
+
+class WindowSource:
+    """The windows of one ``open_scalar`` Dataset as an array-like for :func:`dask.array.from_array`.
+
+    ``source[slots]`` downloads and snaps the window holding those slots
+    (:func:`fetch_window`) and returns its dict of variables (cut to the slots asked for, when
+    dask asks for part of a window). As a ``from_array`` source it is one data node of the graph
+    (sent once to each worker, not inside every task), each task carries only its slice, and
+    the blockwise steps after it fuse with it: one task per window, however many variables and
+    steps follow.
+    """
+
+    ndim = 1
+    dtype = np.dtype(object)
+
+    def __init__(self, client: ONCClient, specs: list[WindowSpec]) -> None:
+        self.client = client
+        self.specs = tuple(specs)
+        self.starts = np.cumsum([0, *(s.window.count for s in self.specs)]).astype(np.int64)
+        self.shape = (int(self.starts[-1]),)
+
+    @property
+    def chunks(self) -> tuple[tuple[int, ...]]:
+        """One chunk per window."""
+        return (tuple(int(n) for n in np.diff(self.starts)),)
+
+    def __getitem__(self, key: object) -> dict[str, np.ndarray]:
+        (slots,) = key if isinstance(key, tuple) else (key,)
+        lo, hi, step = slots.indices(self.shape[0]) if isinstance(slots, slice) else (0, 0, 0)
+        i = int(np.searchsorted(self.starts, lo, side="right")) - 1
+        if step != 1 or not (0 <= i < len(self.specs)) or hi > self.starts[i + 1]:
+            raise IndexError(f"{self!r}: expected the slots of one window, got {key!r}")
+        ahead = max(0, int(getattr(self.client, "workers", 1)) - 1)
+        out = fetch_window(
+            self.client,
+            self.specs[i],
+            before=self.specs[max(0, i - ahead) : i][::-1],
+            after=self.specs[i + 1 : i + 1 + ahead],
+        )
+        first, count = int(self.starts[i]), int(self.starts[i + 1] - self.starts[i])
+        if lo == first and hi == first + count:
+            return out
+        return {k: v[lo - first : hi - first] for k, v in out.items()}
+
+    def __repr__(self) -> str:
+        shown = [repr(self.specs[0])] + ([repr(self.specs[-1])] if len(self.specs) > 1 else [])
+        return f"WindowSource({len(self.specs)} windows: {' ... '.join(shown)})"
+
+
+def _getitem(result: dict[str, np.ndarray], key: str) -> np.ndarray:
+    return result[key]
+
+
+def window_views(source: Any, name: str, dtypes: dict, *, token: str) -> dict:
+    """One dask array per variable over an array-like ``source`` of windows.
+
+    ``source`` has ``shape``, ``chunks`` (one chunk per window) and ``source[slots]`` returning
+    that window's dict ``{variable: array}`` (:class:`WindowSource`). The windows become one
+    object array (:func:`dask.array.from_array`, the source a single data node), and each
+    variable is a blockwise view of it, so the steps after it (``clean``, the resample kernel)
+    fuse with the window's download and views into **one task per window** (``open_scalar``
+    uses it; so does ``benchmarks/bench_distributed.py``, to time that graph).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Days:
+    ...     shape, ndim, dtype, chunks = (6,), 1, np.dtype(object), ((2, 2, 2),)
+    ...     def __getitem__(self, key):
+    ...         (s,) = key
+    ...         return {"a": np.full(s.stop - s.start, s.start // 2, float)}
+    >>> views = window_views(Days(), "days-window-t", {"a": np.dtype(float)}, token="t")
+    >>> views["a"].compute().tolist()
+    [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]
+    """
+    import dask.array as da
+
+    blocks = da.from_array(
+        source,
+        chunks=source.chunks,
+        name=name,
+        asarray=False,
+        inline_array=False,
+        fancy=False,
+        lock=False,
+        meta=np.empty(0, dtype=object),
+    )
+    prefix = name.split("-window-")[0]
+    return {
+        var: da.map_blocks(
+            _getitem,
+            blocks,
+            var,
+            dtype=dtype,
+            meta=np.empty(0, dtype),
+            name=f"{prefix}-{var}-{token}",
+        )
+        for var, dtype in dtypes.items()
+    }

@@ -47,7 +47,7 @@ from intake_onc.datasets._grid import (
     parse_chunk,
     rating_attrs,
 )
-from intake_onc.datasets._tasks import WindowSpec, fetch_window
+from intake_onc.datasets._tasks import WindowSource, WindowSpec, window_views
 
 if TYPE_CHECKING:  # pragma: no cover
     from intake_onc.client import ONCClient
@@ -223,9 +223,7 @@ def _attrs(deployments: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
 def _lazy_dataset(
     client: ONCClient, source: str, windows: Sequence[Window], meta: list[dict], attrs: dict
 ) -> xr.Dataset:
-    import dask.array as da
     from dask.base import tokenize
-    from dask.highlevelgraph import HighLevelGraph
 
     from intake_onc._core.cf import cf_attrs
     from intake_onc._core.flags import flag_attrs
@@ -235,27 +233,15 @@ def _lazy_dataset(
     # Token-free key: the server, the windows and the sensors (never the client itself).
     token = tokenize("open_scalar", getattr(client, "base_url", None), specs)
     wname = f"onc-scalar-{source}-window-{token}"
-    window_layer = {(wname, i): (fetch_window, client, spec) for i, spec in enumerate(specs)}
-    chunks = (tuple(w.count for w in windows),)
-
-    # The windows as a dask array whose blocks are the window tasks' dicts; each variable is a
-    # blockwise view of it, so the steps after it (clean, the resample kernel) fuse with its
-    # view into one task per chunk, and a resample of every variable is 2 tasks per window.
-    windows_graph = HighLevelGraph({wname: window_layer}, {wname: set()})
-    blocks = da.Array(
-        windows_graph, wname, chunks=chunks, dtype=object, meta=np.empty(0, dtype=object)
-    )
-
-    def lazy(var: str, dtype: Any) -> da.Array:
-        return da.map_blocks(
-            _getitem,
-            blocks,
-            var,
-            dtype=dtype,
-            meta=np.empty(0, dtype),
-            name=f"onc-scalar-{var}-{token}",
-        )
-
+    names = [var for _, var in pairs]
+    dtypes = {
+        **{var: np.dtype(np.float64) for var in names},
+        **{f"{var}_qc": np.dtype(np.int8) for var in names},
+        "time_offset": np.dtype(np.float32),
+    }
+    # One data node holds the windows (and the client); each task gets its window's slots, and
+    # a sequential compute downloads the next windows ahead, client.workers at a time.
+    views = window_views(WindowSource(client, specs), wname, dtypes, token=token)
     data_vars: dict[str, xr.Variable] = {}
     for s, (code, var) in zip(meta, pairs, strict=True):
         value_attrs = {
@@ -265,11 +251,11 @@ def _lazy_dataset(
             "onc_property_code": s.get("propertyCode") or "",
             "ancillary_variables": f"{var}_qc",
         }
-        data_vars[var] = xr.Variable("time", lazy(var, np.float64), value_attrs)
-        data_vars[f"{var}_qc"] = xr.Variable("time", lazy(f"{var}_qc", np.int8), flag_attrs(var))
+        data_vars[var] = xr.Variable("time", views[var], value_attrs)
+        data_vars[f"{var}_qc"] = xr.Variable("time", views[f"{var}_qc"], flag_attrs(var))
     data_vars["time_offset"] = xr.Variable(
         "time",
-        lazy("time_offset", np.float32),
+        views["time_offset"],
         {"long_name": "actual sample time minus nominal time", "units": "s"},
     )
     time_attrs = {"standard_name": "time", "long_name": "nominal time (UTC)"}
@@ -304,10 +290,6 @@ def _regular_grid(windows: Sequence[Window]) -> tuple[int, int, int] | None:
             return None
         at = w.stop
     return first, period, (at - first) // period
-
-
-def _getitem(result: dict[str, np.ndarray], key: str) -> np.ndarray:
-    return result[key]
 
 
 def _materialise(ds: xr.Dataset, gaps: str, windows: Sequence[Window]) -> xr.Dataset:
