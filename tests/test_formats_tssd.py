@@ -557,6 +557,25 @@ def test_the_sandbox_files_read_back_as_its_oracle_rows(tmp_path, options):
         assert_same_data(datasets[other], ds)
 
 
+def test_the_sandbox_csv_header_facts_become_attrs_and_its_legend_and_sensor_blocks_do_not(
+    tmp_path,
+):
+    """The long (ONC-length) sandbox header: facts such as the device id and DOI are kept as
+    ``onc_*`` attrs; the QC legend, the per-file counts and the per-sensor blocks are not."""
+    from intake_onc.sandbox.products.tssd_files import build_tssd_files
+
+    ((name, body),) = build_tssd_files(
+        "SBECTD19p6813", "2024-04-01T00:00", "2024-04-01T00:05", "csv", {}, now="2026-11-21"
+    )
+    (tmp_path / name).write_bytes(body)
+    ds = read_tssd(tmp_path / name)
+    assert ds.attrs["device_code"] == "SBECTD19p6813" and ds.attrs["location_code"] == "BACAX"
+    assert ds.attrs["onc_deviceid"] == "23842" and ds.attrs["onc_doi"].startswith("10.80242/")
+    assert ds.attrs["onc_datasource"] == "synthetic"
+    assert not [k for k in ds.attrs if k.startswith(("onc_sensor", "onc_qaqcflag", "onc_first"))]
+    assert ds.salinity.attrs["onc_property_code"] == "salinity"
+
+
 @pytest.mark.parametrize("extension", ["csv", "json", "mat"])
 def test_a_data_rating_change_inside_the_files_is_recorded_in_attrs(tmp_path, extension):
     """SBECTD19p6813 samples every 0.25 s until 2019-07-15T18:46:06, then every 1 s (ONC's

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intake_onc._core.time import datetime64_to_datenum, format_onc_date
-from intake_onc.sandbox.encoders import scalar_pages
+from intake_onc.sandbox.encoders import scalar_pages, tssd_csv
 from intake_onc.sandbox.products import tssd_files, tssd_options
 from intake_onc.sandbox.products.tssd_options import metadata_filename, parse_tssd_options
 from intake_onc.sandbox.reference import scalar_series as series
@@ -529,6 +530,76 @@ def read_tssd_csv(body: bytes) -> tuple[dict[str, str], pd.DataFrame]:
 
 
 A, B = "2024-04-01T00:00:00", "2024-04-01T02:00:00"
+
+
+# -- the CSV header: ONC's frame, realistic fields, the real files' length ------------------------
+
+_KEY_LINE = re.compile(r"^#[A-Z][A-Z0-9 ]*: +\S")
+_ADCP, _OXY = "BC_POD1_AD2M", "AANDERAAO2224"  # one sensor (speed); two (oxygen, temperature)
+
+
+def csv_header_lines(body: bytes) -> list[str]:
+    """The header lines before the quoted column line (``## BEGIN HEADER`` included)."""
+    lines = body.decode("utf-8").splitlines()
+    return lines[: lines.index("## END HEADER") - 1]
+
+
+def one_csv(device: str, options: dict | None = None) -> bytes:
+    end = pd.Timestamp(A) + pd.Timedelta(minutes=10)
+    ((_, body),) = tssd_files.build_tssd_files(device, A, end, "csv", options or {}, now=NOW)
+    return body
+
+
+@pytest.mark.parametrize("device", [_ADCP, _OXY])
+def test_csv_header_of_a_one_or_two_sensor_device_is_about_52_lines_like_real_files(device):
+    assert abs(len(csv_header_lines(one_csv(device))) - 52) <= 10
+
+
+def test_csv_header_grows_one_block_per_sensor_to_about_113_lines_for_an_8_sensor_ctd():
+    lengths = {n: len(csv_header_lines(one_csv(d))) for n, d in [(1, _ADCP), (2, _OXY), (4, CTD)]}
+    assert lengths == {n: tssd_csv.header_length(n) for n in lengths}
+    assert abs(tssd_csv.header_length(8) - 113) <= 3  # the real CTD file's header=113
+
+
+def test_csv_header_lines_are_key_value_description_lines_or_the_frame():
+    body = one_csv(CTD, {"dpo_resample": "average", "dpo_average": "60"})
+    lines = body.decode("utf-8").splitlines()
+    end = lines.index("## END HEADER")
+    assert lines[0] == "## BEGIN HEADER"
+    assert lines[end - 1].startswith('#"Time UTC (yyyy-mm-ddThh:mm:ss.fffZ)", "Temperature (C)"')
+    for line in lines[1 : end - 1]:
+        assert _KEY_LINE.match(line), line
+        assert " / " in line or line.startswith(("#RESAMPTYP:", "#RESAMPPRD:")), line
+    assert '#RESAMPTYP: "average"' in lines and '#RESAMPPRD: "60 s"' in lines
+    depth = next(line for line in lines if line.startswith("#DEPTH:"))
+    assert depth == "#DEPTH:         985.0                            / Depth (m)"  # fragment form
+    total = next(line for line in lines if line.startswith("#TOTSAMPLE:"))
+    assert re.fullmatch(r"#TOTSAMPLE: +10 +/ Samples in File", total)
+    assert one_csv(CTD, {"dpo_resample": "average", "dpo_average": "60"}) == body  # deterministic
+
+
+def test_csv_header_names_the_device_location_sensors_and_citation():
+    header = {}
+    for line in csv_header_lines(one_csv(CTD))[1:]:
+        key, _, rest = line[1:].partition(":")
+        header[key] = rest.strip()
+    assert header["DEVICECODE"].startswith(CTD) and header["DEVICECATEGORY"].startswith("CTD")
+    assert header["STATION"].startswith("BACAX") and header["NUMSENSORS"].startswith("4")
+    assert header["SENSOR 4"] == "salinity / Practical Salinity / psu / salinity"
+    assert header["SENSOR 4 DERIVATION"].startswith("derived")
+    assert header["SENSOR 1 COLUMNS"].startswith("2-3")
+    assert "Ocean Networks Canada" in header["CITATION"]
+    assert header["QAQCFLAG9"].endswith("/ Missing Data")
+
+
+def test_csv_streamed_header_matches_the_built_file(tmp_path):
+    opts = {"dpo_resample": "minMax", "dpo_minMax": "60"}
+    end = pd.Timestamp(A) + pd.Timedelta(minutes=10)
+    ((_, body),) = tssd_files.build_tssd_files(CTD, A, end, "csv", opts, now=NOW)
+    ((_, written),) = tssd_files.write_tssd_files(
+        CTD, A, end, "csv", opts, tmp_path, now=NOW, step=3
+    )
+    assert written.path.read_bytes() == body
 
 
 def test_csv_plain_rows_round_trip():

@@ -42,6 +42,9 @@ _END = "## END HEADER"
 _MAX_HEADER_LINE = 1 << 20
 _KEY_LINE = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9 _]*?)\s*:(.*)$")
 _SENSOR_KEY = re.compile(r"^SENSOR\s*(\d+)$", re.IGNORECASE)
+#: ``#SENSOR 1 UNIT: C / Unit of measure``: a line of a sensor's block (its ``#SENSOR n:`` line
+#: says the same), skipped.
+_SENSOR_DETAIL = re.compile(r"^SENSOR\s*\d+\s+[A-Za-z][A-Za-z0-9]*$", re.IGNORECASE)
 _VALUE_SPLIT = re.compile(r"\s+/\s*|\s*/\s+")
 _UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)$")
 _TIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -72,7 +75,22 @@ _KEYS = {
     "RESAMPLEPERIOD": "resample_period",
     "CITATION": "citation",
     "TOTSAMPLE": None,  # per file; meaningless once files are joined
+    "FIRSTSAMPLE": None,  # per file, like TOTSAMPLE
+    "LASTSAMPLE": None,
+    "NUMSENSORS": None,  # the column line says it
+    "MAXSAMPLE": None,  # constants of the product, not facts about the data
+    "DATAPRODUCT": None,
+    "FILEFORMAT": None,
+    "OBSERVATORY": None,
+    "GAPTHRESHOLD": None,
+    "RESAMPCOMPLETE": None,
+    "RESAMPTIME": None,
+    **{f"QAQCFLAG{flag}": None for flag in range(10)},  # the legend: CF flag_meanings say it
 }
+#: keys kept as raw ``onc_<key>`` attributes with their value only (not ``value / description``).
+_VALUE_ONLY = frozenset(
+    {"SITE", "DEVICEID", "DEPLOYMENTBEGIN", "DEPLOYMENTEND", "DOI", "LICENCE", "DATASOURCE"}
+)
 #: keys whose "description" is really a name (``#STATION: BACAX / Barkley Canyon Axis``).
 _NAME_IN_DESCRIPTION = {
     "STATION": "station_name",
@@ -163,6 +181,8 @@ def _header_line(header: _Header, number: int, text: str) -> None:
     if sensor:
         header.sensors[int(sensor.group(1))] = (number, rest)
         return
+    if _SENSOR_DETAIL.match(key):
+        return
     code = re.sub(r"[\s_]", "", key).upper()
     value, description = _split_value(rest, last=code == "CITATION")
     if code == "SAMPLEPERIODCHANGE":  # may repeat: one line per rating change
@@ -187,6 +207,9 @@ def _split_value(rest: str, *, last: bool) -> tuple[str, str]:
 def _facts(path: str, header: _Header) -> dict[str, object]:
     metadata: dict[str, object] = {}
     for code, (number, value, description, rest) in header.facts.items():
+        if code in _VALUE_ONLY:
+            metadata[raw_attr_name(code)] = value
+            continue
         if code not in _KEYS:
             metadata[raw_attr_name(code)] = " ".join(rest.split())  # raw, padding collapsed
             continue
