@@ -713,7 +713,7 @@ def test_auto_period_and_bad_options():
     with pytest.raises(ValueError, match="dpo_average"):
         parse_tssd_options({"dpo_resample": "average", "dpo_average": "7"}, "csv", A, B)
     with pytest.raises(ValueError, match="extension"):
-        parse_tssd_options({}, "txt", A, B)
+        parse_tssd_options({}, "pdf", A, B)
 
 
 @pytest.mark.parametrize("encoding", ["OM", "ONC"])
@@ -831,3 +831,70 @@ def test_metadata_xml_describes_the_request():
     assert metadata_filename(CTD, A, B, "csv", {}, [files[0][0]]) == (
         files[0][0][:-4] + "_CSV_META.xml"
     )
+
+
+# -- txt (ODV spreadsheet) and nc (CF netCDF) -----------------------------------------------------
+
+
+def test_txt_is_an_odv_spreadsheet_with_meta_columns_values_and_onc_flags():
+    opts = {"dpo_resample": "average", "dpo_average": "60"}
+    ((name, body),) = tssd_files.build_tssd_files(CTD, A, B, "txt", opts, now=NOW)
+    assert name.endswith("-NaN_clean_avg1minute.txt")
+    lines = body.decode("utf-8").splitlines()
+    comments = [line for line in lines if line.startswith("//")]
+    assert comments[0] == "//<Encoding>UTF-8</Encoding>"
+    assert "//<DataType>TimeSeries</DataType>" in comments
+    assert '//#RESAMPTYP: "average"' in comments and "//#SENSOR 4 UNIT:" in "\n".join(comments)
+    table = pd.read_csv(io.StringIO("\n".join(lines[len(comments) :])), sep="\t")
+    assert list(table.columns[:10]) == [
+        "Cruise",
+        "Station",
+        "Type",
+        "yyyy-mm-ddThh:mm:ss.sss",
+        "Longitude [degrees_east]",
+        "Latitude [degrees_north]",
+        "Bot. Depth [m]",
+        "Depth [m]",
+        "Temperature [C]",
+        "QV:ONC:Temperature",
+    ]
+    rows, _ = series.scalar_series(
+        CTD, A, B, data_gaps="fill", resample_type="average", resample_period=60, now=NOW
+    )
+    assert set(table["Cruise"]) == {CTD} and set(table["Station"]) == {"BACAX"}
+    assert same(pd.to_datetime(table["yyyy-mm-ddThh:mm:ss.sss"]).to_numpy(), rows.times)
+    assert same(table["Practical Salinity [psu]"].to_numpy(), rows.variables["salinity"])
+    assert same(table["QV:ONC:Practical Salinity"].to_numpy(), rows.variables["salinity_qc"])
+    assert same(table["Temperature Count"].to_numpy(), rows.variables["temperature_count"])
+    assert tssd_files.build_tssd_files(CTD, A, B, "txt", opts, now=NOW)[0][1] == body
+
+
+def test_nc_is_a_cf_netcdf_time_series_with_flag_variables_and_global_facts(tmp_path):
+    import xarray as xr
+
+    ((name, body),) = tssd_files.build_tssd_files(
+        CTD, A, B, "nc", {"dpo_cast": "all_casts"}, now=NOW
+    )
+    assert name.endswith("-NaN_clean.nc") and body.startswith(b"\x89HDF")
+    (tmp_path / name).write_bytes(body)
+    rows, _ = series.scalar_series(CTD, A, B, data_gaps="fill", now=NOW)
+    with xr.open_dataset(tmp_path / name, engine="netcdf4") as ds:
+        assert ds.attrs["Conventions"] == "CF-1.8" and ds.attrs["featureType"] == "timeSeries"
+        assert ds.attrs["institution"] == "Ocean Networks Canada"
+        assert CTD in ds.attrs["source"] and "Ocean Networks Canada" in ds.attrs["citation"]
+        assert ds.attrs["geospatial_lat_min"] == ds.latitude.item() == 48.3166
+        assert ds.attrs["time_coverage_start"] == format_onc_date(rows.times[0])
+        assert ds.attrs["deviceCode"] == CTD and ds.attrs["qualityControl"] == "clean"
+        assert ds.station.attrs["cf_role"] == "timeseries_id"
+        t = ds.temperature
+        assert (t.attrs["units"], t.attrs["standard_name"]) == ("degC", "sea_water_temperature")
+        assert t.attrs["long_name"] == "Temperature" and t.attrs["onc_units"] == "C"
+        assert t.attrs["ancillary_variables"] == "temperature_qc"
+        qc = ds.temperature_qc
+        assert qc.dtype == np.int8 and list(qc.attrs["flag_values"]) == [0, 1, 2, 3, 4, 6, 7, 8, 9]
+        assert qc.attrs["flag_meanings"].split()[1] == "good"
+        assert same(ds.time.values, rows.times.astype("datetime64[ms]").astype("datetime64[ns]"))
+        assert same(ds.salinity.values, rows.values["salinity"])
+        assert same(qc.values, rows.flags["temperature"])
+    again = tssd_files.build_tssd_files(CTD, A, B, "nc", {"dpo_cast": "all_casts"}, now=NOW)
+    assert again[0][1] == body  # deterministic bytes

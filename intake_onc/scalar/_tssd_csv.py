@@ -22,6 +22,9 @@ from intake_onc._core.errors import FileFormatError
 from intake_onc._core.flags import ALLOWED_TEXT, FLAGS, invalid_flags
 from intake_onc._core.time import parse_date
 
+from ._tssd_facts import CSV_KEYS as _KEYS
+from ._tssd_facts import CSV_NAME_IN_DESCRIPTION as _NAME_IN_DESCRIPTION
+from ._tssd_facts import CSV_VALUE_ONLY as _VALUE_ONLY
 from ._tssd_facts import convert_fact, raw_attr_name
 from ._tssd_layout import (
     COUNT_FIELDS,
@@ -50,53 +53,6 @@ _UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)$")
 _TIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _NULLS = ["NaN", "nan", "NA", "null", ""]
 
-#: CSV header key (upper case, no spaces/underscores) -> canonical fact.
-_KEYS = {
-    "CREATIONDATE": "creation_date",
-    "DATEFROM": "date_from",
-    "DATETO": "date_to",
-    "STATION": "location_code",
-    "LOCATIONCODE": "location_code",
-    "STATIONNAME": "station_name",
-    "LOCATIONNAME": "station_name",
-    "DEVICECODE": "device_code",
-    "DEVICENAME": "device_name",
-    "DEVICECATEGORY": "device_category_code",
-    "DEVICECATEGORYCODE": "device_category_code",
-    "LATITUDE": "latitude",
-    "LONGITUDE": "longitude",
-    "DEPTH": "depth",
-    "SAMPLEPERIOD": "sample_period",
-    "QUALITYCONTROL": "quality_control",
-    "DATAGAPS": "data_gaps",
-    "RESAMPTYP": "resample_type",
-    "RESAMPLETYPE": "resample_type",
-    "RESAMPPRD": "resample_period",
-    "RESAMPLEPERIOD": "resample_period",
-    "CITATION": "citation",
-    "TOTSAMPLE": None,  # per file; meaningless once files are joined
-    "FIRSTSAMPLE": None,  # per file, like TOTSAMPLE
-    "LASTSAMPLE": None,
-    "NUMSENSORS": None,  # the column line says it
-    "MAXSAMPLE": None,  # constants of the product, not facts about the data
-    "DATAPRODUCT": None,
-    "FILEFORMAT": None,
-    "OBSERVATORY": None,
-    "GAPTHRESHOLD": None,
-    "RESAMPCOMPLETE": None,
-    "RESAMPTIME": None,
-    **{f"QAQCFLAG{flag}": None for flag in range(10)},  # the legend: CF flag_meanings say it
-}
-#: keys kept as raw ``onc_<key>`` attributes with their value only (not ``value / description``).
-_VALUE_ONLY = frozenset(
-    {"SITE", "DEVICEID", "DEPLOYMENTBEGIN", "DEPLOYMENTEND", "DOI", "LICENCE", "DATASOURCE"}
-)
-#: keys whose "description" is really a name (``#STATION: BACAX / Barkley Canyon Axis``).
-_NAME_IN_DESCRIPTION = {
-    "STATION": "station_name",
-    "DEVICECODE": "device_name",
-    "DEVICECATEGORY": "device_category_name",
-}
 _QC_TARGET = {"qc": ("value",), "min_qc": ("min", "min_time"), "max_qc": ("max", "max_time")}
 
 

@@ -1,4 +1,5 @@
-"""TSSD data-product files (CSV, JSON, MAT) and the metadata XML of a TSSD request.
+"""TSSD data-product files (CSV, JSON, MAT, ODV text, netCDF) and the metadata XML of a TSSD
+request.
 
 The layouts are the ones pinned in ``docs/architecture.md`` ("TSSD file layouts"); the rows come
 from :func:`intake_onc.sandbox.reference.scalar_series.scalar_series`, the same pipeline as the scalardata
@@ -6,7 +7,7 @@ API. The request's options, file names and size estimate are decoded by
 :mod:`intake_onc.sandbox.products.tssd_options` (re-exported here, the import path other code uses).
 
 Each format's bytes are written by its encoder (:mod:`intake_onc.sandbox.encoders.tssd_csv`,
-``tssd_json``, ``tssd_mat``), which documents its layout and its guesses; this module decodes the
+``tssd_json``, ``tssd_mat``, ``tssd_odv`` for ``txt``, ``tssd_netcdf`` for ``nc``), which documents its layout and its guesses; this module decodes the
 request, builds the rows and the camelCase facts (:attr:`_Context.facts`) the encoders write.
 
 Choices
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from intake_onc._core.time import format_onc_date, parse_date
-from intake_onc.sandbox.encoders import tssd_csv, tssd_json, tssd_mat
+from intake_onc.sandbox.encoders import tssd_csv, tssd_json, tssd_mat, tssd_netcdf, tssd_odv
 from intake_onc.sandbox.observatory.records import Deployment
 from intake_onc.sandbox.observatory.tables import OBSERVATORY, resolve_now
 from intake_onc.sandbox.products.spool import FileBody
@@ -184,6 +185,10 @@ def _whole_file(ctx: _Context, rows: ScalarRecords | ResampledRecords, extension
         return tssd_csv.csv_bytes(ctx.facts, ctx.deployment, rows)
     if extension == "json":
         return tssd_json.json_bytes(ctx.facts, rows)
+    if extension == "txt":
+        return tssd_odv.odv_bytes(ctx.facts, ctx.deployment, rows)
+    if extension == "nc":
+        return tssd_netcdf.netcdf_bytes(ctx.facts, ctx.deployment, rows)
     return tssd_mat.mat_bytes(ctx.facts, rows)
 
 
