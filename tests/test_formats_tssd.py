@@ -523,7 +523,7 @@ def test_the_sandbox_files_read_back_as_its_oracle_rows(tmp_path, options):
 
     device, start, end, now = "SBECTD19p6813", "2024-04-01T00:00", "2024-04-01T00:40", "2026-11-21"
     datasets = {}
-    for ext in ("csv", "json", "mat"):
+    for ext in ("csv", "json", "mat", "nc", "txt"):
         files = writers.build_tssd_files(device, start, end, ext, options, now=now, max_rows=1000)
         for name, body in files:
             (tmp_path / name).write_bytes(body)
@@ -553,8 +553,27 @@ def test_the_sandbox_files_read_back_as_its_oracle_rows(tmp_path, options):
     assert (ds.attrs["quality_control"], ds.attrs["data_gaps"]) == (opts.quality, opts.data_gaps)
     assert ds.attrs["resample_type"] == (opts.resample or "none")
     assert ds.attrs.get("resample_period") == opts.period
-    for other in ("json", "mat"):
+    for other in ("json", "mat", "nc", "txt"):
         assert_same_data(datasets[other], ds)
+
+
+def test_the_sandbox_csv_header_facts_become_attrs_and_its_legend_and_sensor_blocks_do_not(
+    tmp_path,
+):
+    """The long (ONC-length) sandbox header: facts such as the device id and DOI are kept as
+    ``onc_*`` attrs; the QC legend, the per-file counts and the per-sensor blocks are not."""
+    from intake_onc.sandbox.products.tssd_files import build_tssd_files
+
+    ((name, body),) = build_tssd_files(
+        "SBECTD19p6813", "2024-04-01T00:00", "2024-04-01T00:05", "csv", {}, now="2026-11-21"
+    )
+    (tmp_path / name).write_bytes(body)
+    ds = read_tssd(tmp_path / name)
+    assert ds.attrs["device_code"] == "SBECTD19p6813" and ds.attrs["location_code"] == "BACAX"
+    assert ds.attrs["onc_deviceid"] == "23842" and ds.attrs["onc_doi"].startswith("10.80242/")
+    assert ds.attrs["onc_datasource"] == "synthetic"
+    assert not [k for k in ds.attrs if k.startswith(("onc_sensor", "onc_qaqcflag", "onc_first"))]
+    assert ds.salinity.attrs["onc_property_code"] == "salinity"
 
 
 @pytest.mark.parametrize("extension", ["csv", "json", "mat"])
@@ -602,3 +621,31 @@ def test_read_tssd_reads_the_reconstructed_real_fragments(name, variables):
     ds = read_tssd(_FRAGMENTS / name)
     assert variables <= set(ds.data_vars)
     assert ds.sizes["time"] >= 3
+
+
+# -- TSSD txt: a CSV saved as .txt, or the ODV spreadsheet ----------------------------------------
+
+
+@pytest.mark.skipif(not _FRAGMENTS.is_dir(), reason="the shared reference folder is not here")
+def test_a_tssd_csv_saved_as_txt_still_reads_as_csv(tmp_path):
+    path = tmp_path / "salinity.txt"
+    path.write_bytes((_FRAGMENTS / "R2_salinity_hourly_avg_count.csv").read_bytes())
+    assert "practical_salinity_count" in read_tssd(path).data_vars
+
+
+def test_an_odv_txt_with_a_flag_outside_onc_set_names_the_file_sensor_and_row(tmp_path):
+    from intake_onc.sandbox.products.tssd_files import build_tssd_files
+
+    ((name, body),) = build_tssd_files(
+        "SBECTD19p6813", "2024-04-01T00:00", "2024-04-01T00:01", "txt", {}, now="2026-11-21"
+    )
+    lines = body.decode().split("\n")
+    row = next(i for i, line in enumerate(lines) if line.startswith("SBECTD19p6813\t")) + 2
+    cells = lines[row].split("\t")
+    cells[9] = "5"  # QV:ONC:Temperature of the third row
+    lines[row] = "\t".join(cells)
+    path = tmp_path / name
+    path.write_text("\n".join(lines))
+    with pytest.raises(FileFormatError, match=r"temperature.*row 3") as info:
+        read_tssd(path)
+    assert str(path) in str(info.value)

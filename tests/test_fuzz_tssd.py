@@ -1,4 +1,5 @@
-"""Damaged TSSD CSV and JSON files: each is read or refused with an error naming the file.
+"""Damaged TSSD CSV, JSON and ODV text files: each is read or refused with an error naming the
+file.
 
 Mutations of real-looking files (from the sandbox's writers): flipped bits, truncations, lines
 dropped or repeated, a field replaced by junk (a huge number, a word, an out-of-range flag, an
@@ -68,6 +69,7 @@ def originals() -> dict[str, bytes]:
             "json",
             {"dpo_qualityControl": "1", "dpo_resample": "average", "dpo_jsonOutputEncoding": "ONC"},
         ),
+        ("txt", {"dpo_qualityControl": "1", "dpo_resample": "minMaxAvg", "dpo_minMaxAvg": "60"}),
     ):
         ((name, content),) = build_tssd_files(
             "SBECTD19p6813", "2024-04-01T00:00:00", "2024-04-01T00:10:00", extension, options
@@ -98,9 +100,10 @@ def mutants(data: bytes, seed: int, count: int) -> list[bytes]:
             out.append(b"\n".join(lines[:j] + [lines[j]] * 3 + lines[j + 1 :]))
         else:
             j = int(rng.integers(0, len(lines)))
-            parts = lines[j].split(b",")
+            sep = b"\t" if b"\t" in lines[j] else b","  # ODV text is tab-separated
+            parts = lines[j].split(sep)
             parts[int(rng.integers(0, len(parts)))] = JUNK[int(rng.integers(0, len(JUNK)))]
-            out.append(b"\n".join(lines[:j] + [b",".join(parts)] + lines[j + 1 :]))
+            out.append(b"\n".join(lines[:j] + [sep.join(parts)] + lines[j + 1 :]))
     return out
 
 

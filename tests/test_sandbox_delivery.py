@@ -106,6 +106,33 @@ def test_estimates_scale_with_the_request(make_sandbox):
     assert as_seconds(day["estimatedProcessingTime"]) > as_seconds(hour["estimatedProcessingTime"])
 
 
+@pytest.mark.parametrize(
+    ("extension", "options", "start"),
+    [
+        ("txt", {"dpo_sensorstoinclude": "1"}, b"//<Encoding>UTF-8</Encoding>"),
+        ("nc", {"dpo_cast": "up_casts", "dpo_includeOrientationSensors": "False"}, b"\x89HDF"),
+    ],
+)
+def test_tssd_odv_text_and_netcdf_are_ordered_and_downloaded_like_csv(
+    sandbox_url, extension, options, start
+):
+    """TSSD ``txt`` (ODV spreadsheet) and ``nc`` (netCDF) take their own ``dpo_*`` options from
+    ONC's catalogue and come back as one file named like the CSV files."""
+    params = {**TSSD, "extension": extension, "dateTo": "2024-01-01T00:10:00.000Z", **options}
+    _, run_id = order(sandbox_url, params)
+    r, _ = poll(sandbox_url, run_id)
+    assert r.status_code == 200 and r.content.startswith(start)
+    name = r.headers["Content-Disposition"].split("filename=")[1]
+    assert name == (
+        "BarkleyCanyonAxis_BarkleyCanyonAxis_ConductivityTemperatureDepth_"
+        f"20240101T000000Z_20240101T000959Z-NaN_clean.{extension}"
+    )
+    assert call(sandbox_url, "download", dpRunId=run_id, index=2).status_code == 404
+    meta, _ = poll(sandbox_url, run_id, index="meta")
+    assert meta.status_code == 200
+    assert f"_{extension.upper()}_META.xml" in meta.headers["Content-Disposition"]
+
+
 def test_tssd_csv_lifecycle(sandbox_url, sandbox_stats):
     r = call(sandbox_url, "request", **TSSD)
     request_id = r.json()["dpRequestId"]
@@ -318,11 +345,11 @@ def test_legacy_method_form(sandbox_url):
         ({"extension": None}, error(128, "Missing Parameter.", "extension")),
         ({"dataProductCode": "XYZ123"}, error(127, "Invalid parameter value", "dataProductCode")),
         ({"extension": "xyz"}, error(127, "Invalid parameter value", "extension")),
-        (  # a real TSSD format the sandbox does not build
-            {"extension": "txt"},
+        (  # a real product the sandbox does not build (ONC's log files)
+            {"dataProductCode": "LF", "extension": "txt"},
             error(
                 127,
-                "Data product TSSD (txt) is not available for device SBECTD19p6813.",
+                "Data product LF (txt) is not available for device SBECTD19p6813.",
                 "dataProductCode",
             ),
         ),

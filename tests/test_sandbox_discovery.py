@@ -551,6 +551,8 @@ def test_data_products_filters_and_errors(sandbox_url):
         ("TSSD", "csv"),
         ("TSSD", "json"),
         ("TSSD", "mat"),
+        ("TSSD", "nc"),
+        ("TSSD", "txt"),
         ("TSSP", "pdf"),
         ("TSSP", "png"),
     ]
@@ -560,7 +562,7 @@ def test_data_products_filters_and_errors(sandbox_url):
             sandbox_url, "dataProducts", locationCode="BACAX", deviceCategoryCode="CTD"
         ).json()
     ]
-    assert pairs == ["csv", "json", "mat", "pdf", "png"]
+    assert pairs == ["csv", "json", "mat", "nc", "txt", "pdf", "png"]
     assert (
         get(sandbox_url, "dataProducts", dataProductCode="HSD", extension="txt").status_code == 404
     )

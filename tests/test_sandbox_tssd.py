@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intake_onc._core.time import datetime64_to_datenum, format_onc_date
-from intake_onc.sandbox.encoders import scalar_pages
+from intake_onc.sandbox.encoders import scalar_pages, tssd_csv
 from intake_onc.sandbox.products import tssd_files, tssd_options
 from intake_onc.sandbox.products.tssd_options import metadata_filename, parse_tssd_options
 from intake_onc.sandbox.reference import scalar_series as series
@@ -531,6 +532,76 @@ def read_tssd_csv(body: bytes) -> tuple[dict[str, str], pd.DataFrame]:
 A, B = "2024-04-01T00:00:00", "2024-04-01T02:00:00"
 
 
+# -- the CSV header: ONC's frame, realistic fields, the real files' length ------------------------
+
+_KEY_LINE = re.compile(r"^#[A-Z][A-Z0-9 ]*: +\S")
+_ADCP, _OXY = "BC_POD1_AD2M", "AANDERAAO2224"  # one sensor (speed); two (oxygen, temperature)
+
+
+def csv_header_lines(body: bytes) -> list[str]:
+    """The header lines before the quoted column line (``## BEGIN HEADER`` included)."""
+    lines = body.decode("utf-8").splitlines()
+    return lines[: lines.index("## END HEADER") - 1]
+
+
+def one_csv(device: str, options: dict | None = None) -> bytes:
+    end = pd.Timestamp(A) + pd.Timedelta(minutes=10)
+    ((_, body),) = tssd_files.build_tssd_files(device, A, end, "csv", options or {}, now=NOW)
+    return body
+
+
+@pytest.mark.parametrize("device", [_ADCP, _OXY])
+def test_csv_header_of_a_one_or_two_sensor_device_is_about_52_lines_like_real_files(device):
+    assert abs(len(csv_header_lines(one_csv(device))) - 52) <= 10
+
+
+def test_csv_header_grows_one_block_per_sensor_to_about_113_lines_for_an_8_sensor_ctd():
+    lengths = {n: len(csv_header_lines(one_csv(d))) for n, d in [(1, _ADCP), (2, _OXY), (4, CTD)]}
+    assert lengths == {n: tssd_csv.header_length(n) for n in lengths}
+    assert abs(tssd_csv.header_length(8) - 113) <= 3  # the real CTD file's header=113
+
+
+def test_csv_header_lines_are_key_value_description_lines_or_the_frame():
+    body = one_csv(CTD, {"dpo_resample": "average", "dpo_average": "60"})
+    lines = body.decode("utf-8").splitlines()
+    end = lines.index("## END HEADER")
+    assert lines[0] == "## BEGIN HEADER"
+    assert lines[end - 1].startswith('#"Time UTC (yyyy-mm-ddThh:mm:ss.fffZ)", "Temperature (C)"')
+    for line in lines[1 : end - 1]:
+        assert _KEY_LINE.match(line), line
+        assert " / " in line or line.startswith(("#RESAMPTYP:", "#RESAMPPRD:")), line
+    assert '#RESAMPTYP: "average"' in lines and '#RESAMPPRD: "60 s"' in lines
+    depth = next(line for line in lines if line.startswith("#DEPTH:"))
+    assert depth == "#DEPTH:         985.0                            / Depth (m)"  # fragment form
+    total = next(line for line in lines if line.startswith("#TOTSAMPLE:"))
+    assert re.fullmatch(r"#TOTSAMPLE: +10 +/ Samples in File", total)
+    assert one_csv(CTD, {"dpo_resample": "average", "dpo_average": "60"}) == body  # deterministic
+
+
+def test_csv_header_names_the_device_location_sensors_and_citation():
+    header = {}
+    for line in csv_header_lines(one_csv(CTD))[1:]:
+        key, _, rest = line[1:].partition(":")
+        header[key] = rest.strip()
+    assert header["DEVICECODE"].startswith(CTD) and header["DEVICECATEGORY"].startswith("CTD")
+    assert header["STATION"].startswith("BACAX") and header["NUMSENSORS"].startswith("4")
+    assert header["SENSOR 4"] == "salinity / Practical Salinity / psu / salinity"
+    assert header["SENSOR 4 DERIVATION"].startswith("derived")
+    assert header["SENSOR 1 COLUMNS"].startswith("2-3")
+    assert "Ocean Networks Canada" in header["CITATION"]
+    assert header["QAQCFLAG9"].endswith("/ Missing Data")
+
+
+def test_csv_streamed_header_matches_the_built_file(tmp_path):
+    opts = {"dpo_resample": "minMax", "dpo_minMax": "60"}
+    end = pd.Timestamp(A) + pd.Timedelta(minutes=10)
+    ((_, body),) = tssd_files.build_tssd_files(CTD, A, end, "csv", opts, now=NOW)
+    ((_, written),) = tssd_files.write_tssd_files(
+        CTD, A, end, "csv", opts, tmp_path, now=NOW, step=3
+    )
+    assert written.path.read_bytes() == body
+
+
 def test_csv_plain_rows_round_trip():
     raw = generate(CTD, "2024-04-01", "2024-04-02", now=NOW)
     i = int(np.argmax(np.diff(raw.times.astype("int64")) > 5e9))  # a window around a gap
@@ -642,7 +713,7 @@ def test_auto_period_and_bad_options():
     with pytest.raises(ValueError, match="dpo_average"):
         parse_tssd_options({"dpo_resample": "average", "dpo_average": "7"}, "csv", A, B)
     with pytest.raises(ValueError, match="extension"):
-        parse_tssd_options({}, "txt", A, B)
+        parse_tssd_options({}, "pdf", A, B)
 
 
 @pytest.mark.parametrize("encoding", ["OM", "ONC"])
@@ -760,3 +831,70 @@ def test_metadata_xml_describes_the_request():
     assert metadata_filename(CTD, A, B, "csv", {}, [files[0][0]]) == (
         files[0][0][:-4] + "_CSV_META.xml"
     )
+
+
+# -- txt (ODV spreadsheet) and nc (CF netCDF) -----------------------------------------------------
+
+
+def test_txt_is_an_odv_spreadsheet_with_meta_columns_values_and_onc_flags():
+    opts = {"dpo_resample": "average", "dpo_average": "60"}
+    ((name, body),) = tssd_files.build_tssd_files(CTD, A, B, "txt", opts, now=NOW)
+    assert name.endswith("-NaN_clean_avg1minute.txt")
+    lines = body.decode("utf-8").splitlines()
+    comments = [line for line in lines if line.startswith("//")]
+    assert comments[0] == "//<Encoding>UTF-8</Encoding>"
+    assert "//<DataType>TimeSeries</DataType>" in comments
+    assert '//#RESAMPTYP: "average"' in comments and "//#SENSOR 4 UNIT:" in "\n".join(comments)
+    table = pd.read_csv(io.StringIO("\n".join(lines[len(comments) :])), sep="\t")
+    assert list(table.columns[:10]) == [
+        "Cruise",
+        "Station",
+        "Type",
+        "yyyy-mm-ddThh:mm:ss.sss",
+        "Longitude [degrees_east]",
+        "Latitude [degrees_north]",
+        "Bot. Depth [m]",
+        "Depth [m]",
+        "Temperature [C]",
+        "QV:ONC:Temperature",
+    ]
+    rows, _ = series.scalar_series(
+        CTD, A, B, data_gaps="fill", resample_type="average", resample_period=60, now=NOW
+    )
+    assert set(table["Cruise"]) == {CTD} and set(table["Station"]) == {"BACAX"}
+    assert same(pd.to_datetime(table["yyyy-mm-ddThh:mm:ss.sss"]).to_numpy(), rows.times)
+    assert same(table["Practical Salinity [psu]"].to_numpy(), rows.variables["salinity"])
+    assert same(table["QV:ONC:Practical Salinity"].to_numpy(), rows.variables["salinity_qc"])
+    assert same(table["Temperature Count"].to_numpy(), rows.variables["temperature_count"])
+    assert tssd_files.build_tssd_files(CTD, A, B, "txt", opts, now=NOW)[0][1] == body
+
+
+def test_nc_is_a_cf_netcdf_time_series_with_flag_variables_and_global_facts(tmp_path):
+    import xarray as xr
+
+    ((name, body),) = tssd_files.build_tssd_files(
+        CTD, A, B, "nc", {"dpo_cast": "all_casts"}, now=NOW
+    )
+    assert name.endswith("-NaN_clean.nc") and body.startswith(b"\x89HDF")
+    (tmp_path / name).write_bytes(body)
+    rows, _ = series.scalar_series(CTD, A, B, data_gaps="fill", now=NOW)
+    with xr.open_dataset(tmp_path / name, engine="netcdf4") as ds:
+        assert ds.attrs["Conventions"] == "CF-1.8" and ds.attrs["featureType"] == "timeSeries"
+        assert ds.attrs["institution"] == "Ocean Networks Canada"
+        assert CTD in ds.attrs["source"] and "Ocean Networks Canada" in ds.attrs["citation"]
+        assert ds.attrs["geospatial_lat_min"] == ds.latitude.item() == 48.3166
+        assert ds.attrs["time_coverage_start"] == format_onc_date(rows.times[0])
+        assert ds.attrs["deviceCode"] == CTD and ds.attrs["qualityControl"] == "clean"
+        assert ds.station.attrs["cf_role"] == "timeseries_id"
+        t = ds.temperature
+        assert (t.attrs["units"], t.attrs["standard_name"]) == ("degC", "sea_water_temperature")
+        assert t.attrs["long_name"] == "Temperature" and t.attrs["onc_units"] == "C"
+        assert t.attrs["ancillary_variables"] == "temperature_qc"
+        qc = ds.temperature_qc
+        assert qc.dtype == np.int8 and list(qc.attrs["flag_values"]) == [0, 1, 2, 3, 4, 6, 7, 8, 9]
+        assert qc.attrs["flag_meanings"].split()[1] == "good"
+        assert same(ds.time.values, rows.times.astype("datetime64[ms]").astype("datetime64[ns]"))
+        assert same(ds.salinity.values, rows.values["salinity"])
+        assert same(qc.values, rows.flags["temperature"])
+    again = tssd_files.build_tssd_files(CTD, A, B, "nc", {"dpo_cast": "all_casts"}, now=NOW)
+    assert again[0][1] == body  # deterministic bytes

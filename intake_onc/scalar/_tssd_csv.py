@@ -22,6 +22,9 @@ from intake_onc._core.errors import FileFormatError
 from intake_onc._core.flags import ALLOWED_TEXT, FLAGS, invalid_flags
 from intake_onc._core.time import parse_date
 
+from ._tssd_facts import CSV_KEYS as _KEYS
+from ._tssd_facts import CSV_NAME_IN_DESCRIPTION as _NAME_IN_DESCRIPTION
+from ._tssd_facts import CSV_VALUE_ONLY as _VALUE_ONLY
 from ._tssd_facts import convert_fact, raw_attr_name
 from ._tssd_layout import (
     COUNT_FIELDS,
@@ -42,43 +45,14 @@ _END = "## END HEADER"
 _MAX_HEADER_LINE = 1 << 20
 _KEY_LINE = re.compile(r"^#\s*([A-Za-z][A-Za-z0-9 _]*?)\s*:(.*)$")
 _SENSOR_KEY = re.compile(r"^SENSOR\s*(\d+)$", re.IGNORECASE)
+#: ``#SENSOR 1 UNIT: C / Unit of measure``: a line of a sensor's block (its ``#SENSOR n:`` line
+#: says the same), skipped.
+_SENSOR_DETAIL = re.compile(r"^SENSOR\s*\d+\s+[A-Za-z][A-Za-z0-9]*$", re.IGNORECASE)
 _VALUE_SPLIT = re.compile(r"\s+/\s*|\s*/\s+")
 _UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)$")
 _TIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _NULLS = ["NaN", "nan", "NA", "null", ""]
 
-#: CSV header key (upper case, no spaces/underscores) -> canonical fact.
-_KEYS = {
-    "CREATIONDATE": "creation_date",
-    "DATEFROM": "date_from",
-    "DATETO": "date_to",
-    "STATION": "location_code",
-    "LOCATIONCODE": "location_code",
-    "STATIONNAME": "station_name",
-    "LOCATIONNAME": "station_name",
-    "DEVICECODE": "device_code",
-    "DEVICENAME": "device_name",
-    "DEVICECATEGORY": "device_category_code",
-    "DEVICECATEGORYCODE": "device_category_code",
-    "LATITUDE": "latitude",
-    "LONGITUDE": "longitude",
-    "DEPTH": "depth",
-    "SAMPLEPERIOD": "sample_period",
-    "QUALITYCONTROL": "quality_control",
-    "DATAGAPS": "data_gaps",
-    "RESAMPTYP": "resample_type",
-    "RESAMPLETYPE": "resample_type",
-    "RESAMPPRD": "resample_period",
-    "RESAMPLEPERIOD": "resample_period",
-    "CITATION": "citation",
-    "TOTSAMPLE": None,  # per file; meaningless once files are joined
-}
-#: keys whose "description" is really a name (``#STATION: BACAX / Barkley Canyon Axis``).
-_NAME_IN_DESCRIPTION = {
-    "STATION": "station_name",
-    "DEVICECODE": "device_name",
-    "DEVICECATEGORY": "device_category_name",
-}
 _QC_TARGET = {"qc": ("value",), "min_qc": ("min", "min_time"), "max_qc": ("max", "max_time")}
 
 
@@ -163,6 +137,8 @@ def _header_line(header: _Header, number: int, text: str) -> None:
     if sensor:
         header.sensors[int(sensor.group(1))] = (number, rest)
         return
+    if _SENSOR_DETAIL.match(key):
+        return
     code = re.sub(r"[\s_]", "", key).upper()
     value, description = _split_value(rest, last=code == "CITATION")
     if code == "SAMPLEPERIODCHANGE":  # may repeat: one line per rating change
@@ -187,6 +163,9 @@ def _split_value(rest: str, *, last: bool) -> tuple[str, str]:
 def _facts(path: str, header: _Header) -> dict[str, object]:
     metadata: dict[str, object] = {}
     for code, (number, value, description, rest) in header.facts.items():
+        if code in _VALUE_ONLY:
+            metadata[raw_attr_name(code)] = value
+            continue
         if code not in _KEYS:
             metadata[raw_attr_name(code)] = " ".join(rest.split())  # raw, padding collapsed
             continue

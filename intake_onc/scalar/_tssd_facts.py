@@ -202,6 +202,55 @@ def raw_attr_value(value: object) -> str | float | int:
     return json.dumps(value, default=str)
 
 
+#: CSV header key (upper case, no spaces/underscores) -> canonical fact.
+CSV_KEYS: dict[str, str | None] = {
+    "CREATIONDATE": "creation_date",
+    "DATEFROM": "date_from",
+    "DATETO": "date_to",
+    "STATION": "location_code",
+    "LOCATIONCODE": "location_code",
+    "STATIONNAME": "station_name",
+    "LOCATIONNAME": "station_name",
+    "DEVICECODE": "device_code",
+    "DEVICENAME": "device_name",
+    "DEVICECATEGORY": "device_category_code",
+    "DEVICECATEGORYCODE": "device_category_code",
+    "LATITUDE": "latitude",
+    "LONGITUDE": "longitude",
+    "DEPTH": "depth",
+    "SAMPLEPERIOD": "sample_period",
+    "QUALITYCONTROL": "quality_control",
+    "DATAGAPS": "data_gaps",
+    "RESAMPTYP": "resample_type",
+    "RESAMPLETYPE": "resample_type",
+    "RESAMPPRD": "resample_period",
+    "RESAMPLEPERIOD": "resample_period",
+    "CITATION": "citation",
+    "TOTSAMPLE": None,  # per file; meaningless once files are joined
+    "FIRSTSAMPLE": None,  # per file, like TOTSAMPLE
+    "LASTSAMPLE": None,
+    "NUMSENSORS": None,  # the column line says it
+    "MAXSAMPLE": None,  # constants of the product, not facts about the data
+    "DATAPRODUCT": None,
+    "FILEFORMAT": None,
+    "OBSERVATORY": None,
+    "GAPTHRESHOLD": None,
+    "RESAMPCOMPLETE": None,
+    "RESAMPTIME": None,
+    **{f"QAQCFLAG{flag}": None for flag in range(10)},  # the legend: CF flag_meanings say it
+}
+#: keys kept as raw ``onc_<key>`` attributes with their value only (not ``value / description``).
+CSV_VALUE_ONLY = frozenset(
+    {"SITE", "DEVICEID", "DEPLOYMENTBEGIN", "DEPLOYMENTEND", "DOI", "LICENCE", "DATASOURCE"}
+)
+#: keys whose "description" is really a name (``#STATION: BACAX / Barkley Canyon Axis``).
+CSV_NAME_IN_DESCRIPTION = {
+    "STATION": "station_name",
+    "DEVICECODE": "device_name",
+    "DEVICECATEGORY": "device_category_name",
+}
+
+
 #: camelCase metadata key (JSON ``metadata`` object, MAT ``metadata`` struct) -> fact.
 CAMEL_KEYS = {
     "deviceCode": "device_code",

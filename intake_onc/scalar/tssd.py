@@ -1,4 +1,5 @@
-"""Read ONC time-series scalar data (TSSD) files -- CSV, JSON, MAT -- into one ``xr.Dataset``.
+"""Read ONC time-series scalar data (TSSD) files -- CSV, JSON, MAT, netCDF, ODV text -- into
+one ``xr.Dataset``.
 
 The Dataset follows semantics.md ("Scalar dataset layout", "QAQC flags"): a sorted, unique
 ``time`` coordinate; one variable per sensor named by its ``sensorCode``; an int8 ``X_qc`` flag
@@ -22,13 +23,21 @@ from ._tssd_csv import read_csv_table
 from ._tssd_json import read_json_table
 from ._tssd_layout import FileTable, SensorData, build_dataset, empty_field
 from ._tssd_mat import read_mat_table
+from ._tssd_nc import read_nc_table
+from ._tssd_odv import is_odv, read_odv_table
 
 __all__ = ["read_tssd", "read_tssd_table"]
 
 PathLike = str | os.PathLike[str]
 
-_READERS = {"csv": read_csv_table, "json": read_json_table, "mat": read_mat_table}
-_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".json": "json", ".mat": "mat"}
+_READERS = {
+    "csv": read_csv_table,
+    "json": read_json_table,
+    "mat": read_mat_table,
+    "nc": read_nc_table,
+    "txt": read_odv_table,
+}
+_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".json": "json", ".mat": "mat", ".nc": "nc"}
 #: facts that must agree between the files of one Dataset.
 _MUST_AGREE = (
     "device_code",
@@ -42,20 +51,26 @@ _MUST_AGREE = (
 
 def _sniff(path: str) -> str:
     ext = Path(path).suffix.lower()
-    if ext in _EXTENSIONS:
+    if ext in _EXTENSIONS and ext != ".txt":
         return _EXTENSIONS[ext]
     with open(path, "rb") as f:
         start = f.read(128).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if ext == ".txt":  # a CSV saved as .txt, or ONC's TSSD txt (ODV spreadsheet)
+        return "txt" if is_odv(start) else "csv"
+    if is_odv(start):
+        return "txt"
     if start.upper().startswith(b"## BEGIN HEADER"):
         return "csv"
     if start.startswith(b"{"):
         return "json"
     if start.startswith(b"MATLAB"):
         return "mat"
+    if start.startswith((b"\x89HDF", b"CDF")):
+        return "nc"
     raise FileFormatError(
         path,
         None,
-        "a TSSD file: CSV starting with '## BEGIN HEADER', JSON, or MAT v5",
+        "a TSSD file: CSV starting with '## BEGIN HEADER', JSON, MAT v5, netCDF or ODV text",
         found=start[:30].decode("latin-1"),
     )
 
@@ -70,7 +85,7 @@ def _expand(path_or_paths: PathLike | Iterable[PathLike]) -> list[str]:
     return expand_paths(
         path_or_paths,
         argument="path_or_paths",
-        suffixes=(".csv", ".json", ".mat"),
+        suffixes=(".csv", ".json", ".mat", ".nc"),
         folders=False,
         what="TSSD files",
     )
@@ -191,7 +206,8 @@ def read_tssd(
     *,
     chunks: int | str | Mapping[str, object] | None = None,
 ) -> xr.Dataset:
-    """Read ONC TSSD files (CSV, JSON OM/ONC, MAT v5) into one ``xr.Dataset``.
+    """Read ONC TSSD files (CSV, JSON OM/ONC, MAT v5, netCDF, ODV text) into one
+    ``xr.Dataset``.
 
     Files of one device -- for instance the ``_2``, ``_3`` parts ONC splits at 1,000,000 rows --
     are joined along ``time``, sorted, with repeated times dropped (the first file's row wins).
@@ -200,7 +216,8 @@ def read_tssd(
     ----------
     path_or_paths
         A file, a glob pattern (``"data/SBECTD19p6813_*.csv"``) or a list of files. The encoding
-        is taken from the extension (``.csv``, ``.txt``, ``.json``, ``.mat``), else sniffed.
+        is taken from the extension (``.csv``, ``.json``, ``.mat``, ``.nc``; ``.txt`` is a CSV
+        or, starting with ``//``, the ODV spreadsheet of TSSD ``txt``), else sniffed.
     chunks
         If given, the Dataset is dask-backed with these chunks (``ds.chunk(chunks)``), e.g.
         ``{"time": 100_000}``.

@@ -375,6 +375,33 @@ DATA_PRODUCTS: tuple[DataProduct, ...] = (
     DataProduct(
         "TSSD", "Time Series Scalar Data", "mat", _SCALAR_CATEGORIES, _TSSD_OPTIONS, _WIKI + "1"
     ),
+    DataProduct(  # ODV spreadsheet text (encoders/tssd_odv.py)
+        "TSSD",
+        "Time Series Scalar Data",
+        "txt",
+        _SCALAR_CATEGORIES,
+        (*_TSSD_OPTIONS, ProductOption("dpo_sensorstoinclude", "1", ("0", "1"))),
+        _WIKI + "1",
+    ),
+    DataProduct(  # CF netCDF (encoders/tssd_netcdf.py); ONC lists no auto (0) period for nc
+        "TSSD",
+        "Time Series Scalar Data",
+        "nc",
+        _SCALAR_CATEGORIES,
+        (
+            *(
+                ProductOption(o.option, o.default, tuple(v for v in o.allowed if v != "0"))
+                if o.option in ("dpo_average", "dpo_minMax", "dpo_minMaxAvg")
+                else o
+                for o in _TSSD_OPTIONS
+            ),
+            ProductOption(
+                "dpo_cast", "up_casts", ("up_casts", "stepped_casts", "down_casts", "all_casts")
+            ),
+            ProductOption("dpo_includeOrientationSensors", "False", ("True", "False")),
+        ),
+        _WIKI + "1",
+    ),
     DataProduct(
         "HSD", "Hydrophone Spectral Data", "mat", ("HYDROPHONE",), _HSD_OPTIONS, _WIKI + "45"
     ),

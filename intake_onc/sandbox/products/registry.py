@@ -92,7 +92,7 @@ class _GenericMeta:
 
 
 class TimeSeriesScalarData:
-    """``TSSD``: scalar time series as CSV/JSON/MAT (:mod:`~.tssd_files`)."""
+    """``TSSD``: scalar time series as CSV/JSON/MAT/ODV text/netCDF (:mod:`~.tssd_files`)."""
 
     def estimate(self, device_code, start, end, extension, options, *, seed, now) -> int:
         from intake_onc.sandbox.products import tssd_options

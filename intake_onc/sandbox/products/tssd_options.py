@@ -7,7 +7,10 @@ Choices
   kept) / 0 remove; ``dpo_resample`` none|average|minMax|minMaxAvg with the period in
   ``dpo_average``/``dpo_minMax``/``dpo_minMaxAvg`` (default 60). Period ``0`` = **auto**: the
   smallest of 60, 600, 900, 3600, 86400 s giving at most 1500 bins over the requested range.
-  ``dpo_jsonOutputEncoding`` OM (default) | ONC, JSON only.
+  ``dpo_jsonOutputEncoding`` OM (default) | ONC, JSON only. Extensions csv, json, mat, txt (ODV
+  spreadsheet) and nc (netCDF); ``txt``'s ``dpo_sensorstoinclude`` and ``nc``'s ``dpo_cast`` /
+  ``dpo_includeOrientationSensors`` are accepted and change nothing (fixed devices, no derived
+  or orientation sensors to add or leave out).
 * **Names**: ``<Site>_<Location>_<DeviceCategoryName>_<first>Z_<last>Z-<mode>.<ext>``: site and
   location are the location's parent's and its own names without spaces or punctuation
   (``BarkleyCanyon_BarkleyCanyonAxis``), the category name likewise
@@ -48,7 +51,7 @@ __all__ = [
 
 ONC_PERIODS = (60, 600, 900, 3600, 86400)
 AUTO_MAX_BINS = 1500
-_EXTENSIONS = ("csv", "json", "mat")
+_EXTENSIONS = ("csv", "json", "mat", "txt", "nc")
 _RESAMPLE_OPTION = {"average": "dpo_average", "minMax": "dpo_minMax", "minMaxAvg": "dpo_minMaxAvg"}
 _RESAMPLE_TOKEN = {"average": "avg", "minMax": "MinMax", "minMaxAvg": "MinMaxAvg"}
 
@@ -105,7 +108,7 @@ def parse_tssd_options(
 ) -> TssdOptions:
     """Decode ``dpo_*`` options (missing ones take their defaults); ValueError names a bad one."""
     if extension not in _EXTENSIONS:
-        raise ValueError(f"extension: TSSD files are csv, json or mat, got {extension!r}")
+        raise ValueError(f"extension: TSSD files are {', '.join(_EXTENSIONS)}, got {extension!r}")
     quality = {"1": "clean", "0": "raw"}[_choice(options, "dpo_qualityControl", "1", ("0", "1"))]
     gaps = {"1": "fill", "0": "remove"}[_choice(options, "dpo_dataGaps", "1", ("0", "1"))]
     method = _choice(options, "dpo_resample", "none", ("none", *_RESAMPLE_OPTION))
@@ -217,6 +220,8 @@ _ROW_BYTES = {
     "csv": (25, {None: 12, "average": 34, "minMax": 80, "minMaxAvg": 100}),
     "json": (0, {None: 45, "average": 80, "minMax": 150, "minMaxAvg": 180}),
     "mat": (8, {None: 9, "average": 25, "minMax": 58, "minMaxAvg": 66}),
+    "txt": (90, {None: 12, "average": 34, "minMax": 80, "minMaxAvg": 100}),
+    "nc": (8, {None: 9, "average": 25, "minMax": 58, "minMaxAvg": 66}),
 }
 
 
