@@ -64,12 +64,11 @@ def deployed_spans(
     return [(r.begin, r.end if r.end is not None else now, r.location_code or "") for r in ranges]
 
 
-def _ranges_text(spans: list[tuple[pd.Timestamp, pd.Timestamp, str]]) -> str:
-    if not spans:
-        return "none listed"
-    return "; ".join(
-        f"{format_onc_date(b)} to {format_onc_date(e)} at {loc}" for b, e, loc in spans
-    )
+def _ranges_text(client: ONCClient, device_code: str) -> str:
+    """The device's deployments as :class:`~intake_onc.client.DeploymentRange` prints them
+    (``2022-09-01 – ongoing at CBCH.H3``), for messages."""
+    ranges = client.deployment_ranges(device_code)
+    return "; ".join(str(r) for r in ranges) if ranges else "none listed"
 
 
 def check_windows(
@@ -105,7 +104,7 @@ def check_windows(
         if not hits:
             message = (
                 f"{w} ({w.label or 'no label'}): {w.device_code} was not deployed then; its "
-                f"deployments: {_ranges_text(spans[w.device_code])}; choose a time inside one"
+                f"deployments: {_ranges_text(client, w.device_code)}; choose a time inside one"
             )
             if errors == "raise":
                 raise RequestError(message)
@@ -164,7 +163,7 @@ def sample_windows(
         raise RequestError(
             f"{device_code}: no deployed stretch of {length} between {format_onc_date(s)} and "
             f"{format_onc_date(e)}; its deployments: "
-            f"{_ranges_text(deployed_spans(client, device_code))}"
+            f"{_ranges_text(client, device_code)}"
         )
     # positions of window starts on the concatenated deployed time (each piece minus a window)
     room = np.array([(b2 - b1 - length).value for b1, b2 in pieces], dtype=np.float64)
