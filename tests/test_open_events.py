@@ -78,3 +78,5 @@ def test_bad_products_and_ambiguous_sensors_are_named(client):
             product="scalar",
             client=client,
         )
+    with pytest.raises(ValueError, match="no request found"):
+        open_events([], default_device=H, client=client)

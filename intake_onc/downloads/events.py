@@ -1,7 +1,7 @@
 """Event datasets: many windows as one lazy xarray object with an ``event`` dimension.
 
 :func:`open_events` opens each window with the matching ``open_*`` function (metadata requests
-only), then gives each window **one dask task** that computes it and pads it with NaN to the
+only, ``client.workers`` windows at a time), then gives each window **one dask task** that computes it and pads it with NaN to the
 longest window. The result is ready for machine learning: ``(event, sample)`` for audio,
 ``(event, time, frequency)`` for spectrograms, ``(event, time)`` for scalar data, with the
 coordinates ``label``, ``device_code``, ``start`` (the window's first time) and ``length`` (its
@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,7 +115,15 @@ def open_events(
     windows = requests if isinstance(requests, RequestList) else None
     if windows is None:
         windows = parse_requests(requests, default_device=default_device)
-    opened = [_open_one(w, product, client, dict(open_options)) for w in windows]
+    if not len(windows):
+        raise ValueError("requests: no window to open; give at least one timestamp or window")
+    # Opening a window asks ONC for its listing or metadata: the windows open client.workers at
+    # a time (a thousand events are a thousand round trips), in request order.
+    workers = max(1, min(len(windows), int(getattr(client, "workers", 4))))
+    with ThreadPoolExecutor(workers, thread_name_prefix="onc-open-events") as pool:
+        opened = list(
+            pool.map(lambda w: _open_one(w, product, client, dict(open_options)), windows)
+        )
     rates = {a.attrs.get("sample_rate") for a in opened} if product == "audio" else set()
     if len(rates) > 1:
         raise ValueError(
