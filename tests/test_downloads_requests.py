@@ -268,3 +268,10 @@ def test_mutated_request_files_parse_or_raise_a_request_error_naming_the_file(
         assert path.name in str(exc) or str(path) in str(exc)
         return
     assert all(w.end > w.start and w.device_code for w in ws)
+
+
+def test_a_csv_with_only_its_header_is_named_in_the_error(tmp_path):
+    path = tmp_path / "requests.csv"
+    path.write_text("device,start,end\n")
+    with pytest.raises(RequestError, match=r"requests\.csv: no request found"):
+        parse_requests(path)

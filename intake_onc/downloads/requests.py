@@ -360,5 +360,9 @@ def parse_requests(
     else:
         _from_python(obj_or_path, "requests", default_device, out)
     if not out.windows and not out.skipped:
-        raise RequestError("requests: no request found; give at least one time or window")
+        where = f"{path}: " if path is not None else "requests: "
+        raise RequestError(
+            f"{where}no request found; give at least one time or window"
+            + (" (a header line alone holds no request)" if path is not None else "")
+        )
     return RequestList(out.windows, out.skipped)
