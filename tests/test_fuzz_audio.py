@@ -8,12 +8,9 @@ raise :class:`~intake_onc.FileFormatError` naming it.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from fuzz_helpers import assert_read_or_named, child_reader, read_in_child
 
 from intake_onc._core.errors import FileFormatError
 from intake_onc.acoustics.files import read_frames
@@ -22,22 +19,7 @@ from intake_onc.sandbox.encoders.audio import encode_flac, encode_wav
 FS = 8000
 MUTANTS_PER_FORMAT = 120
 
-READER = r"""
-import json, sys
-from intake_onc._core.errors import FileFormatError
-from intake_onc.acoustics.files import read_frames
-
-for path in sys.argv[1:]:
-    print(json.dumps({"start": path}), flush=True)
-    try:
-        read_frames(path)
-        outcome = {"path": path, "result": "read"}
-    except FileFormatError as exc:
-        outcome = {"path": path, "result": "FileFormatError", "names_file": path in str(exc)}
-    except Exception as exc:
-        outcome = {"path": path, "result": type(exc).__name__, "message": str(exc)[:300]}
-    print(json.dumps(outcome), flush=True)
-"""
+READER = child_reader("from intake_onc.acoustics.files import read_frames", "read_frames(path)")
 
 
 def samples(seconds: float = 2.0) -> np.ndarray:
@@ -91,14 +73,4 @@ def test_mutated_audio_files_never_crash_and_errors_name_the_file(tmp_path):
             path = tmp_path / f"mutant_{i:03d}.{ext}"
             path.write_bytes(content)
             paths.append(str(path))
-    proc = subprocess.run(
-        [sys.executable, "-c", READER, *paths], capture_output=True, text=True, timeout=600
-    )
-    records = [json.loads(line) for line in proc.stdout.splitlines()]
-    last = [r["start"] for r in records if "start" in r][-1:]
-    assert proc.returncode == 0, f"crashed on {last} ({proc.returncode}): {proc.stderr[-400:]}"
-    outcomes = [r for r in records if "result" in r]
-    assert len(outcomes) == len(paths)
-    assert [o for o in outcomes if o["result"] not in ("read", "FileFormatError")] == []
-    refused = [o for o in outcomes if o["result"] == "FileFormatError"]
-    assert refused and all(o["names_file"] for o in refused)
+    assert_read_or_named(read_in_child(READER, paths))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz_helpers import child_reader
 
 from intake_onc._core.errors import FileFormatError
 from intake_onc._core.matfile import check_mat5, load_mat5
@@ -25,26 +26,15 @@ from intake_onc.sandbox.products.tssd_files import build_tssd_files
 
 MUTANTS_PER_KIND = 150
 
-READER = r"""
-import json, sys
-from intake_onc._core.errors import FileFormatError
-from intake_onc.acoustics.hsd import read_hsd_mat
-from intake_onc.scalar.tssd import read_tssd
-
-for path in sys.argv[1:]:
-    print(json.dumps({"start": path}), flush=True)
-    try:
-        if path.endswith("-spect.mat"):
-            read_hsd_mat(path).values
-        else:
-            read_tssd(path).load()
-        outcome = {"path": path, "result": "read"}
-    except FileFormatError as exc:
-        outcome = {"path": path, "result": "FileFormatError", "names_file": path in str(exc)}
-    except Exception as exc:
-        outcome = {"path": path, "result": type(exc).__name__, "message": str(exc)[:300]}
-    print(json.dumps(outcome), flush=True)
-"""
+READER = child_reader(
+    "from intake_onc.acoustics.hsd import read_hsd_mat\nfrom intake_onc.scalar.tssd import read_tssd",
+    """
+if path.endswith("-spect.mat"):
+    read_hsd_mat(path).values
+else:
+    read_tssd(path).load()
+""",
+)
 
 
 def tssd_mat() -> bytes:

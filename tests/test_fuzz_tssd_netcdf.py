@@ -9,13 +9,10 @@ unreadable facts). Every file must read, or raise :class:`~intake_onc.FileFormat
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import netCDF4
 import numpy as np
 import pytest
+from fuzz_helpers import assert_read_or_named, child_reader, read_in_child
 
 from intake_onc._core.errors import FileFormatError
 from intake_onc.sandbox.products.tssd_files import build_tssd_files
@@ -23,23 +20,7 @@ from intake_onc.scalar.tssd import read_tssd
 
 MUTANTS_PER_FILE = 80
 
-READER = r"""
-import json, sys, warnings
-from intake_onc._core.errors import FileFormatError
-from intake_onc.scalar.tssd import read_tssd
-
-warnings.simplefilter("ignore")
-for path in sys.argv[1:]:
-    print(json.dumps({"start": path}), flush=True)
-    try:
-        read_tssd(path).load()
-        outcome = {"path": path, "result": "read"}
-    except FileFormatError as exc:
-        outcome = {"path": path, "result": "FileFormatError", "names_file": path in str(exc)}
-    except Exception as exc:
-        outcome = {"path": path, "result": type(exc).__name__, "message": str(exc)[:300]}
-    print(json.dumps(outcome), flush=True)
-"""
+READER = child_reader("from intake_onc.scalar.tssd import read_tssd", "read_tssd(path).load()")
 
 
 def originals() -> dict[str, bytes]:
@@ -82,17 +63,7 @@ def test_mutated_netcdf_files_read_or_name_the_file(tmp_path):
             path = tmp_path / f"m{i:03d}_{name}"
             path.write_bytes(mutant)
             paths.append(str(path))
-    proc = subprocess.run(
-        [sys.executable, "-c", READER, *paths], capture_output=True, text=True, timeout=600
-    )
-    records = [json.loads(line) for line in proc.stdout.splitlines()]
-    last = [r["start"] for r in records if "start" in r][-1:]
-    assert proc.returncode == 0, f"crashed on {last} ({proc.returncode}): {proc.stderr[-400:]}"
-    outcomes = [r for r in records if "result" in r]
-    assert len(outcomes) == len(paths)
-    assert [o for o in outcomes if o["result"] not in ("read", "FileFormatError")] == []
-    refused = [o for o in outcomes if o["result"] == "FileFormatError"]
-    assert refused and all(o["names_file"] for o in refused)
+    assert_read_or_named(read_in_child(READER, paths))
 
 
 def _edit_time_away(nc):
