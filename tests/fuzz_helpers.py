@@ -55,3 +55,15 @@ def assert_read_or_named(outcomes: list[dict]) -> None:
     assert [o for o in outcomes if o["result"] not in ("read", "FileFormatError")] == []
     refused = [o for o in outcomes if o["result"] == "FileFormatError"]
     assert refused and all(o["names_file"] for o in refused)
+
+
+def write_mutants(folder, originals: dict[str, bytes], mutants, per_file: int) -> list[str]:
+    """``per_file`` mutants of each original (``mutants(content, seed, count)``, the seed being
+    the original's position) written to ``folder`` as ``m<i>_<name>``; their paths."""
+    paths = []
+    for seed, (name, content) in enumerate(originals.items()):
+        for i, mutant in enumerate(mutants(content, seed, per_file)):
+            path = folder / f"m{i:03d}_{name}"
+            path.write_bytes(mutant)
+            paths.append(str(path))
+    return paths

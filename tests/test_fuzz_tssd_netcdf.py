@@ -12,7 +12,7 @@ from __future__ import annotations
 import netCDF4
 import numpy as np
 import pytest
-from fuzz_helpers import assert_read_or_named, child_reader, read_in_child
+from fuzz_helpers import assert_read_or_named, child_reader, read_in_child, write_mutants
 
 from intake_onc._core.errors import FileFormatError
 from intake_onc.sandbox.products.tssd_files import build_tssd_files
@@ -57,12 +57,7 @@ def mutants(data: bytes, seed: int, count: int) -> list[bytes]:
 
 @pytest.mark.slow
 def test_mutated_netcdf_files_read_or_name_the_file(tmp_path):
-    paths = []
-    for seed, (name, content) in enumerate(originals().items()):
-        for i, mutant in enumerate(mutants(content, seed, MUTANTS_PER_FILE)):
-            path = tmp_path / f"m{i:03d}_{name}"
-            path.write_bytes(mutant)
-            paths.append(str(path))
+    paths = write_mutants(tmp_path, originals(), mutants, MUTANTS_PER_FILE)
     assert_read_or_named(read_in_child(READER, paths))
 
 
