@@ -43,6 +43,28 @@ def _client(client: ONCClient | None) -> ONCClient:
     return ONCClient()
 
 
+def _known_ranges(client: ONCClient, device_code: str) -> list:
+    """The device's :class:`~intake_onc.client.DeploymentRange` s, oldest first.
+
+    Raises :class:`~.requests.RequestError` for a device ONC does not know; other failures
+    (ONC down, no network) are raised as the client's own errors, which say so.
+    """
+    from intake_onc.client import BadRequestError, NotFoundError
+
+    try:
+        return client.deployment_ranges(device_code)
+    except (BadRequestError, NotFoundError) as exc:
+        raise RequestError(
+            f"deviceCode {device_code!r}: ONC does not know this device ({' '.join(str(exc).split())[:200]}); "
+            "check the code with `intake-onc search` or client.devices()"
+        ) from None
+
+
+def _spans(ranges: list) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    return [(r.begin, r.end if r.end is not None else now, r.location_code or "") for r in ranges]
+
+
 def deployed_spans(
     client: ONCClient, device_code: str
 ) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
@@ -51,23 +73,12 @@ def deployed_spans(
     Raises :class:`~.requests.RequestError` for a device ONC does not know; other failures
     (ONC down, no network) are raised as the client's own errors, which say so.
     """
-    from intake_onc.client import BadRequestError, NotFoundError
-
-    try:
-        ranges = client.deployment_ranges(device_code)
-    except (BadRequestError, NotFoundError) as exc:
-        raise RequestError(
-            f"deviceCode {device_code!r}: ONC does not know this device ({' '.join(str(exc).split())[:200]}); "
-            "check the code with `intake-onc search` or client.devices()"
-        ) from None
-    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-    return [(r.begin, r.end if r.end is not None else now, r.location_code or "") for r in ranges]
+    return _spans(_known_ranges(client, device_code))
 
 
-def _ranges_text(client: ONCClient, device_code: str) -> str:
-    """The device's deployments as :class:`~intake_onc.client.DeploymentRange` prints them
+def _ranges_text(ranges: list) -> str:
+    """Deployments as :class:`~intake_onc.client.DeploymentRange` prints them
     (``2022-09-01 – ongoing at CBCH.H3``), for messages."""
-    ranges = client.deployment_ranges(device_code)
     return "; ".join(str(r) for r in ranges) if ranges else "none listed"
 
 
@@ -95,16 +106,18 @@ def check_windows(
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors={errors!r}: expected 'raise' or 'skip'")
     client = _client(client)
+    ranges: dict[str, list] = {}
     spans: dict[str, list] = {}
     out, skipped = [], list(getattr(windows, "skipped", []))
     for w in windows:
         if w.device_code not in spans:
-            spans[w.device_code] = deployed_spans(client, w.device_code)
+            ranges[w.device_code] = _known_ranges(client, w.device_code)
+            spans[w.device_code] = _spans(ranges[w.device_code])
         hits = [(b, e) for b, e, _ in spans[w.device_code] if b < w.end and e > w.start]
         if not hits:
             message = (
                 f"{w} ({w.label or 'no label'}): {w.device_code} was not deployed then; its "
-                f"deployments: {_ranges_text(client, w.device_code)}; choose a time inside one"
+                f"deployments: {_ranges_text(ranges[w.device_code])}; choose a time inside one"
             )
             if errors == "raise":
                 raise RequestError(message)
@@ -154,16 +167,17 @@ def sample_windows(
         raise ValueError(f"end ({format_onc_date(e)}) must be after start ({format_onc_date(s)})")
     length = pd.Timedelta(duration_ns(duration, argument="duration"), unit="ns")
     client = _client(client)
+    known = _known_ranges(client, device_code)
     pieces = [
         (max(b, s), min(t, e))
-        for b, t, _ in deployed_spans(client, device_code)
+        for b, t, _ in _spans(known)
         if b < e and t > s and min(t, e) - max(b, s) >= length
     ]
     if not pieces:
         raise RequestError(
             f"{device_code}: no deployed stretch of {length} between {format_onc_date(s)} and "
             f"{format_onc_date(e)}; its deployments: "
-            f"{_ranges_text(client, device_code)}"
+            f"{_ranges_text(known)}"
         )
     # positions of window starts on the concatenated deployed time (each piece minus a window)
     room = np.array([(b2 - b1 - length).value for b1, b2 in pieces], dtype=np.float64)
