@@ -38,7 +38,7 @@ from intake_onc._core.files import atomic_write
 from intake_onc._core.time import format_onc_date
 
 from .deployments import check_windows
-from .orders import SpectrogramOrders, group_windows, order_options
+from .orders import SpectrogramOrders, check_per_order, order_options
 from .report import (
     DeviceReport,
     FetchResult,
@@ -134,11 +134,16 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copyfileobj(src, fh, 1 << 20)
 
 
+def _spectrogram_path(folder: Path, w: Window) -> Path:
+    """Where a window's ONC spectrogram goes (its existence means it is whole)."""
+    return folder / "onc_spectrograms" / f"{window_name(w)}-spect.mat"
+
+
 def _spectrogram(w, folder, client, orders: SpectrogramOrders | None, report) -> None:
     from intake_onc.acoustics.hsd import write_hsd_mat
     from intake_onc.datasets import open_spectrogram
 
-    target = folder / "onc_spectrograms" / f"{window_name(w)}-spect.mat"
+    target = _spectrogram_path(folder, w)
     if target.exists():
         report.skipped_existing.append(str(target))
         return
@@ -291,6 +296,7 @@ def fetch(
     if not isinstance(tag, str) or not _slug(tag):
         raise ValueError(f"tag={tag!r}: expected a short name such as 'onc'")
     _check_run_options(workers, stagger_seconds, max_attempts, poll_seconds)
+    check_per_order(spectrograms_per_order)
     if spectrogram_source == "order":
         order_options(hsd_options)  # a bad option is refused before anything is sent
     if client is None:
@@ -338,16 +344,10 @@ def fetch(
             device: [
                 w
                 for w in ws
-                if dry_run
-                or not (
-                    Path(result.devices[device].folder)
-                    / "onc_spectrograms"
-                    / f"{window_name(w)}-spect.mat"
-                ).exists()
+                if dry_run or not _spectrogram_path(Path(result.devices[device].folder), w).exists()
             ]
             for device, ws in by_device.items()
         }
-        group_windows([], spectrograms_per_order)  # the argument is checked even with no window
         orders = SpectrogramOrders(
             client,
             {d: ws for d, ws in wanted.items() if ws},

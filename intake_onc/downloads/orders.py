@@ -71,14 +71,8 @@ class OrderReport:
             self.error = f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
-def group_windows(windows: Sequence[Window], spectrograms_per_order: int) -> list[list[Window]]:
-    """Windows (one device) in orders of at most ``spectrograms_per_order`` audio files' span.
-
-    Windows are taken by start time; a window joins the current order while the order's range
-    (first start to last end) stays within ``spectrograms_per_order`` × 5 minutes, so widely
-    spread events get orders of their own instead of one order spanning the time between them.
-    A window longer than that is an order of its own.
-    """
+def check_per_order(spectrograms_per_order: object) -> None:
+    """Refuse a ``spectrograms_per_order`` that is not a whole number ≥ 1, naming it."""
     if isinstance(spectrograms_per_order, bool) or not isinstance(spectrograms_per_order, int):
         raise TypeError(
             f"spectrograms_per_order: expected a whole number such as 12, got "
@@ -89,6 +83,17 @@ def group_windows(windows: Sequence[Window], spectrograms_per_order: int) -> lis
             f"spectrograms_per_order={spectrograms_per_order}: expected at least 1 (the number "
             "of five-minute spectrograms one HSD order may cover)"
         )
+
+
+def group_windows(windows: Sequence[Window], spectrograms_per_order: int) -> list[list[Window]]:
+    """Windows (one device) in orders of at most ``spectrograms_per_order`` audio files' span.
+
+    Windows are taken by start time; a window joins the current order while the order's range
+    (first start to last end) stays within ``spectrograms_per_order`` × 5 minutes, so widely
+    spread events get orders of their own instead of one order spanning the time between them.
+    A window longer than that is an order of its own.
+    """
+    check_per_order(spectrograms_per_order)
     span = pd.Timedelta(seconds=FILE_SECONDS * spectrograms_per_order)
     groups: list[list[Window]] = []
     for w in sorted(windows, key=lambda w: (w.start, w.end)):
@@ -138,7 +143,8 @@ class SpectrogramOrders:
         self.client = client
         self.downsample, options = order_options(hsd_options)
         self.orders: list[DataProductOrder] = []
-        self.reports: dict[str, list[OrderReport]] = {}
+        self.order_reports: list[OrderReport] = []  # one per order, same index
+        self.reports: dict[str, list[OrderReport]] = {}  # the same reports, by device
         self._of_window: dict[int, int] = {}  # id(window) -> order
         self._errors: dict[int, BaseException] = {}
         self._finished = threading.Event()
@@ -158,17 +164,16 @@ class SpectrogramOrders:
                 )
                 for w in group:
                     self._of_window[id(w)] = len(self.orders)
-                self.orders.append(order)
-                self.reports.setdefault(device, []).append(
-                    OrderReport(
-                        format_onc_date(start), format_onc_date(end), [str(w) for w in group]
-                    )
+                report = OrderReport(
+                    format_onc_date(start), format_onc_date(end), [str(w) for w in group]
                 )
-        self._report_list = [r for rs in self.reports.values() for r in rs]
+                self.orders.append(order)
+                self.order_reports.append(report)
+                self.reports.setdefault(device, []).append(report)
 
     def estimate(self) -> None:
         """ONC's estimate of every order (requests sent, nothing run or downloaded)."""
-        for order, report in zip(self.orders, self._report_list, strict=True):
+        for order, report in zip(self.orders, self.order_reports, strict=True):
             try:
                 order.estimate()
                 report.update(order)
@@ -197,7 +202,7 @@ class SpectrogramOrders:
         finally:
             self._finished.set()
         failed = {id(order): error for order, error in batch.failures}
-        for i, (order, report) in enumerate(zip(self.orders, self._report_list, strict=True)):
+        for i, (order, report) in enumerate(zip(self.orders, self.order_reports, strict=True)):
             error = failed.get(id(order))
             report.update(order, error)
             if error is not None:
@@ -212,7 +217,7 @@ class SpectrogramOrders:
             raise RuntimeError(f"the HSD orders could not run: {self._failure}")
         i = self._of_window[id(w)]
         if i in self._errors:
-            report = self._report_list[i]
+            report = self.order_reports[i]
             raise RuntimeError(
                 f"its HSD order (request {report.request_id}) failed: {report.error}"
             )
