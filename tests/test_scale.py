@@ -85,6 +85,20 @@ def graph_of(obj) -> dict:
     return dict(obj.__dask_graph__())
 
 
+def task_messages(obj) -> int:
+    """Bytes of all tasks, each pickled on its own as a scheduler sends them to workers."""
+    (optimized,) = dask.optimize(obj)
+    return sum(len(pickle.dumps(task)) for task in graph_of(optimized).values())
+
+
+def with_gaps(days: int, chunk: int = 8_000) -> xr.Dataset:
+    """10 s data with 1 % of the rows missing (about 86 gaps a day), lazily in chunks."""
+    t = np.arange(days * 8_640) * 10
+    t = t[np.random.default_rng(0).random(t.size) > 0.01]
+    ds = sensors({"time": pd.Timestamp("2024-01-01") + pd.to_timedelta(t, unit="s")}, t.size, chunk)
+    return ds.assign_attrs(sample_period=10.0)
+
+
 # --- the graph ---------------------------------------------------------------------------------
 
 
@@ -114,6 +128,27 @@ def test_an_hourly_resample_of_a_year_is_one_task_per_chunk_and_a_small_graph(in
     assert largest_array_in(resample_only) <= 8 * 1024  # no time index inside the graph
     assert out.sizes["time"] == 365 * 24
     assert out["s0"].chunks == ((365 * 24,),)
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        pytest.param(lambda ds: resample(ds, "1h", "minMaxAvg"), id="resample"),
+        pytest.param(lambda ds: ds.onc.fill_gaps(), id="fill_gaps"),
+        pytest.param(lambda ds: ds.onc.clean().onc.fill_gaps().onc.resample("1h"), id="all"),
+    ],
+)
+def test_a_task_carries_its_own_chunk_only_however_long_the_dataset(pipeline, request):
+    # On a cluster every task is pickled and sent on its own. Tasks that held the bounds or the
+    # gaps of every chunk made the messages grow with the square of the length (a year of daily
+    # chunks resampled: 3 MB; ten years: 300 MB); they must grow like the length.
+    month, four_months = pipeline(with_gaps(30)), pipeline(with_gaps(120))
+    assert task_messages(four_months) <= 4.4 * task_messages(month)
+    if "resample" not in request.node.callspec.id:
+        return  # (the gaps of ten years at 1 Hz would take 2.5 GB of time stamps)
+    year = sensors(time_grid_coords("2023-01-01", "1s", 365 * DAY), 365 * DAY, DAY)
+    decade = sensors(time_grid_coords("2023-01-01", "1s", 3650 * DAY), 3650 * DAY, DAY)
+    assert task_messages(pipeline(decade)) <= 11 * task_messages(pipeline(year))
 
 
 def test_output_chunks_gather_whole_input_chunks_and_match_numpy(monkeypatch):

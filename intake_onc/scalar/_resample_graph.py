@@ -54,17 +54,33 @@ def aligned_bounds(axis: TimeAxis, chunks: tuple[int, ...], period: int) -> np.n
     return np.unique(np.concatenate([[0], snapped, [len(axis)]])).astype(np.int64)
 
 
-def _kernel_block(*arrays, axis, bounds, nvars, has_offset, block_info=None, **kwargs):
-    """The kernel task: every variable of one chunk of whole bins, packed into one array."""
-    i = block_info[0]["chunk-location"][-1] if block_info else 0
+def _kernel_block(*arrays, axis, nvars, has_offset, k0, period, block_info, **kwargs):
+    """The kernel task: every variable of one chunk of whole bins, packed into one array.
+
+    A task carries nothing about the other chunks: its rows (``array-location``), its number of
+    bins (its output chunk's shape) and its first bin (``k0`` for the first chunk, else the bin
+    of its first row) all come from ``block_info``. Passing the chunks' bounds instead made each
+    task's message grow with the number of chunks: 8 kB a task for a year of daily chunks,
+    22 kB for four years, all re-sent to the workers of a cluster task by task.
+    """
+    ((lo, hi),) = block_info[0]["array-location"]
+    nbins = block_info[None]["chunk-shape"][-1]
     if axis is None:  # irregular axis: its own chunk of times is the last array
         *arrays, t = arrays
     else:
-        t = axis.block(int(bounds[i]), int(bounds[i + 1]))
+        t = axis.block(int(lo), int(hi))
+    k_first = k0 if lo == 0 else int(t[0]) // period
     offset = arrays[-1] if has_offset else None
     parts = [
         _resample_chunk(
-            arrays[2 * v], arrays[2 * v + 1], t, offset, block_info=block_info, **kwargs
+            arrays[2 * v],
+            arrays[2 * v + 1],
+            t,
+            offset,
+            k_first=k_first,
+            nbins=nbins,
+            period=period,
+            **kwargs,
         )
         for v in range(nvars)
     ]
@@ -152,10 +168,9 @@ def resample_lazily(
         dtype=np.int64,
         meta=np.empty((0, 0), np.int64),
         axis=axis if axis.regular else None,
-        bounds=bounds if axis.regular else None,
         nvars=len(pairs),
         has_offset=offset is not None,
-        firsts=tuple(firsts),
+        k0=k0,
         period=period,
         method=method,
         **kwargs,

@@ -183,21 +183,17 @@ def _bin_stats(x, qc, t, k_first: int, nbins: int, period: int, extremes: bool, 
 
 
 def _resample_chunk(
-    x, qc, t, offset=None, *, period, method, min_completeness, rating, firsts, end, block_info=None
+    x, qc, t, offset=None, *, period, method, min_completeness, rating, k_first, nbins
 ):
     """Resample one chunk of whole bins to the output fields, packed (see :class:`_Packed`).
 
-    Chunk ``i`` (``block_info``; 0 without dask) owns bins ``firsts[i]`` up to the next chunk's
-    first bin (``end``, exclusive, for the last chunk) and holds every sample of those bins.
-    ``offset`` (seconds, or None) turns the nominal times ``t`` into exact sample times for the
+    The chunk owns bins ``k_first`` to ``k_first + nbins`` (exclusive) and holds every sample of
+    those bins. ``offset`` (seconds, or None) turns the nominal times ``t`` into exact sample times for the
     min/max times (a Dataset on a nominal grid, semantics.md).
     """
     # blocks of _BLOCK samples allocate and free a few MB each: keep them on the heap (on dask
     # workers glibc would fault them back in at every block; see intake_onc._core.malloc)
     raise_malloc_thresholds(8 * 8 * min(len(x), _BLOCK))
-    i = block_info[None]["chunk-location"][-1] if block_info else 0
-    k_first = firsts[i]
-    nbins = (firsts[i + 1] if i + 1 < len(firsts) else end) - k_first
     fields = _FIELDS[method]
     out = _Packed(fields, nbins)
     if nbins == 0:

@@ -16,6 +16,7 @@ import dask.array as dsa
 import numpy as np
 import pandas as pd
 import xarray as xr
+from dask.layers import ArrayBlockwiseDep
 
 from intake_onc._core.durations import duration_ns
 from intake_onc._core.flags import MISSING
@@ -187,17 +188,17 @@ def _fill_value(var: xr.Variable, is_flag: bool) -> tuple[np.dtype, object]:
     return np.dtype(object), np.nan
 
 
-def _fill_chunk(x, *, axis, gaps, inserted, fill, out_dtype, newpos=None, block_info=None):
-    """Insert ``inserted[j]`` fill rows after row ``gaps[j]`` (global positions) of a chunk.
+def _fill_chunk(x, part=None, *, axis, fill, out_dtype, newpos=None):
+    """Insert fill rows into a chunk: ``part = (after, inserted)`` puts ``inserted[j]`` rows
+    after the chunk's row ``after[j]`` (positions within the chunk).
 
-    ``newpos`` (where each row goes) may be given for a whole array that ends on a reading.
+    ``newpos`` (where each row goes) may be given instead for a whole array.
     """
     n = x.shape[axis]
     if newpos is None:
-        first = block_info[0]["array-location"][axis][0] if block_info else 0
-        lo, hi = np.searchsorted(gaps, [first, first + n])
+        after, inserted = part
         bump = np.zeros(n + 1, dtype=np.int64)
-        bump[gaps[lo:hi] - first + 1] = inserted[lo:hi]  # rows after the chunk's last: bump[n]
+        bump[after + 1] = inserted  # rows after the chunk's last row land in bump[n]
         newpos = np.arange(n) + np.cumsum(bump[:n])
         total = n + int(bump.sum())
     else:
@@ -211,13 +212,10 @@ def _fill_chunk(x, *, axis, gaps, inserted, fill, out_dtype, newpos=None, block_
     return out
 
 
-def _drop_chunk(x, *, axis, dropped, block_info=None):
-    """Remove the rows at ``dropped`` (global positions) from a chunk."""
-    n = x.shape[axis]
-    first = block_info[0]["array-location"][axis][0] if block_info else 0
-    lo, hi = np.searchsorted(dropped, [first, first + n])
-    keep = np.ones(n, dtype=bool)
-    keep[dropped[lo:hi] - first] = False
+def _drop_chunk(x, part, *, axis):
+    """Remove the chunk's rows ``part[0]`` (positions within the chunk)."""
+    keep = np.ones(x.shape[axis], dtype=bool)
+    keep[part[0]] = False
     return np.compress(keep, x, axis=axis)
 
 
@@ -225,6 +223,33 @@ def _per_chunk(chunks: tuple[int, ...], positions: np.ndarray, weights: np.ndarr
     """Sum of ``weights`` of the ``positions`` falling in each chunk."""
     cumulative = np.concatenate([[0], np.cumsum(weights)])
     return np.diff(cumulative[np.searchsorted(positions, np.cumsum((0, *chunks)))])
+
+
+class _ChunkRows(ArrayBlockwiseDep):
+    """Each chunk's own share of sorted global ``rows`` (made chunk-relative) and of the
+    matching ``values``: a per-block ``map_blocks`` argument, so a task carries its own rows only.
+
+    Passing the whole arrays as keywords put every gap of the Dataset into every task: 160 kB
+    per task for 10,000 gaps, re-sent to a cluster's workers for each chunk of each variable.
+
+    Examples
+    --------
+    >>> import dask.array as dsa
+    >>> part = _ChunkRows(dsa.zeros(10, chunks=4).chunks, 0, np.array([1, 5, 6]), np.array([2, 1, 3]))
+    >>> [tuple(a.tolist() for a in part[(i,)]) for i in range(3)]
+    [([1], [2]), ([1, 2], [1, 3]), ([], [])]
+    """
+
+    def __init__(self, chunks: tuple, axis: int, rows: np.ndarray, *values: np.ndarray) -> None:
+        super().__init__(chunks)
+        self.axis, self.rows, self.values = axis, rows, values
+        self.bounds = np.cumsum((0, *chunks[axis]))
+        self.cuts = np.searchsorted(rows, self.bounds).tolist()
+
+    def __getitem__(self, idx: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+        i = idx[self.axis]
+        lo, hi = self.cuts[i], self.cuts[i + 1]
+        return (self.rows[lo:hi] - self.bounds[i], *(v[lo:hi] for v in self.values))
 
 
 def _rebuild(ds: xr.Dataset, time: np.ndarray, func) -> xr.Dataset:
@@ -260,7 +285,7 @@ def _insert_rows(ds, t, gaps, inserted, period) -> xr.Dataset:
 
     def fill(name, var, axis):
         dtype, value = _fill_value(var, name in flag_names)
-        kwargs = {"axis": axis, "gaps": gaps, "inserted": inserted, "fill": value}
+        kwargs = {"axis": axis, "fill": value}
         if not dask.is_dask_collection(var.data):
             return _fill_chunk(np.asarray(var.data), out_dtype=dtype, newpos=newpos, **kwargs)
         chunks = list(var.data.chunks)
@@ -270,6 +295,7 @@ def _insert_rows(ds, t, gaps, inserted, period) -> xr.Dataset:
         return dsa.map_blocks(
             _fill_chunk,
             var.data,
+            _ChunkRows(var.data.chunks, axis, gaps, inserted),
             chunks=tuple(chunks),
             dtype=dtype,
             meta=meta,
@@ -407,11 +433,11 @@ def drop_gaps(ds: xr.Dataset) -> xr.Dataset:
                 return dsa.map_blocks(
                     _drop_chunk,
                     var.data,
+                    _ChunkRows(var.data.chunks, axis, dropped),
                     chunks=tuple(chunks),
                     dtype=var.dtype,
                     meta=np.empty((0,) * var.ndim, dtype=var.dtype),
                     axis=axis,
-                    dropped=dropped,
                 )
 
             out = _rebuild(ds, ds["time"].values[keep], drop)

@@ -265,7 +265,6 @@ def resample(
         "method": method,
         "min_completeness": min_completeness,
         "rating": rating,
-        "end": k_end,
     }
     offset = ds["time_offset"].data if _has_offsets(ds) else None
     if offset is not None and not whole:
@@ -285,7 +284,9 @@ def resample(
         off = None if offset is None else np.asarray(offset)
         results = {}
         for name, (x, q) in zip(mapping, pairs, strict=True):
-            packed = _resample_chunk(np.asarray(x), np.asarray(q), t, off, firsts=(k0,), **kwargs)
+            packed = _resample_chunk(
+                np.asarray(x), np.asarray(q), t, off, k_first=k0, nbins=k_end - k0, **kwargs
+            )
             results[name] = {
                 field: _Packed.unpack(packed, row, np.dtype(_DTYPES[field]))
                 for row, field in enumerate(_FIELDS[method])
