@@ -55,6 +55,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
             "12",
             "--repeat",
             "3",
+            "--write-results",
         ],
         [
             "--workers",

@@ -13,9 +13,10 @@ Modelled on the project's reference scale-out run (``scaleout.py`` of the "Scale
   pipeline, ``spectrogram(...).resample(time="1min").mean()`` (mean of dB). Weak scaling:
   ``n`` workers take ``per_worker · n`` files (the pool too); ``efficiency`` is real-time
   factor at ``n`` over ``n`` times that at the first worker count.
-* **scalar**: a year (``--scalar-days``) of 1 Hz data, 4 sensors with QC flags, dask chunks
-  of one day, ONC ``minMaxAvg`` resampled hourly: on the cluster against one thread
-  (``scheduler="single-threaded"``), strong scaling.
+* **scalar**: a year (``--scalar-days``) of 1 Hz data, 4 sensors with QC flags, in windows
+  (dask chunks) of one and of seven days (``--scalar-windows``: ``open_scalar``'s default
+  ``chunk="1D"`` and ``chunk="7D"``), ONC ``minMaxAvg`` resampled hourly: on the cluster
+  against one thread (``scheduler="single-threaded"``), strong scaling.
 * **values** (``--values-files``, default 12 = one hour): ``open_audio_files(paths).values``
   against plain ``soundfile.read`` of the same files, time and peak RSS over the result's
   size, each in a fresh process.
@@ -92,32 +93,41 @@ def pool_run(paths: list[str], n: int) -> float:
 
 
 class SyntheticDays:
-    """``days`` windows of 4 sensors + flags at 1 Hz, made when dask asks for a day, as
-    ``open_scalar``'s :class:`~intake_onc.datasets._tasks.WindowSource` downloads and snaps
-    one (the same protocol: ``shape``, ``chunks`` and ``source[slots]`` → a dict)."""
+    """``days`` of 4 sensors + flags at 1 Hz in windows of ``window_days``, made when dask asks
+    for a window, as ``open_scalar``'s :class:`~intake_onc.datasets._tasks.WindowSource`
+    downloads and snaps one (the same protocol: ``shape``, ``chunks`` and ``source[slots]`` → a
+    dict). Each day's values come from its own seed, whatever the window length."""
 
     ndim, dtype = 1, np.dtype(object)
 
-    def __init__(self, days: int) -> None:
+    def __init__(self, days: int, window_days: int = 1) -> None:
         self.days = days
-        self.shape, self.chunks = (days * 86400,), ((86400,) * days,)
+        whole, rest = divmod(days, window_days)
+        self.shape = (days * 86400,)
+        self.chunks = ((window_days * 86400,) * whole + ((rest * 86400,) if rest else ()),)
 
     def __getitem__(self, key) -> dict:
         (slots,) = key
-        day = slots.start // 86400
+        first, stop = slots.start // 86400, slots.stop // 86400
+        n = (stop - first) * 86400
         out = {}
         for k in range(4):
-            out[f"s{k}"] = np.random.default_rng([k, day]).normal(size=86400)
-            out[f"s{k}_qc"] = np.ones(86400, dtype=np.int8)
+            out[f"s{k}"] = values = np.empty(n)
+            for day in range(first, stop):
+                rng = np.random.default_rng([k, day])
+                rng.standard_normal(out=values[(day - first) * 86400 : (day - first + 1) * 86400])
+            out[f"s{k}_qc"] = np.ones(n, dtype=np.int8)
         return out
 
 
-def scalar_dataset(days: int):
-    """``days`` of 1 Hz data, 4 sensors + flags, daily chunks, on an O(1) regular time index.
+def scalar_dataset(days: int, window_days: int = 1):
+    """``days`` of 1 Hz data, 4 sensors + flags, in windows (dask chunks) of ``window_days``,
+    on an O(1) regular time index.
 
-    The graph is ``open_scalar``'s (:func:`intake_onc.datasets._tasks.window_views`): the days
-    are one data node, every variable a blockwise view, so the resample fuses into one task
-    per day; only the window's contents are synthetic (no network).
+    The graph is ``open_scalar``'s (:func:`intake_onc.datasets._tasks.window_views`): the
+    windows are one data node, every variable a blockwise view, so the resample fuses into one
+    task per window; only the window's contents are synthetic (no network).
+    ``window_days=7`` is ``open_scalar(..., chunk="7D")``.
     """
     import xarray as xr
     from dask.base import tokenize
@@ -125,10 +135,11 @@ def scalar_dataset(days: int):
     from intake_onc._core.time_index import time_grid_coords
     from intake_onc.datasets._tasks import window_views
 
-    token = tokenize("bench-scalar", days)
+    token = tokenize("bench-scalar", days, window_days)
     dtypes = {**{f"s{k}": np.dtype(np.float64) for k in range(4)}}
     dtypes.update({f"s{k}_qc": np.dtype(np.int8) for k in range(4)})
-    views = window_views(SyntheticDays(days), f"bench-scalar-window-{token}", dtypes, token=token)
+    source = SyntheticDays(days, window_days)
+    views = window_views(source, f"bench-scalar-window-{token}", dtypes, token=token)
     ds = xr.Dataset(coords=time_grid_coords("2023-01-01", "1s", days * 86400))
     flag_values = np.array([0, 1, 2, 3, 4, 6, 7, 8, 9], np.int8)
     for k in range(4):
@@ -137,7 +148,15 @@ def scalar_dataset(days: int):
     return ds
 
 
-def cluster_run(paths: list[str], n: int, scalar_days: int, resample_too: bool) -> dict:
+def scalar_resample_s(days: int, window_days: int) -> float:
+    """Seconds to compute the hourly ``minMaxAvg`` resample (on whatever scheduler is set)."""
+    ds = scalar_dataset(days, window_days)
+    t = time.perf_counter()
+    ds.onc.resample("1h", method="minMaxAvg").compute()
+    return time.perf_counter() - t
+
+
+def cluster_run(paths: list[str], n: int, scalar: tuple[int, ...], days: int, resample_too: bool):
     from dask.distributed import Client, LocalCluster
 
     import intake_onc
@@ -173,24 +192,20 @@ def cluster_run(paths: list[str], n: int, scalar_days: int, resample_too: bool) 
             t = time.perf_counter()
             spec.resample(time="1min").mean().compute()
             row["ours_resample_s"] = time.perf_counter() - t
-        if scalar_days:
-            ds = scalar_dataset(scalar_days)
-            t = time.perf_counter()
-            ds.onc.resample("1h", method="minMaxAvg").compute()
-            row["scalar_cluster_s"] = time.perf_counter() - t
+        if scalar:  # warm up as the one-thread side is (first-call imports and allocations)
+            scalar_resample_s(2, 1)
+        for window_days in scalar:
+            row[f"scalar_{window_days}d_cluster_s"] = scalar_resample_s(days, window_days)
     return row
 
 
-def scalar_one_thread(days: int) -> float:
+def scalar_one_thread(days: int, window_days: int = 1) -> float:
     import dask
 
     import intake_onc  # noqa: F401  (registers .onc)
 
-    ds = scalar_dataset(days)
-    t = time.perf_counter()
     with dask.config.set(scheduler="single-threaded"):
-        ds.onc.resample("1h", method="minMaxAvg").compute()
-    return time.perf_counter() - t
+        return scalar_resample_s(days, window_days)
 
 
 _VALUES_CHILD = r"""
@@ -272,25 +287,22 @@ def report(res: dict) -> str:
         '..., average="1min")` on `LocalCluster(n, threads_per_worker=1)` (default nanny: '
         "`MALLOC_TRIM_THRESHOLD_` set). `resample`: the issue's pipeline "
         '`spectrogram(...).resample(time="1min").mean()` on the same cluster. Ratios > 1: '
-        "intake-onc faster. Scalar: "
-        f"{res['scalar_days']} days of 1 Hz, 4 sensors + flags, daily chunks, `minMaxAvg` "
-        f"hourly, cluster vs one thread. Medians of {res['repeat']} alternating repetitions "
-        "(pool, then a fresh cluster whose workers have imported intake_onc, as the pool's "
-        "forked children have).",
+        "intake-onc faster. Medians of "
+        f"{res['repeat']} alternating repetitions (pool, then a fresh cluster whose workers "
+        "have imported intake_onc, as the pool's forked children have).",
         "",
         "| workers | files | pool s | ours s | **ours / pool** | resample s | resample / pool "
-        "| real-time × | efficiency | scalar cluster s | scalar 1-thread s | scalar speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| real-time × | efficiency |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["rows"]:
         lines.append(
             f"| {r['workers']} | {r['files']} | {r['pool_s']:.2f} | {r['ours_s']:.2f} | "
             f"**{r['ours_vs_pool']:.2f}×** | {r.get('ours_resample_s', float('nan')):.2f} | "
             f"{r.get('resample_vs_pool', float('nan')):.2f}× | {r['realtime_x']:.0f} | "
-            f"{r['efficiency']:.2f} | {r.get('scalar_cluster_s', float('nan')):.2f} | "
-            f"{res.get('scalar_one_thread_s', float('nan')):.2f} | "
-            f"{r.get('scalar_speedup', float('nan')):.2f}× |"
+            f"{r['efficiency']:.2f} |"
         )
+    lines += scalar_report(res)
     v = res.get("values")
     if v:
         lines += [
@@ -310,6 +322,33 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
+def scalar_report(res: dict) -> list[str]:
+    if not res["scalar_windows"]:
+        return []
+    lines = [
+        "",
+        f"Scalar: {res['scalar_days']} days of 1 Hz, 4 sensors + flags, `minMaxAvg` hourly, "
+        "through `open_scalar`'s graph (one task per window); `1 thread`: dask's single-"
+        "threaded scheduler; `n workers`: the clusters above (single-threaded workers). Windows "
+        'of 1 day are `open_scalar`\'s default chunk, 7 days `chunk="7D"`.',
+        "",
+        "| window | 1 thread s | "
+        + " | ".join(f"{r['workers']} worker(s) s" for r in res["rows"])
+        + " | 1 worker / 1 thread (≤ 1.3) | 2 workers vs 1 (≥ 1.8) |",
+        "|---|---|" + "---|" * len(res["rows"]) + "---|---|",
+    ]
+    for w in res["scalar_windows"]:
+        one = res["scalar_one_thread_s"][w]
+        times = {r["workers"]: r[f"scalar_{w}d_cluster_s"] for r in res["rows"]}
+        lines.append(
+            f"| {w} day(s) | {one:.2f} | "
+            + " | ".join(f"{t:.2f}" for t in times.values())
+            + f" | {times[1] / one:.2f}× | "
+            + (f"{times[1] / times[2]:.2f}× |" if 1 in times and 2 in times else "– |")
+        )
+    return lines
+
+
 def write_results(text: str, path: Path) -> None:
     old = path.read_text() if path.exists() else "# Benchmark results\n"
     block = f"{BEGIN}\n{text}\n{END}"
@@ -325,6 +364,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="comma list of worker counts")
     parser.add_argument("--per-worker", type=int, default=2, help="5-minute files per worker")
     parser.add_argument("--scalar-days", type=int, default=365, help="0 skips the scalar run")
+    parser.add_argument(
+        "--scalar-windows", default="1,7", help="comma list of window (dask chunk) lengths, days"
+    )
     parser.add_argument("--values-files", type=int, default=12, help="0 skips the .values run")
     parser.add_argument("--repeat", type=int, default=1, help="repetitions (medians reported)")
     parser.add_argument("--no-resample", action="store_true", help="skip the resample pipeline")
@@ -332,6 +374,7 @@ def main() -> None:
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
+    windows = [int(w) for w in args.scalar_windows.split(",")] if args.scalar_days else []
     from multiprocessing import get_context
 
     os.makedirs(args.data, exist_ok=True)
@@ -343,20 +386,23 @@ def main() -> None:
         "machine": machine(),
         "per_worker": args.per_worker,
         "scalar_days": args.scalar_days,
+        "scalar_windows": windows,
         "rows": [],
         "repeat": args.repeat,
     }
-    if args.scalar_days:
-        res["scalar_one_thread_s"] = float(
-            np.median([scalar_one_thread(args.scalar_days) for _ in range(args.repeat)])
-        )
-        print("scalar, one thread:", round(res["scalar_one_thread_s"], 2), "s", flush=True)
+    res["scalar_one_thread_s"] = {}
+    if windows:
+        scalar_one_thread(2, 1)  # warm-up: first-call imports and allocations
+    for w in windows:
+        one = [scalar_one_thread(args.scalar_days, w) for _ in range(args.repeat)]
+        res["scalar_one_thread_s"][w] = float(np.median(one))
+        print(f"scalar, {w}-day windows, one thread:", np.round(one, 2), "s", flush=True)
     for n in workers:
         some = paths[: args.per_worker * n]
         runs = []
         for _ in range(args.repeat):  # alternating: the pool, then a fresh cluster
             got = {"pool_s": pool_run(some, n)}
-            got.update(cluster_run(some, n, args.scalar_days, not args.no_resample))
+            got.update(cluster_run(some, n, tuple(windows), args.scalar_days, not args.no_resample))
             runs.append(got)
         row = {"workers": n, "files": len(some), "shape": runs[0]["shape"]}
         for key in runs[0]:
@@ -366,8 +412,6 @@ def main() -> None:
         if "ours_resample_s" in row:
             row["resample_vs_pool"] = round(row["pool_s"] / row["ours_resample_s"], 2)
         row["realtime_x"] = len(some) * SECONDS / row["ours_s"]
-        if "scalar_cluster_s" in row:
-            row["scalar_speedup"] = round(res["scalar_one_thread_s"] / row["scalar_cluster_s"], 2)
         res["rows"].append(row)
         print(json.dumps(row), flush=True)
     first = res["rows"][0]
@@ -389,23 +433,25 @@ def main() -> None:
                 baseline="1 worker",
                 target=0.9,
             )
-        if "scalar_cluster_s" in row and n == 1:
+    by_workers = {r["workers"]: r for r in res["rows"]}
+    for w in windows:
+        label = "daily windows" if w == 1 else f"{w}-day windows"
+        key = f"scalar_{w}d_cluster_s"
+        if 1 in by_workers:
             record(
-                "scalar resample, 1 worker / 1 thread",
-                row["scalar_cluster_s"] / res["scalar_one_thread_s"],
+                f"scalar resample, 1 worker / 1 thread ({label})",
+                by_workers[1][key] / res["scalar_one_thread_s"][w],
                 baseline="one thread",
                 target=1.3,
                 higher_is_better=False,
             )
-    one = next((r for r in res["rows"] if r["workers"] == 1 and "scalar_cluster_s" in r), None)
-    two = next((r for r in res["rows"] if r["workers"] == 2 and "scalar_cluster_s" in r), None)
-    if one and two:
-        record(
-            "scalar resample, 2 workers vs 1",
-            one["scalar_cluster_s"] / two["scalar_cluster_s"],
-            baseline="1 worker",
-            target=1.8,
-        )
+        if 1 in by_workers and 2 in by_workers:
+            record(
+                f"scalar resample, 2 workers vs 1 ({label})",
+                by_workers[1][key] / by_workers[2][key],
+                baseline="1 worker",
+                target=1.8,
+            )
     if args.values_files:
         res["values"] = values_run(paths[: args.values_files], args.repeat)
         record(
