@@ -8,8 +8,14 @@ has a data gap from 21:33:45 to about 23:29 (the window 22:00–23:00 is empty).
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import subprocess
+import sys
+import time
 
+import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -539,3 +545,55 @@ def test_a_clean_hourly_resample_is_one_task_per_window_for_every_sensor(client)
     assert len(tasks) == 1 + 3 + 1 + len(lazy_outputs)
     fused = [k for k in tasks if isinstance(k, tuple) and "_kernel_block" in k[0]]
     assert len(fused) == 3 and not any("Alias" in type(t).__name__ for t in tasks.values())
+
+
+def _start(args: list[str], env: dict, log) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=log, stderr=log)
+
+
+def test_an_existing_cluster_by_address_with_the_token_in_the_workers_environment(
+    sandbox_url, sandbox_token, tmp_path
+):
+    # docs/distributed.md, "On an existing cluster": a scheduler and a worker started by
+    # somebody else (here: dask's own command-line entry points), the token kept out of the
+    # graph and given to the worker through its environment
+    distributed = pytest.importorskip("distributed")
+    env = {k: v for k, v in os.environ.items() if k not in ("ONC_TOKEN", "ONC_BASE_URL")}
+    scheduler_file = tmp_path / "scheduler.json"
+    log = open(tmp_path / "cluster.log", "w")  # noqa: SIM115  (closed below)
+    processes = [
+        _start(
+            ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0"]
+            + ["--no-dashboard", "--scheduler-file", str(scheduler_file)],
+            env,
+            log,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        worker_env = {**env, "ONC_TOKEN": sandbox_token, "INTAKE_ONC_CACHE_DIR": str(tmp_path)}
+        processes.append(
+            _start(
+                ["distributed.cli.dask_worker", "--scheduler-file", str(scheduler_file)]
+                + ["--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                worker_env,
+                log,
+            )
+        )
+        address = json.loads(scheduler_file.read_text())["address"]
+        client = ONCClient(
+            token=sandbox_token, base_url=sandbox_url, cache_dir=tmp_path, pickle_token=False
+        )
+        ds = ctd(client, end="2024-04-01T22:00")
+        assert sandbox_token.encode() not in cloudpickle.dumps(dict(ds.__dask_graph__()))
+        expected = ds.compute(scheduler="sync")
+        with distributed.Client(address, timeout=60) as cluster:
+            cluster.wait_for_workers(1, timeout=60)
+            xr.testing.assert_identical(ds.compute(), expected)
+    finally:
+        for p in processes[::-1]:
+            p.terminate()
+            p.wait(timeout=30)
+        log.close()
