@@ -53,8 +53,8 @@ CASES: list[tuple[str, dict, tuple[str, ...]]] = [
     ("device_categories", {}, ("device_category",)),
     ("properties", {}, ("property_code",)),
     ("data_products", {}, ("device_code", "extension")),
-    # a day: dropping device_code must not make the call span every hydrophone's whole history
-    # (the sandbox lists every archived file for that: about a minute, see the closing note)
+    # a day: dropping device_code would make each fuzzed call count every hydrophone's whole
+    # archive (about 8 s in the sandbox)
     ("data_availability", {"device_code": HYD, **WINDOW}, ("device_code", "extension")),
     ("deployment_ranges", {"device_code": HYD}, ("device_code",)),
     ("check_deployed", {"device_code": HYD, **WINDOW}, ("device_code", "start", "end")),

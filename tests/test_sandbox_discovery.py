@@ -657,3 +657,20 @@ def test_data_availability(sandbox_url):
         ).json()["availableDataProducts"]
         == []
     )
+
+
+def test_data_availability_by_day_adds_up_to_the_whole_range(sandbox_url):
+    week = {"deviceCode": "ICLISTENHF6324", "dateFrom": "2024-01-01", "dateTo": "2024-01-08"}
+    whole = get(sandbox_url, "dataAvailability/dataproducts", **week).json()
+    days = get(sandbox_url, "dataAvailability/dataproducts", groupBy="day", **week).json()
+    for item in whole["availableDataProducts"]:
+        kind = (item["dataProductCode"], item["extension"])
+        same = [
+            d
+            for d in days["availableDataProducts"]
+            if (d["dataProductCode"], d["extension"]) == kind
+        ]
+        assert [d["dateFrom"][:10] for d in same] == [f"2024-01-0{k}" for k in range(1, 8)]
+        assert sum(d["fileCount"] for d in same) == item["fileCount"]
+        assert sum(d["totalFileSize"] for d in same) == item["totalFileSize"]
+        assert (same[0]["dateFrom"], same[-1]["dateTo"]) == (item["dateFrom"], item["dateTo"])

@@ -317,26 +317,35 @@ def device_files(
     return compact.frame()[_COLUMNS]
 
 
+class FileNumbers(NamedTuple):
+    """A device's archived files as numbers, in listing order (start, then filename): each
+    file's first and last sample (int64 ns), size, and extension code; ``extensions`` and
+    ``products`` name each code (lower-case last extension, data product code)."""
+
+    start_ns: np.ndarray
+    end_ns: np.ndarray
+    size: np.ndarray
+    codes: np.ndarray
+    extensions: tuple[str, ...]
+    products: tuple[str, ...]
+
+
 def device_files_by_kind(
     sandbox: SandboxContext, device_code: str, start: pd.Timestamp, end: pd.Timestamp
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """The numbers of :func:`device_files` (``start_time``, ``end_time``, ``fileSize``,
-    ``uncompressedFileSize``; no strings) with each file's last extension (lower case) and
-    data product code (:func:`product_code_of_file`): object arrays taken from the cached
-    listing's extension codes (one product look-up per distinct extension, no string work)."""
+) -> FileNumbers:
+    """The files of :func:`device_files` as numbers (no strings, no table: a device's whole
+    archive is a few million files), with their extension and product per code."""
     listing = _device_listing(sandbox, device_code, start, end)
     compact = listing.compact
-    frame = pd.DataFrame(
-        {
-            "start_time": compact.start_ns.astype("datetime64[ns]"),
-            "end_time": compact.end_ns().astype("datetime64[ns]"),
-            "fileSize": compact.size,
-            "uncompressedFileSize": compact.size,
-        }
+    products = tuple(product_code_of_file("." + e) for e in listing.ext_names)
+    return FileNumbers(
+        compact.start_ns,
+        compact.end_ns(),
+        compact.size,
+        listing.ext_codes,
+        tuple(listing.ext_names),
+        products,
     )
-    extensions = np.array(listing.ext_names, dtype=object)
-    products = np.array([product_code_of_file("." + e) for e in listing.ext_names], dtype=object)
-    return frame, extensions[listing.ext_codes], products[listing.ext_codes]
 
 
 def _selected(listing: _Listing, extension: str | None, product: str | None) -> np.ndarray:

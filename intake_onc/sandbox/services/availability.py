@@ -1,6 +1,6 @@
 """``dataAvailability/dataproducts`` (onc-api.md §2): archived products per device and extension.
 
-Computed from the archive listing (:func:`intake_onc.sandbox.services.archivefile.device_files_by_kind`:
+Computed from the archive listing's numbers (:func:`intake_onc.sandbox.services.archivefile.device_files_by_kind`:
 hydrophones' audio and spectrogram files; scalar devices have no archived products in the
 sandbox).
 """
@@ -75,33 +75,19 @@ def data_availability(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
             else min(d.begin for d in deps if d.device_code == device_code)
         )
         hi = end if end is not None else q.now
-        files, file_extensions, file_products = archivefile.device_files_by_kind(
-            sandbox, device_code, lo, hi
+        files = archivefile.device_files_by_kind(sandbox, device_code, lo, hi)
+        wanted = [
+            (product, ext, code)
+            for code, (ext, product) in enumerate(
+                zip(files.extensions, files.products, strict=True)
+            )
+            if (filters.product is None or product == filters.product)
+            and (extension is None or ext == extension.lower())
+        ]
+        nominal_ns = float(device.audio.file_seconds) * 1e9
+        items.extend(
+            _availability_items(device_code, files, sorted(wanted), nominal_ns, group_by == "day")
         )
-        if files.empty:
-            continue
-        # The listing's file names end in lower-case extensions, so the lower-cased extensions
-        # are the files' own.
-        files = files.assign(extension=file_extensions, product=file_products)
-        keep = np.ones(len(files), dtype=bool)
-        if filters.product is not None:
-            keep &= file_products == filters.product
-        if extension is not None:
-            keep &= file_extensions == extension.lower()
-        if not keep.all():
-            files = files[keep]
-        if files.empty:
-            continue
-        nominal = float(device.audio.file_seconds)
-        files = files.assign(
-            coverage=((files["end_time"] - files["start_time"]).dt.total_seconds() / nominal).clip(
-                upper=1.0
-            ),
-            day=files["start_time"].dt.floor("D"),
-        )
-        keys = ["product", "extension"] + (["day"] if group_by == "day" else [])
-        for _key, group in files.groupby(keys, sort=True):
-            items.append(_availability_item(device_code, group))
     if get_latest and items:
         latest: dict[tuple[str, str, str], dict[str, Any]] = {}
         for item in items:
@@ -121,21 +107,76 @@ def data_availability(q: Query, sandbox: SandboxContext) -> dict[str, Any]:
     }
 
 
-def _availability_item(device_code: str, group: pd.DataFrame) -> dict[str, Any]:
-    cov = group["coverage"].to_numpy(dtype="float64")
+_DAY_NS = 86_400 * 10**9
+
+
+def _availability_items(
+    device_code: str,
+    files: archivefile.FileNumbers,
+    wanted: list[tuple[str, str, int]],
+    nominal_ns: float,
+    by_day: bool,
+) -> list[dict[str, Any]]:
+    """One item per (product, extension[, UTC day]) group of a device's files, in that order.
+
+    numpy over the listing's numbers: a device's whole archive is up to a few million files,
+    which a pandas group-by took about 1.3 s for (an unfiltered request over the sandbox's 94
+    hydrophones: 65 s, past a client's timeout).
+    """
+    items = []
+    for product, ext, code in wanted:
+        rows = np.flatnonzero(files.codes == code)
+        if not len(rows):
+            continue
+        start, end = files.start_ns[rows], files.end_ns[rows]
+        coverage = np.minimum((end - start) / nominal_ns, 1.0)
+        size = files.size[rows]
+        if by_day:  # rows are sorted by start: each day is a run of rows
+            day = start // _DAY_NS
+            cuts = np.flatnonzero(np.diff(day)) + 1
+        else:
+            cuts = np.empty(0, dtype=np.int64)
+        for part in np.split(np.arange(len(rows)), cuts):
+            items.append(
+                _availability_item(
+                    device_code,
+                    product,
+                    ext,
+                    start[part],
+                    end[part],
+                    coverage[part],
+                    int(size[part].sum()),
+                )
+            )
+    return items
+
+
+def _availability_item(
+    device_code: str,
+    product: str,
+    ext: str,
+    start: np.ndarray,
+    end: np.ndarray,
+    cov: np.ndarray,
+    total_size: int,
+) -> dict[str, Any]:
     i_min, i_max = int(cov.argmin()), int(cov.argmax())
+
+    def date(ns: int) -> str:
+        return format_onc_date(pd.Timestamp(int(ns), unit="ns"))
+
     return {
         "averageFileCoverage": round(float(cov.mean()), 4),
-        "dataProductCode": str(group["product"].iloc[0]),
-        "dateFrom": format_onc_date(group["start_time"].min()),
-        "dateTo": format_onc_date(group["end_time"].max()),
+        "dataProductCode": product,
+        "dateFrom": date(start.min()),
+        "dateTo": date(end.max()),
         "deviceCode": device_code,
-        "extension": str(group["extension"].iloc[0]),
-        "fileCount": int(len(group)),
+        "extension": ext,
+        "fileCount": len(start),
         "maxFileCoverage": round(float(cov[i_max]), 4),
-        "maxFileCoverageDate": format_onc_date(group["start_time"].iloc[i_max]),
+        "maxFileCoverageDate": date(start[i_max]),
         "minFileCoverage": round(float(cov[i_min]), 4),
-        "minFileCoverageDate": format_onc_date(group["start_time"].iloc[i_min]),
-        "totalFileSize": int(group["fileSize"].sum()),
-        "totalUncompressedFileSize": int(group["uncompressedFileSize"].sum()),
+        "minFileCoverageDate": date(start[i_min]),
+        "totalFileSize": total_size,
+        "totalUncompressedFileSize": total_size,
     }
