@@ -302,3 +302,12 @@ def test_the_citation_goes_into_the_folder_and_the_datasets(client, tmp_path):
         assert ds.attrs["references"] == f"https://doi.org/{doi}"
         assert ds.attrs["citation"].splitlines()[0] == text.splitlines()[0]
     assert np.isfinite(spec.values).all()
+
+
+def test_the_deployment_check_and_the_citation_share_one_request(client, url, tmp_path):
+    before = calls(url, "/api/deployments")
+    result = fetch(events([0, 5]), products=["audio"], out_dir=tmp_path / "out", client=client)
+    assert result.errors == []
+    assert "doi" in result.devices[H].citation
+    # one for the device (check and citation), one per window (open_audio checks its window)
+    assert calls(url, "/api/deployments") - before == 1 + 2

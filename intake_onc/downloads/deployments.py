@@ -134,7 +134,7 @@ def check_windows(
             )
             w = dataclasses.replace(w, start=start, end=stop)
         out.append(w)
-    return RequestList(out, skipped)
+    return RequestList(out, skipped, deployments=ranges)
 
 
 def sample_windows(

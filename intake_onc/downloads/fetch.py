@@ -329,7 +329,8 @@ def fetch(
             if custom_spectrogram is not None:
                 for sub in ("mat", "png"):
                     (folder / "custom_spectrograms" / sub).mkdir(parents=True, exist_ok=True)
-            citation = deployment_citation(client, device, ws)
+            known = getattr(windows, "deployments", {}).get(device)
+            citation = deployment_citation(client, device, ws, known)
             report.citation = citation_dict(citation)
             write_citation(folder, device, citation)
         for w in ws:

@@ -93,13 +93,18 @@ class FetchResult:
 
 
 def deployment_citation(
-    client: ONCClient, device: str, windows: Sequence[Window]
+    client: ONCClient, device: str, windows: Sequence[Window], ranges: list | None = None
 ) -> Citation | None:
-    """ONC's citation of the deployment of the device's first window (best effort)."""
-    try:
-        ranges = client.deployment_ranges(device)
-    except Exception:  # noqa: BLE001 - a citation must not fail a download
-        return None
+    """ONC's citation of the deployment of the device's first window (best effort).
+
+    ``ranges``: the device's deployments when already known (the deployment check's), else
+    they are asked for.
+    """
+    if ranges is None:
+        try:
+            ranges = client.deployment_ranges(device)
+        except Exception:  # noqa: BLE001 - a citation must not fail a download
+            return None
     t = windows[0].start
     for r in ranges:
         if r.overlaps(t, t + pd.Timedelta(1, "ms")):

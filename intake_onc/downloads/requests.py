@@ -74,10 +74,18 @@ class RequestError(ValueError):
 class RequestList(list):
     """The windows read (a list), and the bad requests skipped with ``errors="skip"``."""
 
-    def __init__(self, windows: Iterable[Window] = (), skipped: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        windows: Iterable[Window] = (),
+        skipped: Iterable[str] = (),
+        deployments: dict[str, list] | None = None,
+    ) -> None:
         super().__init__(windows)
         #: One message per skipped request (also issued as a warning).
         self.skipped: list[str] = list(skipped)
+        #: ``{deviceCode: [DeploymentRange, ...]}`` when the windows were checked against them
+        #: (:func:`~.deployments.check_windows`), so nothing asks ONC for them again.
+        self.deployments: dict[str, list] = dict(deployments or {})
 
 
 def _is_moment(value: Any) -> bool:
