@@ -227,3 +227,18 @@ def test_spectrogram_frames_line_up_with_audio_times():
     np.testing.assert_array_equal(
         spec2["time"].values, part["time"].values[nperseg // 2 :: hop][: spec2.sizes["time"]]
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(T0 - 10**17, T0 + 10**17),
+    st.sampled_from(STEPS),
+    st.lists(st.integers(0, 10 * 365 * 86_400 * 4), min_size=1, max_size=50),
+)
+def test_labels_deep_into_a_decade_are_exact(start, step, positions):
+    # integer grids take a one-multiply path, fractional ones the exact general one
+    n = 10 * 365 * 86_400 * 4 + 1
+    transform = TimeGridIndex.from_params(start, step, n).transform
+    got = transform.labels_ns(np.array(positions, dtype=np.int64))
+    want = [int(expected_labels(Fraction(start) + p * step, step, 1).asi8[0]) for p in positions]
+    assert got.tolist() == want
