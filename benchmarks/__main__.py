@@ -41,6 +41,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "import": (["--reps", "15"], ["--reps", "5"]),
     "tssd_csv": ([], ["--rows", "200000", "--reps", "3"]),
     "resample": ([], ["--quick", "--no-write"]),
+    "scalar_graph": (["--repeat", "3", "--write-results"], ["--repeat", "1"]),
     "audio": ([], ["--repeat", "3"]),
     "downloads": (["--files", "16", "--repeat", "3"], ["--files", "8", "--repeat", "1"]),
     "distributed": (
