@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -79,24 +81,32 @@ class _Column:
 # --------------------------------------------------------------------------- header
 
 
+def _header_lines(path: str, f: BinaryIO, expected: str, hint: str) -> Iterator[tuple[int, str]]:
+    """The lines of an open file as ``(number, text)``, line ends and the BOM removed; reaching
+    the end of the file raises a :class:`FileFormatError` saying ``expected`` never came.
+    ``f.tell()`` after each line is where the next one starts. (The TSSD CSV and ODV headers.)
+    """
+    number = 0
+    while True:
+        raw = f.readline(_MAX_HEADER_LINE)
+        number += 1
+        if not raw:
+            raise FileFormatError(path, number, expected, found="the end of the file", hint=hint)
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        yield number, text.lstrip("\ufeff") if number == 1 else text
+
+
 def _read_header(path: str) -> _Header:
     header = _Header()
     with open(path, "rb") as f:
-        number = 0
-        while True:
-            raw = f.readline(_MAX_HEADER_LINE)
-            number += 1
-            if not raw:
-                raise FileFormatError(
-                    path,
-                    number,
-                    f"'{_END}' closing the header",
-                    found="the end of the file",
-                    hint="the file is truncated or not an ONC TSSD CSV file",
-                )
-            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        lines = _header_lines(
+            path,
+            f,
+            f"'{_END}' closing the header",
+            "the file is truncated or not an ONC TSSD CSV file",
+        )
+        for number, text in lines:
             if number == 1:
-                text = text.lstrip("\ufeff")
                 if text.strip().upper() != _BEGIN:
                     raise FileFormatError(
                         path,
@@ -122,6 +132,7 @@ def _read_header(path: str) -> _Header:
                     hint="the header must end with '## END HEADER' before the data rows",
                 )
             _header_line(header, number, stripped)
+    raise AssertionError("unreachable: _header_lines ends by raising")  # pragma: no cover
 
 
 def _header_line(header: _Header, number: int, text: str) -> None:

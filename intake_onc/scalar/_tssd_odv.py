@@ -21,7 +21,6 @@ import pyarrow.csv as pa_csv
 from intake_onc._core.errors import FileFormatError
 
 from ._tssd_csv import (
-    _MAX_HEADER_LINE,
     _NULLS,
     _arrow_type,
     _check_flags,
@@ -30,6 +29,7 @@ from ._tssd_csv import (
     _facts,
     _Header,
     _header_line,
+    _header_lines,
     _period_changes,
     _sensor_infos,
     _to_numpy,
@@ -70,19 +70,13 @@ def _csv_name(label: str) -> str:
 def _read_header(path: str) -> tuple[_Header, list[str]]:
     header = _Header()
     with open(path, "rb") as f:
-        number = 0
-        while True:
-            raw = f.readline(_MAX_HEADER_LINE)
-            number += 1
-            if not raw:
-                raise FileFormatError(
-                    path,
-                    number,
-                    "the tab-separated column line after the '//' comment lines",
-                    found="the end of the file",
-                    hint="the file is truncated or not an ODV spreadsheet",
-                )
-            text = raw.decode("utf-8", errors="replace").rstrip("\r\n").lstrip("\ufeff")
+        lines = _header_lines(
+            path,
+            f,
+            "the tab-separated column line after the '//' comment lines",
+            "the file is truncated or not an ODV spreadsheet",
+        )
+        for number, text in lines:
             if not text.strip():
                 continue
             if text.startswith("//"):
@@ -98,6 +92,7 @@ def _read_header(path: str) -> tuple[_Header, list[str]]:
             header.end_line = number
             header.offset = f.tell()
             return header, labels
+    raise AssertionError("unreachable: _header_lines ends by raising")  # pragma: no cover
 
 
 def read_odv_table(path: str | os.PathLike[str]) -> FileTable:
