@@ -11,10 +11,13 @@ import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_formats_tssd import MINMAXAVG, write_csv, write_json, write_mat
 
 from intake_onc._core.cf import NO_STANDARD_NAME, STANDARD_NAMES, UNITS, cf_attrs
 from intake_onc._core.errors import FileFormatError
+from intake_onc.scalar.cf import _all_multiples
 from intake_onc.scalar.tssd import read_tssd
 
 PROPERTIES = Path("/work/shared/reference/onc-catalogue/properties.json")
@@ -207,3 +210,21 @@ def test_raw_tssd_with_millisecond_times_passes_cf_and_round_trips_exactly(tmp_p
     back = xr.open_dataset(tmp_path / "raw.nc")
     np.testing.assert_array_equal(back.time.values, ds.time.values)
     assert back.time.encoding["dtype"] == np.float64
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.integers(-(2**60), 2**60),
+    step=st.sampled_from([1, 1_000, 999_999, 1_000_000, 250_000_000, 1_000_000_000, 3 * 10**9]),
+    n=st.integers(0, 100_000),
+    nudge=st.one_of(st.none(), st.tuples(st.floats(0, 1), st.integers(-3, 3))),
+    unit=st.sampled_from([1_000_000, 1_000_000_000]),
+)
+def test_the_whole_unit_check_of_time_encodings_agrees_with_dividing_every_value(
+    start, step, n, nudge, unit
+):
+    # regular grids are judged by their first value and step, anything else value by value
+    a = start + step * np.arange(n, dtype=np.int64)
+    if nudge is not None and n:
+        a[int(nudge[0] * (n - 1))] += nudge[1]
+    assert _all_multiples(a, unit) == (not (a % unit).any())
