@@ -94,7 +94,7 @@ def _all_multiples(a: np.ndarray, unit: int) -> bool:
     """Whether every value is a multiple of ``unit``; for an evenly spaced array (a sampling
     grid) from its first value and step: one comparison pass instead of an int64 division per
     value (1 M times: 1 ms against 3.3 ms)."""
-    if a.size > 2:
+    if a.size > 2 and (np.diff(a[:64]) == a[1] - a[0]).all():  # looks evenly spaced
         step = np.diff(a)
         if (step == step[0]).all():
             return int(a[0]) % unit == 0 and int(step[0]) % unit == 0
