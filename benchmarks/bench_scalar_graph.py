@@ -72,6 +72,8 @@ def measure(repeat: int) -> dict:
             res["resample_tasks"] = len(added)
             res["resample_graph_mb"] = len(pickle.dumps(added)) / 2**20
             res["outputs"] = len(out.data_vars)
+            res["kernel_tasks"] = res["resample_tasks"] - 1 - res["outputs"]
+            res["cluster"] = graph_under_a_client(ds, before)
     finally:
         stop(server)
     before = rss_mb()
@@ -79,6 +81,21 @@ def measure(repeat: int) -> dict:
     res["index_mb"] = rss_mb() - before
     res["index_rows"] = len(index)
     return res
+
+
+def graph_under_a_client(ds, before: set) -> dict:
+    """The same resample built while a dask.distributed Client is the default scheduler (runs
+    of consecutive daily chunks, one task a run): tasks added, kernel tasks, MB pickled."""
+    from dask.distributed import Client
+
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None):
+        out = ds.onc.resample("1h", method="minMaxAvg")
+    added = {k: v for k, v in dict(out.__dask_graph__()).items() if k not in before}
+    return {
+        "tasks": len(added),
+        "kernel_tasks": len(added) - 1 - len(out.data_vars),
+        "mb": len(pickle.dumps(added)) / 2**20,
+    }
 
 
 def report(res: dict, command: str) -> str:
@@ -102,8 +119,12 @@ def report(res: dict, command: str) -> str:
         f"{res['rows']:,} rows, {res['variables']} variables, {res['chunks']} daily chunks. "
         f"Baseline: a materialised `pd.date_range` of the same year ({res['index_rows']:,} "
         f"rows) adds {res['index_mb']:.0f} MB by itself. The hourly `minMaxAvg` resample adds "
-        f"{res['resample_tasks']} tasks ({res['chunks']} kernel tasks, one gather, one view per "
-        f"output variable: {res['outputs']}) and {res['resample_graph_mb']:.2f} MB pickled.",
+        f"{res['resample_tasks']} tasks ({res['kernel_tasks']} kernel tasks, one per daily "
+        "chunk for every variable at once; one gather; one view per output variable: "
+        f"{res['outputs']}) and {res['resample_graph_mb']:.2f} MB pickled. Built under a "
+        "`dask.distributed` Client (runs of consecutive daily chunks, one task a run): "
+        f"{res['cluster']['tasks']} tasks ({res['cluster']['kernel_tasks']} kernel tasks) and "
+        f"{res['cluster']['mb']:.2f} MB.",
         "",
         "Targets (the Scale issue): open < 1 s with < 50 MB added RSS; resample graph < 2 MB, "
         "at most one task per chunk per step.",
@@ -136,13 +157,13 @@ def main() -> None:
     )
     record(
         "hourly resample of that year: graph pickled",
-        res["resample_graph_mb"],
+        max(res["resample_graph_mb"], res["cluster"]["mb"]),
         baseline="target",
         target=2.0,
         higher_is_better=False,
         unit="MB",
     )
-    per_chunk = (res["resample_tasks"] - 1 - res["outputs"]) / res["chunks"]
+    per_chunk = max(res["kernel_tasks"], res["cluster"]["kernel_tasks"]) / res["chunks"]
     record(
         "hourly resample of that year: kernel tasks per chunk",
         per_chunk,

@@ -532,19 +532,30 @@ def test_page_sized_parts_cover_the_fetch_range_once_on_whole_milliseconds():
     assert max(slots_per_part) <= 100_000 + 1
 
 
-def test_a_clean_hourly_resample_is_one_task_per_window_for_every_sensor(client):
+def test_a_clean_hourly_resample_fuses_every_sensor_and_step_of_a_window(client, monkeypatch):
     import dask
 
+    from intake_onc.scalar import _resample_graph
+
     ds = ctd(client)  # three windows of one hour
-    out = ds.onc.clean().onc.resample("1h", method="minMaxAvg")
-    (optimized,) = dask.optimize(out)
-    tasks = dict(optimized.__dask_graph__())
-    lazy_outputs = [v for v in out.data_vars.values() if v.chunks]
-    # one data node (the windows' source), then per window one fused task (its download, the
-    # views of every sensor, clean, the kernel), then one gather and one view per output
-    assert len(tasks) == 1 + 3 + 1 + len(lazy_outputs)
-    fused = [k for k in tasks if isinstance(k, tuple) and "_kernel_block" in k[0]]
-    assert len(fused) == 3 and not any("Alias" in type(t).__name__ for t in tasks.values())
+    lazy_outputs = [v for v in ds.onc.resample("1h", "minMaxAvg").data_vars.values() if v.chunks]
+    monkeypatch.setattr(_resample_graph, "MIN_TASKS", 1)  # (three windows are a short range)
+    for on_a_cluster, runs in [(False, 3), (True, 1)]:  # a cluster resamples runs of windows
+        monkeypatch.setattr(_resample_graph, "_on_a_cluster", lambda c=on_a_cluster: c)
+        out = ds.onc.clean().onc.resample("1h", method="minMaxAvg")
+        (optimized,) = dask.optimize(out)
+        tasks = dict(optimized.__dask_graph__())
+        # one data node (the windows' source); per window one fused task (its download, the
+        # views of every sensor, clean, the kernel), or one task for a run of small windows
+        # with theirs nested in it; then one gather and one view per output
+        assert len(tasks) == 1 + runs + 1 + len(lazy_outputs)
+        kernels = [
+            k for k in tasks if isinstance(k, tuple) and k[0].startswith(("_k", "onc-resample-run"))
+        ]
+        assert len(kernels) == runs
+        # (with a single run, dask fuses the data node into it: one task and its alias)
+        aliases = [t for t in tasks.values() if "Alias" in type(t).__name__]
+        assert len(aliases) == (runs == 1)
 
 
 def _start(args: list[str], env: dict, log) -> subprocess.Popen:

@@ -10,6 +10,8 @@ dask result against the numpy one.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -19,6 +21,7 @@ from ops_helpers import scalar_ds
 
 from intake_onc.sandbox.reference import rules
 from intake_onc.sandbox.synthetic.scalar import ScalarRecords
+from intake_onc.scalar import _resample_graph
 from intake_onc.scalar._resample_kernel import _BLOCK
 from intake_onc.scalar.resample import resample
 
@@ -139,11 +142,16 @@ def test_long_series_match_the_reference_on_numpy_and_dask(
     method=st.sampled_from(METHODS),
     seed=st.integers(0, 2**32 - 1),
     cuts=st.lists(st.integers(0, 10**7), min_size=0, max_size=12),
+    task_rows=st.sampled_from([0, 1_000, 50_000, _resample_graph.TASK_ROWS]),
 )
-def test_any_length_matches_the_reference(n, start_s, period, method, seed, cuts):
+def test_any_length_matches_the_reference(n, start_s, period, method, seed, cuts, task_rows):
+    # task_rows: one kernel task per chunk (0: the local schedulers), or runs of consecutive
+    # chunks of at most that many rows (as built under a dask.distributed Client)
     t, values, flags = series(n, start_s=start_s, sample_period=1.0, seed=seed)
     ds = scalar_ds(t, {"sample_period": 1.0}, x=(values, flags))
     out = resample(ds, period, method)
     assert_matches_reference(out, reference(t, values, flags, method, period, 1.0, 0.7))
-    lazy = resample(ds.chunk(time=random_chunks(ds.sizes["time"], cuts)), period, method)
+    on_a_cluster = mock.patch.object(_resample_graph, "_on_a_cluster", lambda: task_rows > 0)
+    with on_a_cluster, mock.patch.multiple(_resample_graph, TASK_ROWS=task_rows, MIN_TASKS=1):
+        lazy = resample(ds.chunk(time=random_chunks(ds.sizes["time"], cuts)), period, method)
     xr.testing.assert_identical(lazy.compute(), out)

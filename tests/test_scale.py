@@ -1,7 +1,8 @@
 """Scale: lean dask graphs, and the same answers on a cluster as on one thread.
 
-A year of 1 Hz data resampled hourly is one kernel task per chunk for the whole Dataset, plus a
-gather and one small unpacking task per output variable; no time array travels in the graph.
+A year of 1 Hz data resampled hourly is one kernel task per 11 daily chunks for the whole
+Dataset (one per chunk where chunks are large or few), plus a gather and one small unpacking
+task per output variable; no time array travels in the graph.
 On a 2-process ``LocalCluster`` a month-long resample and a day-long spectrogram give exactly
 what the local scheduler gives.
 """
@@ -108,8 +109,18 @@ def test_a_year_on_an_o1_grid_opens_without_a_time_array():
     assert ds["time"].variable._data.__class__.__name__ != "ndarray"
 
 
+@pytest.fixture
+def as_on_a_cluster(monkeypatch):
+    """Build resample graphs as under a ``dask.distributed`` Client (runs of small chunks)."""
+    monkeypatch.setattr(_resample_graph, "_on_a_cluster", lambda: True)
+
+
+@pytest.mark.parametrize("where", ["local", "cluster"])
 @pytest.mark.parametrize("index", ["grid", "pandas"])
-def test_an_hourly_resample_of_a_year_is_one_task_per_chunk_and_a_small_graph(index):
+def test_an_hourly_resample_of_a_year_is_one_task_per_chunk_and_a_small_graph(
+    index, where, monkeypatch
+):
+    monkeypatch.setattr(_resample_graph, "_on_a_cluster", lambda: where == "cluster")
     n = 365 * DAY
     coords = (
         time_grid_coords("2023-01-01", "1s", n)
@@ -121,8 +132,9 @@ def test_an_hourly_resample_of_a_year_is_one_task_per_chunk_and_a_small_graph(in
     out = resample(ds, "1h", "minMaxAvg")
     added = set(graph_of(out)) - set(before)
     fields = len(_FIELDS["minMaxAvg"])
-    # 365 kernel tasks (every variable of a day at once), one gather, 4 × 10 views
-    assert len(added) == 365 + 1 + 4 * fields
+    # kernel tasks (every variable of a day at once, or on a cluster of 11 days at once: runs
+    # of at most 1/MIN_TASKS of the rows), one gather, 4 × 10 views
+    assert len(added) == {"local": 365, "cluster": 34}[where] + 1 + 4 * fields
     resample_only = {k: v for k, v in graph_of(out).items() if k in added}
     assert len(pickle.dumps(resample_only)) < 2 * 2**20
     assert largest_array_in(resample_only) <= 8 * 1024  # no time index inside the graph
@@ -149,6 +161,71 @@ def test_a_task_carries_its_own_chunk_only_however_long_the_dataset(pipeline, re
     year = sensors(time_grid_coords("2023-01-01", "1s", 365 * DAY), 365 * DAY, DAY)
     decade = sensors(time_grid_coords("2023-01-01", "1s", 3650 * DAY), 3650 * DAY, DAY)
     assert task_messages(pipeline(decade)) <= 11 * task_messages(pipeline(year))
+
+
+def kernel_tasks(out: xr.Dataset) -> dict:
+    (optimized,) = dask.optimize(out)
+    names = ("onc-resample-run", "_kernel_block")
+    return {k: v for k, v in graph_of(optimized).items() if str(k[0]).startswith(names)}
+
+
+def test_on_a_cluster_small_chunks_are_resampled_in_runs_and_large_ones_one_task_each(
+    as_on_a_cluster,
+):
+    # dask.distributed spends about 1.5 ms on every task: a day of 1 Hz (6 ms of work) is too
+    # small a task, so consecutive chunks are resampled together, in runs of at most TASK_ROWS
+    # rows and 1/MIN_TASKS of all rows
+    n = 365 * DAY
+    coords = time_grid_coords("2024-01-01", "1s", n)
+    daily = resample(sensors(coords, n, DAY, sensors=2, generated=True), "1h", "minMaxAvg")
+    assert len(kernel_tasks(daily)) == 34  # 33 runs of 11 days and one of 2
+    ten_days = resample(sensors(coords, n, 10 * DAY, sensors=2, generated=True), "1h")
+    assert len(kernel_tasks(ten_days)) == 37  # 864,000 rows a chunk: a task each
+    # and at least MIN_TASKS tasks: a month of days keeps a task a day
+    for days, tasks in [(30, 30), (120, 40)]:  # 120 days: runs of 3 days
+        coords = time_grid_coords("2024-01-01", "1s", days * DAY)
+        shorter = sensors(coords, days * DAY, DAY, sensors=2, generated=True)
+        assert len(kernel_tasks(resample(shorter, "1h"))) == tasks
+    local = sensors(time_grid_coords("2024-01-01", "1s", 60 * DAY), 60 * DAY, DAY, sensors=2)
+    xr.testing.assert_identical(
+        resample(local, "1h", "minMaxAvg").compute(),
+        resample(local.compute(), "1h", "minMaxAvg"),
+    )
+
+
+def test_the_input_and_its_resample_in_runs_compute_together_or_persisted(as_on_a_cluster):
+    # runs nest the input's tasks: computed together, the input's chunks are computed twice
+    # (same numbers); persisted first, the runs read the persisted chunks
+    n = 120 * DAY
+    ds = sensors(time_grid_coords("2024-01-01", "1s", n), n, DAY, sensors=2)
+    expected = resample(ds.compute(), "1h", "minMaxAvg")
+    got_ds, got = dask.compute(ds, resample(ds, "1h", "minMaxAvg"))
+    xr.testing.assert_identical(got, expected)
+    xr.testing.assert_identical(got_ds, ds.compute())
+    persisted = ds.persist()
+    in_runs = resample(persisted, "1h", "minMaxAvg")
+    assert len(kernel_tasks(in_runs)) == 40
+    xr.testing.assert_identical(in_runs.compute(), expected)
+
+
+def test_local_schedulers_keep_one_task_per_chunk():
+    # their cost per task is tens of microseconds, and open_scalar's read-ahead follows a
+    # compute from chunk to chunk (runs halved the download concurrency on 2 threads)
+    n = 365 * DAY
+    daily = sensors(time_grid_coords("2024-01-01", "1s", n), n, DAY, sensors=2, generated=True)
+    assert not _resample_graph._on_a_cluster()
+    assert len(kernel_tasks(resample(daily, "1h"))) == 365
+
+
+def test_a_run_is_cut_at_output_chunks_and_matches_numpy(monkeypatch, as_on_a_cluster):
+    n = 3 * DAY
+    ds = sensors(time_grid_coords("2024-02-28", "1s", n), n, 3_600, sensors=2)
+    monkeypatch.setattr(_resample_graph, "OUTPUT_CHUNK_BINS", 5)  # 5-hour output chunks
+    monkeypatch.setattr(_resample_graph, "TASK_ROWS", 2 * 3_600)  # runs of two hours
+    lazy = resample(ds, "1h", "minMaxAvg")
+    assert lazy["s1_max_time"].chunks == ((5,) * 14 + (2,),)
+    assert len(kernel_tasks(lazy)) == 14 * 3 + 1  # per output chunk: runs of 2 + 2 + 1 hours
+    xr.testing.assert_identical(lazy.compute(), resample(ds.compute(), "1h", "minMaxAvg"))
 
 
 def test_output_chunks_gather_whole_input_chunks_and_match_numpy(monkeypatch):
@@ -200,7 +277,7 @@ def day_of_audio(folder, rate: int = 250) -> list:
     return paths
 
 
-def test_a_day_long_spectrogram_and_a_month_resample_on_a_2_process_cluster(tmp_path):
+def test_a_day_long_spectrogram_and_a_month_resample_on_a_2_process_cluster(tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     audio = intake_onc.open_audio_files(day_of_audio(tmp_path))
     spec = intake_onc.spectrogram(audio, win_dur=4.0, overlap=0.5, average="10min")
@@ -219,9 +296,17 @@ def test_a_day_long_spectrogram_and_a_month_resample_on_a_2_process_cluster(tmp_
         distributed.Client(cluster),
     ):
         got = dask.compute(spec, hourly)
+        # built under the Client: runs of small chunks (MIN_TASKS lowered: a month is short)
+        monkeypatch.setattr(_resample_graph, "MIN_TASKS", 8)
+        in_runs = month.onc.clean().onc.resample("1h", method="minMaxAvg")
+        assert len(kernel_tasks(in_runs)) == 10  # runs of 3 days
+        got_in_runs = in_runs.compute()
+        with dask.config.set(scheduler="sync"):  # a local scheduler set in dask's config
+            assert not _resample_graph._on_a_cluster()
     assert spec.sizes["time"] == 24 * 6
     xr.testing.assert_identical(got[0], expected[0])
     xr.testing.assert_identical(got[1], expected[1])
+    xr.testing.assert_identical(got_in_runs, expected[1])
 
 
 # -- network concurrency of open_scalar ----------------------------------------------------------

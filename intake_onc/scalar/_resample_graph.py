@@ -4,15 +4,40 @@
 
 1. **one kernel task per chunk** of whole bins (a single ``map_blocks`` over all the data and
    flag arrays, so elementwise steps before it, such as ``clean``, fuse into it), returning the
-   packed output fields of every variable (:class:`~._resample_kernel._Packed` rows);
+   packed output fields of every variable (:class:`~._resample_kernel._Packed` rows), or, for
+   small chunks, **one task per run of consecutive chunks** (below);
 2. **one gather task per output chunk**, concatenating the kernel blocks of many input chunks
    (an hourly resample of a year of daily chunks is 8,760 bins: one output chunk);
 3. **one unpacking task per output chunk and output variable**, a view of the gathered rows.
 
 Why not the obvious ``map_blocks`` per variable and one unpacking layer per field: a year of
 1 Hz data in daily chunks, four sensors, ``minMaxAvg`` hourly, made 18,250 tasks of which
-14,600 only unpacked a field, and on ``dask.distributed`` each task costs about 1.7 ms. Here
-the same resample is 365 + 1 + 40 tasks.
+14,600 only unpacked a field, and on ``dask.distributed`` each task costs about 1.7 ms. One
+task per chunk made it 365 + 1 + 40 tasks; with runs of chunks, 34 + 1 + 40.
+
+**Runs of small chunks, on a cluster.** A day of 1 Hz is 86,400 rows: about 6 ms of kernel and
+download snapping, against the 1.5 ms that dask.distributed spends on every task of its own on a
+2-core machine (``benchmarks/RESULTS.md``, "Scalar on a cluster"). So when the resample is built
+where a compute would run on ``dask.distributed`` (a default ``Client``):
+
+* Consecutive chunks are resampled in runs of at most :data:`TASK_ROWS` rows, one task a run.
+  Each chunk's own fused task (its download, views, ``clean``, the kernel) is nested in the
+  run's task, which concatenates their blocks.
+* A run is also at most 1/:data:`MIN_TASKS` of the rows: a year of daily chunks makes 34 runs
+  of 11 days, and a month of daily chunks keeps its 30 tasks, so that every thread of a cluster
+  still has a window to download.
+* Measured on a year of daily chunks (2 cores, one run): the gaps between tasks on one worker
+  went from 0.50 s to 0.27 s a compute, and two workers from 1.61x to 1.90x one worker. With
+  real downloads (100 days of the sandbox's 1 Hz CTD, 2 workers): 25.5 s against 28.5 s.
+* The price: the input's graph is optimised when the resample is built, to nest its tasks
+  (a year: 77 ms instead of 21; dask's compute would otherwise do it), so computing the input
+  *and* its resample in one call computes the input's chunks twice. ``persist()`` the input
+  first where both are needed.
+
+The local schedulers keep one task per chunk: their cost per task is tens of microseconds, and
+``open_scalar``'s read-ahead (``workers`` downloads in flight) follows a compute from chunk to
+chunk, which runs would hide (100 days of the sandbox CTD on 2 threads: 30 s per chunk, 60 s in
+runs).
 
 Times never enter the graph when the axis is regular (an O(1)
 :class:`~intake_onc._core.time_index.TimeGridIndex`, or one integer step): each kernel task
@@ -22,6 +47,7 @@ views (unavoidable: the times are the data).
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 import dask.array as dsa
@@ -31,11 +57,21 @@ from dask.highlevelgraph import HighLevelGraph
 from ._resample_kernel import _DTYPES, _FIELDS, _Packed, _resample_chunk
 from .time_axis import TimeAxis
 
-__all__ = ["OUTPUT_CHUNK_BINS", "aligned_bounds", "resample_lazily"]
+__all__ = ["MIN_TASKS", "OUTPUT_CHUNK_BINS", "TASK_ROWS", "aligned_bounds", "resample_lazily"]
 
 #: Output chunks hold at least this many bins (8 MB of float64 per field): the kernel blocks of
 #: consecutive input chunks are gathered until they reach it.
 OUTPUT_CHUNK_BINS = 1 << 20
+
+#: Consecutive input chunks are resampled together, one task for a run of at most this many rows
+#: (a larger chunk is a run of its own): about 80 ms of work for 1 Hz data (12 daily chunks), so
+#: that dask.distributed's own cost per task (about 1.5 ms on 2 cores) stays a few percent.
+TASK_ROWS = 1 << 20
+
+#: ... and at most 1/MIN_TASKS of all the rows, so that there are at least this many tasks (or
+#: one per chunk): a month of daily chunks keeps its 30 tasks, and every thread of a cluster
+#: still has windows to download.
+MIN_TASKS = 32
 
 
 def aligned_bounds(axis: TimeAxis, chunks: tuple[int, ...], period: int) -> np.ndarray:
@@ -114,6 +150,108 @@ def _groups(out_chunks: tuple[int, ...], target: int) -> list[range]:
     return groups
 
 
+try:  # dask's task objects (2025.1 and later) nest tasks; older versions: one task per chunk
+    from dask._task_spec import DataNode, Task, TaskRef, convert_legacy_graph
+
+    _NESTED_TASKS = True
+except ImportError:  # pragma: no cover - dask older than 2025.1
+    _NESTED_TASKS = False
+
+
+def _on_a_cluster() -> bool:
+    """Whether a compute now would run on ``dask.distributed`` (a default ``Client``, and no
+    other scheduler set in dask's config); never imports distributed."""
+    if "distributed" not in sys.modules:
+        return False  # no Client can exist
+    import dask.base
+
+    get = dask.base.get_scheduler()
+    return type(getattr(get, "__self__", None)).__name__ == "Client"
+
+
+def _runs(group: range, sizes: tuple[int, ...], task_rows: int) -> list[range]:
+    """Consecutive chunks of ``group`` in runs of at most ``task_rows`` rows; a chunk of more
+    rows is a run of its own.
+
+    Examples
+    --------
+    >>> _runs(range(0, 9), (86_400,) * 9, 6 * 86_400)
+    [range(0, 6), range(6, 9)]
+    >>> _runs(range(0, 3), (50, 200, 50), 100)
+    [range(0, 1), range(1, 2), range(2, 3)]
+    """
+    runs, begin, rows = [], group.start, 0
+    for i in group:
+        if i > begin and rows + sizes[i] > task_rows:
+            runs.append(range(begin, i))
+            begin, rows = i, 0
+        rows += sizes[i]
+    runs.append(range(begin, group.stop))
+    return runs
+
+
+def _with_its_own_inputs(kernel, tasks: dict, dependents: dict) -> object:
+    """``kernel`` fused with the upstream tasks that feed it alone (``tasks`` loses them).
+
+    Blockwise steps are already inside a kernel task; inputs made by other layers (dask's
+    random arrays, ``da.ones``: one task per chunk each) would otherwise stay tasks of their
+    own, which on a cluster cost as much as the work (a year of daily chunks, four random
+    sensors: 1,825 such tasks, 7.1 s on one worker against 2.8 s of work). Data nodes (the
+    windows' source) and tasks that anything else uses stay where they are.
+    """
+    own: dict = {}
+    stack = list(kernel.dependencies)
+    while stack:
+        key = stack.pop()
+        node = tasks.get(key)
+        if key in own or node is None or isinstance(node, DataNode):
+            continue
+        if not dependents[key] <= {kernel.key, *own}:
+            continue
+        own[key] = node
+        stack.extend(node.dependencies)
+    if not own:
+        return kernel
+    for key in own:
+        del tasks[key]
+    return Task.fuse(kernel, *own.values(), key=kernel.key)
+
+
+def _gather_runs(packed: dsa.Array, runs: list[list[range]], gname: str, rname: str):
+    """The gather layer over one task per run of chunks, each chunk's fused task nested.
+
+    ``packed``'s graph is optimised as ``compute`` would (blockwise fusion: a chunk's download,
+    views, elementwise steps and kernel become one task), each chunk's task takes in the
+    upstream tasks that feed it alone, then the tasks of a run are nested in one task that
+    concatenates their blocks. dask runs nested tasks in order, each freeing its inputs before
+    the next starts.
+    """
+    from dask.core import flatten
+    from dask.utils import ensure_dict
+
+    keys = list(flatten(packed.__dask_keys__()))
+    tasks = convert_legacy_graph(
+        ensure_dict(packed.__dask_optimize__(packed.__dask_graph__(), keys))
+    )
+    dependents: dict = {key: set() for key in tasks}
+    for key, node in tasks.items():
+        for dep in node.dependencies:
+            dependents.setdefault(dep, set()).add(key)
+    kernels = {key: tasks.pop(key) for key in keys}
+    kernels = {key: _with_its_own_inputs(k, tasks, dependents) for key, k in kernels.items()}
+    layer: dict = dict(tasks)  # what stays outside the runs: data nodes, shared tasks
+    r = 0
+    for g, group_runs in enumerate(runs):
+        refs = []
+        for run in group_runs:
+            key = (rname, r)
+            layer[key] = Task(key, _gather, *[kernels[(packed.name, 0, i)] for i in run])
+            refs.append(TaskRef(key))
+            r += 1
+        layer[(gname, g)] = Task((gname, g), _gather, *refs)
+    return HighLevelGraph({gname: layer}, {gname: set()})
+
+
 def resample_lazily(
     pairs: list[tuple[object, object]],
     offset: object,
@@ -178,13 +316,16 @@ def resample_lazily(
     groups = _groups(out_chunks, output_chunk_bins or OUTPUT_CHUNK_BINS)
     token = packed.name.split("-")[-1]
     gname = f"onc-resample-gather-{token}"
-    layers = {
-        gname: {
+    task_rows = min(TASK_ROWS, len(axis) // MIN_TASKS) if _on_a_cluster() else 0
+    runs = [_runs(group, sizes, task_rows) for group in groups]
+    if _NESTED_TASKS and any(len(run) > 1 for group_runs in runs for run in group_runs):
+        graph = _gather_runs(packed, runs, gname, f"onc-resample-run-{token}")
+    else:
+        layer = {
             (gname, g): (_gather, *[(packed.name, 0, i) for i in group])
             for g, group in enumerate(groups)
         }
-    }
-    graph = HighLevelGraph.from_collections(gname, layers[gname], dependencies=[packed])
+        graph = HighLevelGraph.from_collections(gname, layer, dependencies=[packed])
     group_chunks = (tuple(sum(out_chunks[i] for i in group) for group in groups),)
     results: list[dict[str, dsa.Array]] = []
     for v in range(len(pairs)):

@@ -116,6 +116,14 @@ class TimeAxis:
             return cls(index.size, grid=index.transform)
         if not isinstance(index, pd.DatetimeIndex):
             index = index.to_pandas_index()
+        freq = index.freq
+        if len(index) >= 2 and isinstance(freq, pd.offsets.Tick) and freq.nanos > 0:
+            # a fixed frequency (pd.date_range's "1s") holds at every step, as pandas checks
+            # it: the grid without converting or reading the times (a year at 1 Hz in "s" or
+            # "us" units: 0.3-0.7 s to convert to ns)
+            start = int(index[:1].as_unit("ns").asi8[0])
+            grid = TimeGridTransform(start, int(freq.nanos), len(index), "time", "time")
+            return cls(len(index), grid=grid)
         t = np.asarray(index.as_unit("ns").asi8)
         if len(t) >= 2:
             step = int(t[1] - t[0])
