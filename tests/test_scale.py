@@ -1,8 +1,8 @@
 """Scale: lean dask graphs, and the same answers on a cluster as on one thread.
 
-A year of 1 Hz data resampled hourly is one kernel task per 11 daily chunks for the whole
-Dataset (one per chunk where chunks are large or few), plus a gather and one small unpacking
-task per output variable; no time array travels in the graph.
+A year of 1 Hz data resampled hourly is one kernel task per daily chunk for the whole Dataset
+(built under a dask.distributed Client: one per run of 11 daily chunks), plus a gather and one
+small unpacking task per output variable; no time array travels in the graph.
 On a 2-process ``LocalCluster`` a month-long resample and a day-long spectrogram give exactly
 what the local scheduler gives.
 """

@@ -1,4 +1,4 @@
-"""The dask graph of ONC resampling: one task per chunk for the whole Dataset.
+"""The dask graph of ONC resampling: one task per chunk, or per run of chunks on a cluster.
 
 :func:`resample_lazily` builds, for every flagged variable of a Dataset at once:
 
@@ -26,9 +26,11 @@ where a compute would run on ``dask.distributed`` (a default ``Client``):
 * A run is also at most 1/:data:`MIN_TASKS` of the rows: a year of daily chunks makes 34 runs
   of 11 days, and a month of daily chunks keeps its 30 tasks, so that every thread of a cluster
   still has a window to download.
-* Measured on a year of daily chunks (2 cores, one run): the gaps between tasks on one worker
-  went from 0.50 s to 0.27 s a compute, and two workers from 1.61x to 1.90x one worker. With
-  real downloads (100 days of the sandbox's 1 Hz CTD, 2 workers): 25.5 s against 28.5 s.
+* Measured on a year of daily chunks (2 cores, ``benchmarks/RESULTS.md``): one worker went from
+  1.37x to 1.19x the time of one thread, two workers from 1.74x to 1.81x one worker; with
+  the issue's reference graph (``da.random`` chunks, each a task of its own) 8.6 s to 3.1 s on
+  one worker. With real downloads (100 days of the sandbox's 1 Hz CTD, 2 workers): 25.5 s
+  against 28.5 s.
 * The price: the input's graph is optimised when the resample is built, to nest its tasks
   (a year: 77 ms instead of 21; dask's compute would otherwise do it), so computing the input
   *and* its resample in one call computes the input's chunks twice. ``persist()`` the input
