@@ -10,6 +10,8 @@ what the local scheduler gives.
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import dask
 import dask.array as da
@@ -208,6 +210,25 @@ def test_the_input_and_its_resample_in_runs_compute_together_or_persisted(as_on_
     xr.testing.assert_identical(in_runs.compute(), expected)
 
 
+def test_a_run_takes_in_the_tasks_of_its_own_chunks_and_leaves_shared_ones(as_on_a_cluster):
+    # dask's random arrays and da.ones make one task per chunk outside the kernel's fused
+    # task: a run takes those in; a task that every chunk uses (here a delayed scale) stays one
+    n = 120 * DAY
+    scale = da.from_delayed(dask.delayed(np.float64)(2.0), shape=(), dtype=np.float64)
+    ds = xr.Dataset(coords=time_grid_coords("2024-01-01", "1s", n))
+    ds["x"] = ("time", da.random.default_rng(1).normal(size=n, chunks=DAY) * scale)
+    ds["x_qc"] = ("time", da.ones(n, dtype=np.int8, chunks=DAY), {"flag_values": FLAG_VALUES})
+    out = resample(ds, "1h", "minMaxAvg")
+    (optimized,) = dask.optimize(out)
+    names = {
+        str(k[0] if isinstance(k, tuple) else k).rsplit("-", 1)[0] for k in graph_of(optimized)
+    }
+    assert not {"normal", "ones_like"} & names  # inside the runs
+    assert len(kernel_tasks(out)) == 40
+    assert sum(1 for k in graph_of(optimized) if "float64" in str(k)) == 1  # the shared task
+    xr.testing.assert_identical(out.compute(), resample(ds.compute(), "1h", "minMaxAvg"))
+
+
 def test_local_schedulers_keep_one_task_per_chunk():
     # their cost per task is tens of microseconds, and open_scalar's read-ahead follows a
     # compute from chunk to chunk (runs halved the download concurrency on 2 threads)
@@ -215,6 +236,21 @@ def test_local_schedulers_keep_one_task_per_chunk():
     daily = sensors(time_grid_coords("2024-01-01", "1s", n), n, DAY, sensors=2, generated=True)
     assert not _resample_graph._on_a_cluster()
     assert len(kernel_tasks(resample(daily, "1h"))) == 365
+
+
+def test_building_a_resample_does_not_import_distributed():
+    # (asking dask for its scheduler imports distributed when installed: 0.3 s and 40 MB;
+    # dask's own compute does, but building a graph should not)
+    code = (
+        "import sys, numpy as np, dask.array as da, xarray as xr, intake_onc\n"
+        "ds = xr.Dataset({'x': ('time', da.zeros(7200, chunks=3600)),\n"
+        "                 'x_qc': ('time', da.ones(7200, dtype='int8', chunks=3600))},\n"
+        "                coords={'time': np.arange(7200) * np.timedelta64(1, 's')\n"
+        "                        + np.datetime64('2024-01-01', 'ns')})\n"
+        "ds.onc.resample('1h')\n"
+        "assert 'distributed' not in sys.modules, 'distributed was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_a_run_is_cut_at_output_chunks_and_matches_numpy(monkeypatch, as_on_a_cluster):
