@@ -540,8 +540,9 @@ def test_a_clean_hourly_resample_fuses_every_sensor_and_step_of_a_window(client,
     ds = ctd(client)  # three windows of one hour
     lazy_outputs = [v for v in ds.onc.resample("1h", "minMaxAvg").data_vars.values() if v.chunks]
     monkeypatch.setattr(_resample_graph, "MIN_TASKS", 1)  # (three windows are a short range)
+    monkeypatch.setattr(_resample_graph, "TASKS_PER_THREAD", 1)
     for on_a_cluster, runs in [(False, 3), (True, 1)]:  # a cluster resamples runs of windows
-        monkeypatch.setattr(_resample_graph, "_on_a_cluster", lambda c=on_a_cluster: c)
+        monkeypatch.setattr(_resample_graph, "_cluster_threads", lambda c=on_a_cluster: int(c))
         out = ds.onc.clean().onc.resample("1h", method="minMaxAvg")
         (optimized,) = dask.optimize(out)
         tasks = dict(optimized.__dask_graph__())

@@ -151,7 +151,12 @@ def test_any_length_matches_the_reference(n, start_s, period, method, seed, cuts
     ds = scalar_ds(t, {"sample_period": 1.0}, x=(values, flags))
     out = resample(ds, period, method)
     assert_matches_reference(out, reference(t, values, flags, method, period, 1.0, 0.7))
-    on_a_cluster = mock.patch.object(_resample_graph, "_on_a_cluster", lambda: task_rows > 0)
-    with on_a_cluster, mock.patch.multiple(_resample_graph, TASK_ROWS=task_rows, MIN_TASKS=1):
+    on_a_cluster = mock.patch.object(
+        _resample_graph, "_cluster_threads", lambda: int(task_rows > 0)
+    )
+    limits = mock.patch.multiple(
+        _resample_graph, TASK_ROWS=task_rows, MIN_TASKS=1, TASKS_PER_THREAD=1
+    )
+    with on_a_cluster, limits:
         lazy = resample(ds.chunk(time=random_chunks(ds.sizes["time"], cuts)), period, method)
     xr.testing.assert_identical(lazy.compute(), out)

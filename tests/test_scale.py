@@ -113,8 +113,9 @@ def test_a_year_on_an_o1_grid_opens_without_a_time_array():
 
 @pytest.fixture
 def as_on_a_cluster(monkeypatch):
-    """Build resample graphs as under a ``dask.distributed`` Client (runs of small chunks)."""
-    monkeypatch.setattr(_resample_graph, "_on_a_cluster", lambda: True)
+    """Build resample graphs as under a 2-thread ``dask.distributed`` Client (runs of small
+    chunks)."""
+    monkeypatch.setattr(_resample_graph, "_cluster_threads", lambda: 2)
 
 
 @pytest.mark.parametrize("where", ["local", "cluster"])
@@ -122,7 +123,7 @@ def as_on_a_cluster(monkeypatch):
 def test_an_hourly_resample_of_a_year_is_one_task_per_chunk_and_a_small_graph(
     index, where, monkeypatch
 ):
-    monkeypatch.setattr(_resample_graph, "_on_a_cluster", lambda: where == "cluster")
+    monkeypatch.setattr(_resample_graph, "_cluster_threads", lambda: 2 * (where == "cluster"))
     n = 365 * DAY
     coords = (
         time_grid_coords("2023-01-01", "1s", n)
@@ -172,15 +173,18 @@ def kernel_tasks(out: xr.Dataset) -> dict:
 
 
 def test_on_a_cluster_small_chunks_are_resampled_in_runs_and_large_ones_one_task_each(
-    as_on_a_cluster,
+    as_on_a_cluster, monkeypatch
 ):
     # dask.distributed spends about 1.5 ms on every task: a day of 1 Hz (6 ms of work) is too
     # small a task, so consecutive chunks are resampled together, in runs of at most TASK_ROWS
-    # rows and 1/MIN_TASKS of all rows
+    # rows and 1/MIN_TASKS of all rows, and at least TASKS_PER_THREAD runs a worker thread
     n = 365 * DAY
     coords = time_grid_coords("2024-01-01", "1s", n)
-    daily = resample(sensors(coords, n, DAY, sensors=2, generated=True), "1h", "minMaxAvg")
-    assert len(kernel_tasks(daily)) == 34  # 33 runs of 11 days and one of 2
+    daily = sensors(coords, n, DAY, sensors=2, generated=True)
+    assert len(kernel_tasks(resample(daily, "1h", "minMaxAvg"))) == 34  # 33 × 11 days + 2 days
+    monkeypatch.setattr(_resample_graph, "_cluster_threads", lambda: 16)
+    assert len(kernel_tasks(resample(daily, "1h"))) == 73  # 16 threads: 73 runs of 5 days
+    monkeypatch.setattr(_resample_graph, "_cluster_threads", lambda: 2)
     ten_days = resample(sensors(coords, n, 10 * DAY, sensors=2, generated=True), "1h")
     assert len(kernel_tasks(ten_days)) == 37  # 864,000 rows a chunk: a task each
     # and at least MIN_TASKS tasks: a month of days keeps a task a day
@@ -234,7 +238,7 @@ def test_local_schedulers_keep_one_task_per_chunk():
     # compute from chunk to chunk (runs halved the download concurrency on 2 threads)
     n = 365 * DAY
     daily = sensors(time_grid_coords("2024-01-01", "1s", n), n, DAY, sensors=2, generated=True)
-    assert not _resample_graph._on_a_cluster()
+    assert _resample_graph._cluster_threads() == 0
     assert len(kernel_tasks(resample(daily, "1h"))) == 365
 
 
@@ -338,7 +342,8 @@ def test_a_day_long_spectrogram_and_a_month_resample_on_a_2_process_cluster(tmp_
         assert len(kernel_tasks(in_runs)) == 10  # runs of 3 days
         got_in_runs = in_runs.compute()
         with dask.config.set(scheduler="sync"):  # a local scheduler set in dask's config
-            assert not _resample_graph._on_a_cluster()
+            assert _resample_graph._cluster_threads() == 0
+        assert _resample_graph._cluster_threads() == 2
     assert spec.sizes["time"] == 24 * 6
     xr.testing.assert_identical(got[0], expected[0])
     xr.testing.assert_identical(got[1], expected[1])

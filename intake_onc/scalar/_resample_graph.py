@@ -23,9 +23,10 @@ where a compute would run on ``dask.distributed`` (a default ``Client``):
 * Consecutive chunks are resampled in runs of at most :data:`TASK_ROWS` rows, one task a run.
   Each chunk's own fused task (its download, views, ``clean``, the kernel) is nested in the
   run's task, which concatenates their blocks.
-* A run is also at most 1/:data:`MIN_TASKS` of the rows: a year of daily chunks makes 34 runs
-  of 11 days, and a month of daily chunks keeps its 30 tasks, so that every thread of a cluster
-  still has a window to download.
+* A run is also at most 1/:data:`MIN_TASKS` of the rows, and there are at least
+  :data:`TASKS_PER_THREAD` runs per worker thread of the cluster: a year of daily chunks makes
+  34 runs of 11 days on up to 8 threads (73 runs of 5 days on 16), and a month of daily chunks
+  keeps its 30 tasks, so that every thread of a cluster still has a window to download.
 * Measured on a year of daily chunks (2 cores, ``benchmarks/RESULTS.md``): one worker went from
   1.37x to 1.19x the time of one thread, two workers from 1.74x to 1.81x one worker; with
   the issue's reference graph (``da.random`` chunks, each a task of its own) 8.6 s to 3.1 s on
@@ -59,7 +60,14 @@ from dask.highlevelgraph import HighLevelGraph
 from ._resample_kernel import _DTYPES, _FIELDS, _Packed, _resample_chunk
 from .time_axis import TimeAxis
 
-__all__ = ["MIN_TASKS", "OUTPUT_CHUNK_BINS", "TASK_ROWS", "aligned_bounds", "resample_lazily"]
+__all__ = [
+    "MIN_TASKS",
+    "OUTPUT_CHUNK_BINS",
+    "TASKS_PER_THREAD",
+    "TASK_ROWS",
+    "aligned_bounds",
+    "resample_lazily",
+]
 
 #: Output chunks hold at least this many bins (8 MB of float64 per field): the kernel blocks of
 #: consecutive input chunks are gathered until they reach it.
@@ -74,6 +82,10 @@ TASK_ROWS = 1 << 20
 #: one per chunk): a month of daily chunks keeps its 30 tasks, and every thread of a cluster
 #: still has windows to download.
 MIN_TASKS = 32
+
+#: ... and at least this many tasks per worker thread of the cluster, so that its threads end
+#: together: 34 runs on 16 threads would keep 14 of them idle for the last third.
+TASKS_PER_THREAD = 4
 
 
 def aligned_bounds(axis: TimeAxis, chunks: tuple[int, ...], period: int) -> np.ndarray:
@@ -160,15 +172,22 @@ except ImportError:  # pragma: no cover - dask older than 2025.1
     _NESTED_TASKS = False
 
 
-def _on_a_cluster() -> bool:
-    """Whether a compute now would run on ``dask.distributed`` (a default ``Client``, and no
-    other scheduler set in dask's config); never imports distributed."""
+def _cluster_threads() -> int:
+    """The worker threads of the ``dask.distributed`` cluster that a compute now would run on
+    (a default ``Client``, and no other scheduler set in dask's config), or 0 where it would not
+    run on one; never imports distributed."""
     if "distributed" not in sys.modules:
-        return False  # no Client can exist
+        return 0  # no Client can exist
     import dask.base
 
-    get = dask.base.get_scheduler()
-    return type(getattr(get, "__self__", None)).__name__ == "Client"
+    client = getattr(dask.base.get_scheduler(), "__self__", None)
+    if type(client).__name__ != "Client":
+        return 0
+    try:
+        threads = client.nthreads()  # {worker: threads}, from the scheduler
+    except (OSError, TimeoutError, RuntimeError):  # no answer: still a cluster
+        return 1
+    return max(1, sum(threads.values())) if isinstance(threads, dict) else 1
 
 
 def _runs(group: range, sizes: tuple[int, ...], task_rows: int) -> list[range]:
@@ -318,7 +337,9 @@ def resample_lazily(
     groups = _groups(out_chunks, output_chunk_bins or OUTPUT_CHUNK_BINS)
     token = packed.name.split("-")[-1]
     gname = f"onc-resample-gather-{token}"
-    task_rows = min(TASK_ROWS, len(axis) // MIN_TASKS) if _on_a_cluster() else 0
+    threads = _cluster_threads()
+    tasks = max(MIN_TASKS, TASKS_PER_THREAD * threads)
+    task_rows = min(TASK_ROWS, len(axis) // tasks) if threads else 0
     runs = [_runs(group, sizes, task_rows) for group in groups]
     if _NESTED_TASKS and any(len(run) > 1 for group_runs in runs for run in group_runs):
         graph = _gather_runs(packed, runs, gname, f"onc-resample-run-{token}")
