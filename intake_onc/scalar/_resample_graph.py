@@ -176,12 +176,13 @@ def _cluster_threads() -> int:
     """The worker threads of the ``dask.distributed`` cluster that a compute now would run on
     (a default ``Client``, and no other scheduler set in dask's config), or 0 where it would not
     run on one; never imports distributed."""
-    if "distributed" not in sys.modules:
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
         return 0  # no Client can exist
     import dask.base
 
     client = getattr(dask.base.get_scheduler(), "__self__", None)
-    if type(client).__name__ != "Client":
+    if not isinstance(client, distributed.Client):
         return 0
     try:
         threads = client.nthreads()  # {worker: threads}, from the scheduler
