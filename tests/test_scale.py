@@ -268,6 +268,19 @@ def test_a_run_is_cut_at_output_chunks_and_matches_numpy(monkeypatch, as_on_a_cl
     xr.testing.assert_identical(lazy.compute(), resample(ds.compute(), "1h", "minMaxAvg"))
 
 
+def test_every_output_variable_is_a_task_group_of_its_own():
+    # dask.distributed holds back large groups of tasks with few dependencies ("root-ish") and
+    # releases them a worker slot at a time: 40 unpacking tasks in a few groups cost a 5.7 ms
+    # round trip for every two of them (0.23 s after a month's 0.21 s of kernels)
+    from dask.utils import key_split
+
+    n = 3 * DAY
+    ds = sensors(time_grid_coords("2024-01-01", "1s", n), n, DAY, generated=True)
+    out = resample(ds, "1h", "minMaxAvg")
+    groups = {key_split(v.data.name) for v in out.data_vars.values()}
+    assert len(groups) == len(out.data_vars) == 4 * len(_FIELDS["minMaxAvg"])
+
+
 def test_output_chunks_gather_whole_input_chunks_and_match_numpy(monkeypatch):
     n = 3 * DAY
     ds = sensors(time_grid_coords("2024-02-28", "1s", n), n, 7_200, sensors=2)
