@@ -27,12 +27,11 @@ where a compute would run on ``dask.distributed`` (a default ``Client``):
   :data:`TASKS_PER_THREAD` runs per worker thread of the cluster: a year of daily chunks makes
   34 runs of 11 days on up to 8 threads (73 runs of 5 days on 16), and a month of daily chunks
   keeps its 30 tasks, so that every thread of a cluster still has a window to download.
-* Measured on a year of daily chunks (2 cores, ``benchmarks/RESULTS.md``): one worker went from
-  1.37x to 1.11x the time of one thread (with :func:`_letters`' task groups), two workers
-  1.74x to 1.79x one worker; with
-  the issue's reference graph (``da.random`` chunks, each a task of its own) 8.6 s to 3.1 s on
-  one worker. With real downloads (100 days of the sandbox's 1 Hz CTD, 2 workers): 25.5 s
-  against 28.5 s.
+* Measured on a year of daily chunks (2 cores, ``benchmarks/RESULTS.md``): one worker went
+  from 1.37x to 1.11x the time of one thread (with :func:`_letters`' task groups), two workers
+  from 1.74x to 1.79x one worker. The issue's reference graph (``da.random`` chunks, each a
+  task of its own) went from 8.6 s to about 3 s on one worker. With real downloads (100 days of
+  the sandbox's 1 Hz CTD, 2 workers): 25.5 s against 28.5 s.
 * The price: the input's graph is optimised when the resample is built, to nest its tasks
   (a year: 77 ms instead of 21; dask's compute would otherwise do it), so computing the input
   *and* its resample in one call computes the input's chunks twice. ``persist()`` the input
@@ -364,8 +363,8 @@ def resample_lazily(
     token = packed.name.split("-")[-1]
     gname = f"onc-resample-gather-{token}"
     threads = _cluster_threads()
-    tasks = max(MIN_TASKS, TASKS_PER_THREAD * threads)
-    task_rows = min(TASK_ROWS, len(axis) // tasks) if threads else 0
+    fewest_runs = max(MIN_TASKS, TASKS_PER_THREAD * threads)
+    task_rows = min(TASK_ROWS, len(axis) // fewest_runs) if threads else 0
     runs = [_runs(group, sizes, task_rows) for group in groups]
     if _NESTED_TASKS and any(len(run) > 1 for group_runs in runs for run in group_runs):
         graph = _gather_runs(packed, runs, gname, f"onc-resample-run-{token}")
