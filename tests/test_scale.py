@@ -268,6 +268,27 @@ def test_a_run_is_cut_at_output_chunks_and_matches_numpy(monkeypatch, as_on_a_cl
     xr.testing.assert_identical(lazy.compute(), resample(ds.compute(), "1h", "minMaxAvg"))
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_a_fixed_frequency_index_in_any_unit_is_read_as_the_grid(unit):
+    # pd.date_range(freq="1s") holds the step at every row (pandas checks a freq): the O(1)
+    # grid without converting a year of stamps to ns; the same index without its freq is
+    # checked row by row, with the same answers
+    from intake_onc.scalar.gaps import time_axis
+
+    n = 2 * DAY
+    index = pd.date_range("2024-03-01", periods=n, freq="1s", unit=unit)
+    with_freq = sensors({"time": index}, n, DAY, sensors=1)
+    without = with_freq.assign_coords(time=pd.DatetimeIndex(index.to_numpy(), freq=None))
+    assert with_freq.indexes["time"].freq is not None and without.indexes["time"].freq is None
+    axes = [time_axis(with_freq), time_axis(without)]
+    assert all(axis.regular for axis in axes)
+    assert axes[0].at(np.array([0, n - 1])).tolist() == axes[1].at(np.array([0, n - 1])).tolist()
+    xr.testing.assert_identical(
+        resample(with_freq, "1h", "minMaxAvg").compute(),
+        resample(without, "1h", "minMaxAvg").compute(),
+    )
+
+
 def test_every_output_variable_is_a_task_group_of_its_own():
     # dask.distributed holds back large groups of tasks with few dependencies ("root-ish") and
     # releases them a worker slot at a time: 40 unpacking tasks in a few groups cost a 5.7 ms
