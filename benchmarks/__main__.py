@@ -49,7 +49,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
             "--workers",
             "1,2",
             "--per-worker",
-            "4",
+            "2",
             "--scalar-days",
             "365",
             "--values-files",

@@ -25,7 +25,7 @@ Modelled on the project's reference scale-out run (``scaleout.py`` of the "Scale
 Every ratio is measured in one run, the sides one after the other at each worker count (the
 pool first, then ours); ``ratio > 1`` means intake-onc is faster.
 
-Run: ``python benchmarks/bench_distributed.py --workers 1,2 --per-worker 4 --scalar-days 30
+Run: ``python benchmarks/bench_distributed.py --workers 1,2 --per-worker 2 --scalar-days 30
 --repeat 3 --write-results`` (the 16-core run: ``--workers 1,4,16 --per-worker 8 --scalar-days
 365 --repeat 3 --write-results``). Files are made once in
 ``--data`` (default: a folder in the temp dir) and reused.
