@@ -29,9 +29,10 @@ where a compute would run on ``dask.distributed`` (a default ``Client``):
   keeps its 30 tasks, so that every thread of a cluster still has a window to download.
 * Measured on a year of daily chunks (2 cores, ``benchmarks/RESULTS.md``): one worker went
   from 1.37x to 1.09-1.15x the time of one thread (with :func:`_letters`' task groups); two
-  workers against one stay at 1.66-1.81x, limited by the work that stays serial. The issue's reference graph (``da.random`` chunks, each a
-  task of its own) went from 8.6 s to about 3 s on one worker. With real downloads (100 days of
-  the sandbox's 1 Hz CTD, 2 workers): 25.5 s against 28.5 s.
+  workers against one stay at 1.66-1.81x, limited by the work that stays serial. The issue's
+  reference graph (``da.random`` chunks, each a task of its own) went from 8.6 s to about 3 s
+  on one worker. With real downloads (100 days of the sandbox's 1 Hz CTD, 2 workers): 25.5 s
+  against 28.5 s.
 * The price: the input's graph is optimised when the resample is built, to nest its tasks
   (a year: 38 ms instead of 10; dask's compute would otherwise do it), so computing the input
   *and* its resample in one call computes the input's chunks twice. ``persist()`` the input
@@ -385,11 +386,11 @@ def resample_lazily(
     groups = _groups(out_chunks, output_chunk_bins or OUTPUT_CHUNK_BINS)
     token = packed.name.split("-")[-1]
     gname = f"onc-resample-gather-{token}"
-    threads = _cluster_threads()
+    threads = _cluster_threads() if _NESTED_TASKS and len(sizes) > 1 else 0  # (asks the scheduler)
     fewest_runs = max(MIN_TASKS, TASKS_PER_THREAD * threads)
     task_rows = min(TASK_ROWS, len(axis) // fewest_runs) if threads else 0
     runs = [_runs(group, sizes, task_rows) for group in groups]
-    if _NESTED_TASKS and any(len(run) > 1 for group_runs in runs for run in group_runs):
+    if any(len(run) > 1 for group_runs in runs for run in group_runs):
         graph = _gather_runs(packed, runs, gname, f"onc-resample-run-{token}")
     else:
         layer = {

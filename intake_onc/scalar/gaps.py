@@ -23,7 +23,7 @@ from intake_onc._core.flags import MISSING
 
 from .cf import refresh_metadata
 from .flags import flagged_variables
-from .time_axis import TimeAxis, median_step_ns
+from .time_axis import TimeAxis, fixed_step_ns, median_step_ns
 
 __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
 
@@ -55,8 +55,7 @@ def _sorted_time_index(ds: xr.Dataset):
     index = ds.indexes["time"]
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(f"ds.time must hold datetime64 values, got dtype {index.dtype}")
-    evenly_ascending = isinstance(index.freq, pd.offsets.Tick) and index.freq.nanos > 0
-    if not evenly_ascending and not index.is_monotonic_increasing:  # (pandas checks a freq)
+    if fixed_step_ns(index) is None and not index.is_monotonic_increasing:
         raise ValueError("ds.time must be sorted; call ds.sortby('time') first")
     if index.tz is not None:
         index = index.tz_convert("UTC").tz_localize(None)

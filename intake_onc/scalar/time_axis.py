@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NAT_NS", "SAMPLED_STEPS", "exact_times_ns", "median_step_ns"]
+__all__ = ["NAT_NS", "SAMPLED_STEPS", "exact_times_ns", "fixed_step_ns", "median_step_ns"]
 
 NAT_NS = np.iinfo(np.int64).min
 _NS_PER_S = 10**9
@@ -84,6 +84,27 @@ def exact_times_ns(nominal_ns: np.ndarray, offset_s: np.ndarray) -> np.ndarray:
     return ns
 
 
+def fixed_step_ns(index: object) -> int | None:
+    """The step, in ns, of a ``pandas.DatetimeIndex`` with a fixed ascending frequency
+    (``pd.date_range(..., freq="1s")``: pandas checks that it holds at every row, so the index
+    is evenly spaced and sorted without reading it); None for any other index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fixed_step_ns(pd.date_range("2024-01-01", periods=3, freq="2s", unit="s"))
+    2000000000
+    >>> fixed_step_ns(pd.DatetimeIndex(["2024-01-01", "2024-01-02"])) is None
+    True
+    """
+    import pandas as pd
+
+    freq = getattr(index, "freq", None)
+    if isinstance(freq, pd.offsets.Tick) and freq.nanos > 0:
+        return int(freq.nanos)
+    return None
+
+
 class TimeAxis:
     """The sorted ``time`` axis of a scalar Dataset, without materialising a regular one.
 
@@ -116,13 +137,12 @@ class TimeAxis:
             return cls(index.size, grid=index.transform)
         if not isinstance(index, pd.DatetimeIndex):
             index = index.to_pandas_index()
-        freq = index.freq
-        if len(index) >= 2 and isinstance(freq, pd.offsets.Tick) and freq.nanos > 0:
-            # a fixed frequency (pd.date_range's "1s") holds at every step, as pandas checks
-            # it: the grid without converting or reading the times (a year at 1 Hz in "s" or
-            # "us" units: 0.3-0.7 s to convert to ns)
+        step = fixed_step_ns(index)
+        if step is not None and len(index) >= 2:
+            # the grid without converting or reading the times (a year at 1 Hz in "s" or "us"
+            # units: 0.3-0.7 s to convert to ns)
             start = int(index[:1].as_unit("ns").asi8[0])
-            grid = TimeGridTransform(start, int(freq.nanos), len(index), "time", "time")
+            grid = TimeGridTransform(start, step, len(index), "time", "time")
             return cls(len(index), grid=grid)
         t = np.asarray(index.as_unit("ns").asi8)
         if len(t) >= 2:
