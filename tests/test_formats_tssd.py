@@ -278,6 +278,83 @@ def test_csv_rows_are_sorted_and_repeated_times_dropped(tmp_path):
     np.testing.assert_array_equal(ds.temperature, [np.nan, 4.1234])  # first of the repeats
 
 
+def _big_csv(path, stamps: list[str]):
+    """Two sensors at the given time stamps (enough rows for several of pyarrow's blocks)."""
+    n = len(stamps)
+    fields = [{"value": [1.5] * n, "qc": [1] * n}, {"value": [2.25] * n, "qc": [2] * n}]
+    return write_csv(path, stamps, fields)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "zone"),
+    [
+        ("2024-04-01T00:{m:02d}:{s:02d}Z", "UTC"),  # whole seconds: pyarrow infers timestamp[s]
+        ("2024-04-01T00:{m:02d}:{s:02d}.125Z", "UTC"),
+        ("2024-04-01T00:{m:02d}:{s:02d}.125", None),  # no zone
+        ("2024-04-01 00:{m:02d}:{s:02d}.125Z", "UTC"),  # a space for the T
+    ],
+    ids=["seconds", "milliseconds", "no-zone", "space"],
+)
+def test_csv_times_are_nanoseconds_whatever_their_precision(tmp_path, stamp, zone):
+    """pyarrow infers the type of the time column (faster than being told it); the times come
+    out as datetime64[ns] all the same, to the nanosecond pandas gives."""
+    stamps = [stamp.format(m=i // 60, s=i % 60) for i in range(3600)]
+    ds = read_tssd(_big_csv(tmp_path / "t.csv", stamps))
+    expected = pd.to_datetime(stamps, format="ISO8601", utc=zone is not None)
+    expected = expected.tz_localize(None) if zone else expected
+    assert ds.time.dtype == np.dtype("datetime64[ns]")
+    np.testing.assert_array_equal(ds.time.values, expected.to_numpy("datetime64[ns]"))
+
+
+@pytest.fixture
+def arrow_reads(monkeypatch) -> list[dict]:
+    """The column types given to each pyarrow read of the CSV readers (time columns: none)."""
+    from intake_onc.scalar import _tssd_csv
+
+    reads: list[dict] = []
+    read = _tssd_csv._arrow_read
+    monkeypatch.setattr(_tssd_csv, "_arrow_read", lambda *a: reads.append(a[-1]) or read(*a))
+    return reads
+
+
+def test_csv_times_whose_precision_changes_deep_in_the_file_are_read_once(tmp_path, arrow_reads):
+    """Whole seconds for the first 1.5 MB (several pyarrow blocks), then milliseconds: pyarrow
+    infers nanosecond times from the first block, so one untyped read gets them all."""
+    stamps = [f"2024-04-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z" for i in range(50_000)]
+    stamps += [f"2024-04-02T00:00:{i:02d}.500Z" for i in range(9)]
+    path = _big_csv(tmp_path / "p.csv", stamps)
+    assert path.stat().st_size > 1.5 * 2**20
+    ds = read_tssd(path)
+    assert len(arrow_reads) == 1 and "c0" not in arrow_reads[0]
+    assert ds.sizes["time"] == len(stamps)
+    assert str(ds.time.values[0]) == "2024-04-01T00:00:00.000000000"
+    assert str(ds.time.values[-1]) == "2024-04-02T00:00:08.500000000"
+
+
+def test_a_time_column_of_only_nan_is_read_typed(tmp_path, arrow_reads):
+    """A minMaxAvg file whose bins are all empty has no min or max time to infer a type from:
+    the file is read a second time with the time types given, and those times are NaT."""
+    fields = [dict(MINMAXAVG["fields"][0])]
+    fields[0]["min_time"] = fields[0]["max_time"] = ["NaN"] * 3
+    ds = read_tssd(write_csv(tmp_path / "r.csv", **(MINMAXAVG | {"fields": fields})))
+    assert len(arrow_reads) == 2 and "c0" in arrow_reads[1]
+    assert ds.temperature_min_time.dtype == np.dtype("datetime64[ns]")
+    assert np.isnat(ds.temperature_min_time.values).all()
+    assert str(ds.time.values[0]) == "2024-04-01T00:00:30.000000000"
+
+
+def test_a_bad_time_deep_in_the_file_names_its_line(tmp_path):
+    stamps = [
+        f"2024-04-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.125Z" for i in range(40_000)
+    ]
+    stamps[-2] = "2024-04-01T11:noon"
+    path = _big_csv(tmp_path / "b.csv", stamps)
+    with pytest.raises(FileFormatError, match="ISO 8601") as info:
+        read_tssd(path)
+    header_lines = path.read_text().split("## END HEADER")[0].count("\n") + 1
+    assert info.value.line == header_lines + len(stamps) - 1
+
+
 def test_csv_without_rows(tmp_path):
     ds = read_tssd(write_csv(tmp_path / "e.csv", [], [{"value": [], "qc": []}] * 2))
     assert ds.sizes["time"] == 0 and ds.temperature_qc.dtype == np.int8

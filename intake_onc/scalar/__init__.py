@@ -3,7 +3,8 @@
 Where things are:
 
 * :mod:`~intake_onc.scalar.tssd` reads local TSSD files (CSV, JSON, MAT; one private module per
-  format, ``_tssd_csv``/``_tssd_json``/``_tssd_mat``, over the shared ``_tssd_layout``);
+  format, ``_tssd_csv`` (its header: ``_tssd_csv_header``)/``_tssd_json``/``_tssd_mat``, over
+  the shared ``_tssd_layout``);
 * :mod:`~intake_onc.scalar.flags` finds the QAQC flag variables and writes their CF attributes
   (the flag table itself is :mod:`intake_onc._core.flags`);
 * :mod:`~intake_onc.scalar.quality` is ONC's "clean" rule, flag masks and flag counts;

@@ -20,11 +20,9 @@ import pyarrow.csv as pa_csv
 
 from intake_onc._core.errors import FileFormatError
 
-from ._tssd_csv import (
+from ._tssd_csv import _arrow_type, _check_flags, _check_row_count, _to_numpy
+from ._tssd_csv_header import (
     _NULLS,
-    _arrow_type,
-    _check_flags,
-    _check_row_count,
     _columns,
     _facts,
     _Header,
@@ -32,7 +30,6 @@ from ._tssd_csv import (
     _header_lines,
     _period_changes,
     _sensor_infos,
-    _to_numpy,
 )
 from ._tssd_layout import TIME_FIELDS, FileTable, SensorData, convert_field
 
