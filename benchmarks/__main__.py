@@ -143,7 +143,9 @@ def summary(records: list[dict], quick: bool) -> str:
         sign = "≥" if r["higher_is_better"] else "≤"
         unit = "×" if r["unit"] == "x" else f" {r['unit']}"
         lines.append(
-            f"| {r['name']} | {r['value']:.2f}{unit} | {r['baseline']} | {sign} {r['target']:g}{unit} | "
+            f"| {r['name']} | {r['value']:.2f}{unit} | {r['baseline']}"
+            + (f" ({r['note']})" if r.get("note") else "")
+            + f" | {sign} {r['target']:g}{unit} | "
             f"{'yes' if r['met'] else '**no**'} |"
         )
     lines += ["", "Commands (wall time, exit status):", ""]

@@ -17,7 +17,11 @@ Modelled on the project's reference scale-out run (``scaleout.py`` of the "Scale
   (dask chunks) of one and of seven days (``--scalar-windows``: ``open_scalar``'s default
   ``chunk="1D"`` and ``chunk="7D"``), ONC ``minMaxAvg`` resampled hourly (built and
   computed: daily windows are resampled in runs of 11, 34 tasks for the year): on the cluster
-  against one thread (``scheduler="single-threaded"``), strong scaling.
+  against one thread (``scheduler="single-threaded"``), strong scaling. Beside it, what the
+  machine and dask.distributed allow for the same work: ``pool``, ``n`` forked processes each
+  resampling ``1/n`` of the days locally; ``client.map``, the resample's own kernel tasks
+  taken out of its graph and run as independent ``client.map`` tasks on the same cluster
+  (dask.distributed's cost per task, without a graph, a gather or output variables).
 * **values** (``--values-files``, default 12 = one hour): ``open_audio_files(paths).values``
   against plain ``soundfile.read`` of the same files, time and peak RSS over the result's
   size, each in a fresh process.
@@ -201,7 +205,62 @@ def cluster_run(paths: list[str], n: int, scalar: tuple[int, ...], days: int, re
             scalar_resample_s(2, 1)
         for window_days in scalar:
             row[f"scalar_{window_days}d_cluster_s"] = scalar_resample_s(days, window_days)
+            row[f"scalar_{window_days}d_floor_s"] = scalar_floor_s(client, days, window_days)
+    for window_days in scalar:  # forked once the cluster has stopped (no threads to inherit)
+        row[f"scalar_{window_days}d_pool_s"] = scalar_pool_s(days, window_days, n)
     return row
+
+
+def _alone(task: bytes, values: dict) -> tuple[int, ...]:
+    """A task of the resample's graph (pickled, or dask would take it for part of the graph),
+    run on its own: only its output's shape goes back."""
+    import cloudpickle
+
+    return cloudpickle.loads(task)(values).shape
+
+
+def scalar_floor_s(client, days: int, window_days: int) -> float:
+    """dask.distributed's own floor for the scalar work: the resample's kernel tasks (the runs of
+    windows, or one a window), taken out of its optimised graph and submitted as independent
+    ``client.map`` tasks, each given the window source it reads; nothing else (no graph to build
+    or submit, no gather, no output variables to send back)."""
+    from dask._task_spec import DataNode
+    from dask.base import collections_to_expr
+
+    ds = scalar_dataset(days, window_days)
+    out = ds.onc.resample("1h", method="minMaxAvg")  # built under the client: its runs
+    one = out[next(iter(out.data_vars))].data  # one output's optimised graph: every kernel task
+    graph = dict(collections_to_expr([one]).__dask_graph__())
+    (gather,) = [t for key, t in graph.items() if "onc-resample-gather" in str(key)]
+    tasks = [graph[key] for key in sorted(gather.dependencies, key=str)]
+    sources = {key: t.value for key, t in graph.items() if isinstance(t, DataNode)}
+    assert all(set(t.dependencies) <= set(sources) for t in tasks), "tasks with other inputs"
+    import cloudpickle
+
+    tasks = [cloudpickle.dumps(task) for task in tasks]
+    t = time.perf_counter()
+    client.gather(client.map(_alone, tasks, values=sources, pure=False))
+    return time.perf_counter() - t
+
+
+def _pool_scalar_warm(_: int) -> float:
+    time.sleep(0.2)  # keeps this task from running twice in one child while another starts
+    return scalar_one_thread(2, 1)
+
+
+def scalar_pool_s(days: int, window_days: int, n: int) -> float:
+    """The hardware's bound for the scalar work: ``n`` forked processes, each resampling
+    ``days / n`` with the local scheduler (warmed up first, as the cluster's workers are)."""
+    from multiprocessing import get_context
+
+    whole, rest = divmod(days, n * window_days)
+    shares = [whole * window_days] * n
+    shares[-1] += rest * window_days + days % window_days
+    with get_context("fork").Pool(n) as pool:
+        pool.map(_pool_scalar_warm, range(n), chunksize=1)
+        t = time.perf_counter()
+        pool.starmap(scalar_one_thread, [(s, window_days) for s in shares], chunksize=1)
+        return time.perf_counter() - t
 
 
 def warm_scalar_worker() -> None:
@@ -358,6 +417,31 @@ def scalar_report(res: dict) -> list[str]:
             + f" | {times[1] / one:.2f}× | "
             + (f"{times[1] / times[2]:.2f}× |" if 1 in times and 2 in times else "– |")
         )
+    lines += [
+        "",
+        "The same work without intake-onc's graph, on the same machine in the same run, for "
+        "what the machine and dask.distributed allow: `pool`, `n` forked processes each "
+        "resampling `1/n` of the days with the local scheduler (the hardware's bound); "
+        "`client.map`, the resample's own kernel tasks (34 runs of 11 daily windows, or one "
+        "task a 7-day window) taken out of its graph and run as independent `client.map` tasks "
+        "on the clusters above, each returning only its output's shape: the same work, with "
+        "dask.distributed's cost per task but no graph to build or submit, no gather and no "
+        "output variables.",
+        "",
+        "| window | side | " + " | ".join(f"{r['workers']} s" for r in res["rows"]) + " | n vs 1 |",
+        "|---|---|" + "---|" * len(res["rows"]) + "---|",
+    ]
+    for w in res["scalar_windows"]:
+        for side, label in (("pool", "pool"), ("floor", "client.map"), ("cluster", "ours")):
+            times = {r["workers"]: r[f"scalar_{w}d_{side}_s"] for r in res["rows"]}
+            first = times[min(times)]
+            lines.append(
+                f"| {w} day(s) | {label} | "
+                + " | ".join(f"{t:.2f}" for t in times.values())
+                + " | "
+                + ", ".join(f"{first / t:.2f}×" for n, t in times.items() if n != min(times))
+                + " |"
+            )
     return lines
 
 
@@ -458,11 +542,17 @@ def main() -> None:
                 higher_is_better=False,
             )
         if 1 in by_workers and 2 in by_workers:
+            one, two = by_workers[1], by_workers[2]
+            bounds = (
+                f"same run: a process pool {one[f'scalar_{w}d_pool_s'] / two[f'scalar_{w}d_pool_s']:.2f}×, "
+                f"bare client.map {one[f'scalar_{w}d_floor_s'] / two[f'scalar_{w}d_floor_s']:.2f}×"
+            )
             record(
                 f"scalar resample, 2 workers vs 1 ({label})",
-                by_workers[1][key] / by_workers[2][key],
+                one[key] / two[key],
                 baseline="1 worker",
                 target=1.8,
+                note=bounds,
             )
     if args.values_files:
         res["values"] = values_run(paths[: args.values_files], args.repeat)
