@@ -23,7 +23,7 @@ from intake_onc._core.flags import MISSING
 
 from .cf import refresh_metadata
 from .flags import flagged_variables
-from .time_axis import TimeAxis, fixed_step_ns, median_step_ns
+from .time_axis import TimeAxis, fixed_step_ns, index_ns, median_step_ns
 
 __all__ = ["drop_gaps", "fill_gaps", "sample_periods"]
 
@@ -67,7 +67,7 @@ def time_ns(ds: xr.Dataset) -> np.ndarray:
     index = _sorted_time_index(ds)
     if not isinstance(index, pd.DatetimeIndex):
         index = index.to_pandas_index()
-    return np.asarray(index.as_unit("ns").asi8)
+    return index_ns(index)
 
 
 def time_axis(ds: xr.Dataset) -> TimeAxis:

@@ -20,7 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NAT_NS", "SAMPLED_STEPS", "exact_times_ns", "fixed_step_ns", "median_step_ns"]
+__all__ = [
+    "NAT_NS",
+    "SAMPLED_STEPS",
+    "exact_times_ns",
+    "fixed_step_ns",
+    "index_ns",
+    "median_step_ns",
+]
 
 NAT_NS = np.iinfo(np.int64).min
 _NS_PER_S = 10**9
@@ -105,6 +112,20 @@ def fixed_step_ns(index: object) -> int | None:
     return None
 
 
+def index_ns(index: object) -> np.ndarray:
+    """The stamps of a naive ``pandas.DatetimeIndex`` as int64 nanoseconds: a view of an index
+    already in ns (``as_unit("ns")`` copies even that one: 7 ms for 10 M stamps, pandas 3.1),
+    converted from any other unit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> index_ns(pd.DatetimeIndex(["1970-01-01T00:00:01"]).as_unit("s")).tolist()
+    [1000000000]
+    """
+    return np.asarray((index if index.unit == "ns" else index.as_unit("ns")).asi8)
+
+
 class TimeAxis:
     """The sorted ``time`` axis of a scalar Dataset, without materialising a regular one.
 
@@ -144,8 +165,7 @@ class TimeAxis:
             start = int(index[:1].as_unit("ns").asi8[0])
             grid = TimeGridTransform(start, step, len(index), "time", "time")
             return cls(len(index), grid=grid)
-        # as_unit copies even an index already in ns (pandas 3.1: 6.6 ms for 10 M stamps)
-        t = np.asarray((index if index.unit == "ns" else index.as_unit("ns")).asi8)
+        t = index_ns(index)
         if len(t) >= 2:
             step = int(t[1] - t[0])
             # one pass over int64 (31.5 M steps for a year at 1 Hz: ~60 ms) instead of the same
