@@ -224,6 +224,7 @@ def scalar_floor_s(client, days: int, window_days: int) -> float:
     windows, or one a window), taken out of its optimised graph and submitted as independent
     ``client.map`` tasks, each given the window source it reads; nothing else (no graph to build
     or submit, no gather, no output variables to send back)."""
+    import cloudpickle
     from dask._task_spec import DataNode
     from dask.base import collections_to_expr
 
@@ -235,8 +236,6 @@ def scalar_floor_s(client, days: int, window_days: int) -> float:
     tasks = [graph[key] for key in sorted(gather.dependencies, key=str)]
     sources = {key: t.value for key, t in graph.items() if isinstance(t, DataNode)}
     assert all(set(t.dependencies) <= set(sources) for t in tasks), "tasks with other inputs"
-    import cloudpickle
-
     tasks = [cloudpickle.dumps(task) for task in tasks]
     t = time.perf_counter()
     client.gather(client.map(_alone, tasks, values=sources, pure=False))
@@ -253,9 +252,9 @@ def scalar_pool_s(days: int, window_days: int, n: int) -> float:
     ``days / n`` with the local scheduler (warmed up first, as the cluster's workers are)."""
     from multiprocessing import get_context
 
-    whole, rest = divmod(days, n * window_days)
+    whole, rest = divmod(days, n * window_days)  # whole windows per process, days left over
     shares = [whole * window_days] * n
-    shares[-1] += rest * window_days + days % window_days
+    shares[-1] += rest
     with get_context("fork").Pool(n) as pool:
         pool.map(_pool_scalar_warm, range(n), chunksize=1)
         t = time.perf_counter()
