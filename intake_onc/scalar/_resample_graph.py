@@ -30,7 +30,7 @@ where a compute would run on ``dask.distributed`` (a default ``Client``):
 * Measured on a year of daily chunks (2 cores, ``benchmarks/RESULTS.md``): one worker went
   from 1.37x to 1.09-1.15x the time of one thread (with :func:`_letters`' task groups); two
   workers against one stay at 1.66-1.81x, limited by what dask.distributed itself costs on two
-  shared cores (the same kernel tasks mapped bare with ``client.map``: 1.64-1.87x). The issue's
+  shared cores (the same kernel tasks mapped bare with ``client.map``: 1.64-1.89x). The issue's
   reference graph (``da.random`` chunks, each a task of its own) went from 8.6 s to about 3 s
   on one worker. With real downloads (100 days of the sandbox's 1 Hz CTD, 2 workers): 25.5 s
   against 28.5 s.
